@@ -1,0 +1,48 @@
+# snn-rram: `make demo` and `make test` set everything up on a fresh machine, then run.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Brian2 caches and standalone builds, matplotlib's cache: inside the ignored build/ folder.
+export SNN_RRAM_BUILD_DIR := $(CURDIR)/build
+export MPLCONFIGDIR       := $(CURDIR)/build/matplotlib
+export MPLBACKEND         := Agg
+
+.PHONY: setup system-deps test lint demo bench clean
+
+setup: $(VENV)/.installed system-deps
+
+# torch is installed pinned before the extras: this machine provides a CPU wheel of 2.13.0,
+# while an unpinned torch would pull several GB of CUDA packages.
+$(VENV)/.installed: setup.cfg pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "snn-rram needs Python >= 3.11"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet "torch==2.13.0"
+	$(BIN)/pip install --quiet -e ".[dev,torch,onnx,sweep]"
+	touch $@
+
+# System packages the tests compare against or read: ngspice (circuit reference) and the
+# Fashion-MNIST dataset package.
+system-deps:
+	@if ! command -v ngspice >/dev/null 2>&1; then \
+	  echo "installing ngspice from Debian's packages"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq ngspice; \
+	fi
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/pytest
+
+demo: setup
+	$(BIN)/snn-rram read --rows 8 --cols 4
+
+bench: setup
+	$(BIN)/python benchmarks/bench_crossbar.py
+
+clean:
+	rm -rf build .pytest_cache .hypothesis .ruff_cache

@@ -1,0 +1,189 @@
+"""Checks shared by every layer: SI numbers, Brian2 quantities and arrays.
+
+A user-facing parameter accepts an SI float or a Brian2 quantity of the right dimension; anything
+else is a :class:`~snn_rram.errors.SnnRramError` that names the parameter.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from snn_rram.errors import SnnRramError
+
+# SI unit names as Brian2 spells them; the dimension check imports Brian2 lazily, only when a
+# quantity is actually passed, so that the device layer stays numpy/scipy only.
+_UNIT_NAMES = {
+    "volt",
+    "amp",
+    "siemens",
+    "ohm",
+    "second",
+    "farad",
+    "joule",
+    "watt",
+    "hertz",
+    "1",
+}
+
+
+def _check_dimension(value, unit: str, name: str):
+    """Return ``value`` in SI as a plain float64 array, checking a Brian2 quantity's dimension."""
+    if unit not in _UNIT_NAMES:
+        raise SnnRramError(f"internal: unknown unit name {unit!r} for {name}")
+    dim = getattr(value, "dim", None)
+    if dim is None:
+        return value
+    import brian2
+
+    expected = brian2.get_dimensions(1 if unit == "1" else getattr(brian2, unit))
+    if dim is not expected:
+        raise SnnRramError(
+            f"{name}: expected a value in {unit} (SI float or Brian2 quantity), "
+            f"got {value!r} with dimension {dim}"
+        )
+    return np.asarray(value, dtype=np.float64)
+
+
+def as_scalar(
+    value,
+    name: str,
+    unit: str = "1",
+    *,
+    positive: bool = False,
+    nonnegative: bool = False,
+    finite: bool = True,
+) -> float:
+    """Convert a user-facing scalar parameter to an SI float.
+
+    Parameters
+    ----------
+    value : float or brian2.Quantity
+        The value as given by the user.
+    name : str
+        The parameter name used in error messages.
+    unit : str
+        Brian2 name of the SI unit the value must have (``"volt"``, ``"ohm"``, ...), or
+        ``"1"`` for dimensionless.
+    positive, nonnegative : bool
+        Require ``value > 0`` or ``value >= 0``.
+    finite : bool
+        Reject infinities (NaN is always rejected).
+
+    Returns
+    -------
+    float
+        The value in SI units.
+    """
+    if isinstance(value, bool | np.bool_ | str | bytes) or value is None:
+        raise SnnRramError(
+            f"{name}: expected a number in {unit} (SI float or Brian2 quantity), "
+            f"got {value!r} of type {type(value).__name__}"
+        )
+    value = _check_dimension(value, unit, name)
+    try:
+        x = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise SnnRramError(f"{name}: expected a number in {unit}, got {value!r}") from exc
+    if x.ndim != 0:
+        raise SnnRramError(f"{name}: expected a single number, got shape {x.shape}")
+    x = float(x)
+    _check_range(np.asarray(x), name, unit, positive, nonnegative, finite)
+    return x
+
+
+def as_array(
+    value,
+    name: str,
+    unit: str = "1",
+    *,
+    ndim: int | tuple[int, ...] | None = None,
+    shape: tuple[int | None, ...] | None = None,
+    positive: bool = False,
+    nonnegative: bool = False,
+    finite: bool = True,
+) -> np.ndarray:
+    """Convert a user-facing array parameter to a float64 array in SI units.
+
+    Parameters
+    ----------
+    value : array_like or brian2.Quantity
+        The values as given by the user.
+    name : str
+        The parameter name used in error messages.
+    unit : str
+        Brian2 name of the SI unit, or ``"1"``.
+    ndim : int or tuple of int, optional
+        Allowed numbers of dimensions.
+    shape : tuple, optional
+        Required shape; ``None`` entries match any length.
+    positive, nonnegative, finite : bool
+        Value checks, as in :func:`as_scalar`.
+
+    Returns
+    -------
+    numpy.ndarray
+        A float64 array (a copy when conversion was needed).
+    """
+    value = _check_dimension(value, unit, name)
+    try:
+        x = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise SnnRramError(f"{name}: expected numbers in {unit}, got {value!r}") from exc
+    check_shape(x, name, ndim=ndim, shape=shape)
+    _check_range(x, name, unit, positive, nonnegative, finite)
+    return x
+
+
+def check_shape(x: np.ndarray, name: str, *, ndim=None, shape=None) -> None:
+    """Raise :class:`SnnRramError` unless ``x`` has the allowed ``ndim`` and ``shape``."""
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if x.ndim not in allowed:
+            raise SnnRramError(
+                f"{name}: expected an array with {' or '.join(map(str, allowed))} "
+                f"dimension(s), got shape {x.shape}"
+            )
+    if shape is not None:
+        if x.ndim != len(shape) or any(
+            want is not None and want != got for want, got in zip(shape, x.shape, strict=True)
+        ):
+            want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+            raise SnnRramError(f"{name}: expected shape {want}, got {x.shape}")
+
+
+def _check_range(x, name, unit, positive, nonnegative, finite):
+    if np.isnan(x).any():
+        raise SnnRramError(f"{name}: contains NaN")
+    if finite and not np.isfinite(x).all():
+        raise SnnRramError(f"{name}: contains infinite values")
+    shown = unit if unit != "1" else ""
+    if positive and (x <= 0).any():
+        bad = x[x <= 0].flat[0]
+        raise SnnRramError(f"{name}: must be > 0 {shown}, got {bad!r}".replace("  ", " "))
+    if nonnegative and (x < 0).any():
+        bad = x[x < 0].flat[0]
+        raise SnnRramError(f"{name}: must be >= 0 {shown}, got {bad!r}".replace("  ", " "))
+
+
+def as_rng(seed, name: str = "rng") -> np.random.Generator:
+    """Return a :class:`numpy.random.Generator` from a seed or a generator.
+
+    ``None`` is refused: every random choice in snn-rram is seeded.
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral | np.integer):
+        raise SnnRramError(
+            f"{name}: expected an integer seed or a numpy.random.Generator, got {seed!r}"
+        )
+    return np.random.default_rng(int(seed))
+
+
+def one_of(value, name: str, choices) -> str:
+    """Check that ``value`` is one of the allowed strings."""
+    if not isinstance(value, str) or value not in choices:
+        allowed = ", ".join(repr(c) for c in choices)
+        raise SnnRramError(f"{name}: expected one of {allowed}, got {value!r}")
+    return value
