@@ -1,0 +1,302 @@
+"""The crossbar: a matrix of programmed conductances, its device, its circuit and its layout."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from snn_rram._validation import as_rng, check_shape
+from snn_rram.crossbar import columns
+from snn_rram.crossbar.circuit import Circuit
+from snn_rram.crossbar.layout import Layout
+from snn_rram.crossbar.nodal import NodalNetwork
+from snn_rram.crossbar.result import ReadResult
+from snn_rram.devices.device import Device
+from snn_rram.devices.iv import Linear, Separable
+from snn_rram.errors import SnnRramError
+
+__all__ = ["Crossbar"]
+
+
+def _check_conductances(G):
+    if sp.issparse(G):
+        G = sp.csr_matrix(G, dtype=np.float64)
+        data = G.data
+    else:
+        try:
+            G = np.array(G, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise SnnRramError(f"G: expected a matrix of conductances in S, got {G!r}") from exc
+        data = G
+    if G.ndim != 2:
+        raise SnnRramError(f"G: expected a 2-D (n_rows, n_cols) matrix, got shape {G.shape}")
+    if G.shape[0] == 0 or G.shape[1] == 0:
+        raise SnnRramError(f"G: the crossbar is empty (shape {G.shape})")
+    if np.isnan(data).any():
+        raise SnnRramError("G: contains NaN conductances")
+    if not np.isfinite(data).all():
+        raise SnnRramError("G: contains infinite conductances")
+    if (data < 0).any():
+        i = np.argwhere(np.atleast_1d(data) < 0)[0]
+        raise SnnRramError(f"G: conductances must be >= 0 S, got {data[tuple(i)]!r}")
+    if not sp.issparse(G):
+        G.setflags(write=False)
+    return G
+
+
+class Crossbar:
+    """A passive (0T1R) RRAM array read under voltage division with the neuron inputs.
+
+    Parameters
+    ----------
+    G : array_like or scipy.sparse matrix, shape (n_rows, n_cols)
+        Programmed conductances, S (>= 0; 0 S means no device). A sparse matrix stores only
+        the devices that exist (unrolled convolutions); it needs a circuit without wires.
+    device : Device
+        The cells' device (read model, levels, variation).
+    circuit : Circuit
+        How the array is read.
+    layout : Layout, optional
+        Which input drives each row and which neuron each column feeds; default: row i is input
+        i and column j feeds neuron j.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from snn_rram import devices
+    >>> from snn_rram.crossbar import Circuit, Crossbar
+    >>> xbar = Crossbar(np.full((4, 2), 1e-5), devices.load("ideal"),
+    ...                 Circuit(v_read=0.2, pulse_width=1e-4, r_neuron=1e3))
+    >>> xbar.read([True, False, False, False]).neuron_current  # 0.2 V·10 µS / (1 + 1 kΩ·40 µS)
+    array([[1.92307692e-06, 1.92307692e-06]])
+    """
+
+    def __init__(self, G, device: Device, circuit: Circuit, layout: Layout | None = None):
+        if not isinstance(device, Device):
+            raise SnnRramError(f"device: expected a snn_rram.devices.Device, got {device!r}")
+        if not isinstance(circuit, Circuit):
+            raise SnnRramError(f"circuit: expected a snn_rram.crossbar.Circuit, got {circuit!r}")
+        self._G = _check_conductances(G)
+        n_rows, n_cols = self._G.shape
+        layout = Layout.identity(n_rows, n_cols) if layout is None else layout
+        if not isinstance(layout, Layout):
+            raise SnnRramError(f"layout: expected a snn_rram.crossbar.Layout, got {layout!r}")
+        if (layout.n_rows, layout.n_cols) != (n_rows, n_cols):
+            raise SnnRramError(
+                f"layout: describes {layout.n_rows} rows × {layout.n_cols} columns, but G has "
+                f"shape {self._G.shape}"
+            )
+        self._r_neuron = circuit.r_neuron_for(n_cols)
+        if circuit.has_wires and sp.issparse(self._G):
+            raise SnnRramError(
+                "circuit: wire resistance needs a dense crossbar (a sparse layout has no "
+                "defined wire geometry)"
+            )
+        data = self._G.data if sp.issparse(self._G) else self._G
+        device.read_model.check_monotone(data, circuit.v_read, name=f"device {device.name!r}")
+        self.device = device
+        self.circuit = circuit
+        self.layout = layout
+        self._nodal: NodalNetwork | None = None
+
+    # -- properties -----------------------------------------------------------------------------
+
+    @property
+    def G(self):
+        """Programmed conductances, S (read-only array, or a sparse matrix)."""
+        return self._G
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(n_rows, n_cols)."""
+        return self._G.shape
+
+    @property
+    def n_rows(self) -> int:
+        """Number of physical rows."""
+        return self._G.shape[0]
+
+    @property
+    def n_cols(self) -> int:
+        """Number of physical columns."""
+        return self._G.shape[1]
+
+    @property
+    def is_sparse(self) -> bool:
+        """True when only existing devices are stored."""
+        return sp.issparse(self._G)
+
+    @property
+    def solver(self) -> str:
+        """The solver :meth:`read` uses: ``closed_form``, ``column_newton``,
+        ``column_newton_cells`` or ``nodal``.
+        """
+        model = self.device.read_model
+        if self.circuit.has_wires or self.circuit.inactive_rows == "float":
+            return "nodal"
+        if isinstance(model, Linear):
+            return "closed_form"
+        if isinstance(model, Separable) and model.odd:
+            return "column_newton"
+        return "column_newton_cells"
+
+    def column_conductance(self) -> np.ndarray:
+        """Total conductance of each column, S (n_cols,)."""
+        return np.asarray(self._G.sum(axis=0)).ravel()
+
+    def with_conductances(self, G) -> Crossbar:
+        """The same device, circuit and layout with other conductances."""
+        return Crossbar(G, self.device, self.circuit, self.layout)
+
+    def with_circuit(self, circuit: Circuit) -> Crossbar:
+        """The same conductances and layout read by another circuit."""
+        return Crossbar(self._G, self.device, circuit, self.layout)
+
+    def __repr__(self) -> str:
+        kind = "sparse" if self.is_sparse else "dense"
+        return (
+            f"Crossbar({self.n_rows}×{self.n_cols} {kind}, device={self.device.name!r}, "
+            f"solver={self.solver!r})"
+        )
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def _active(self, active) -> np.ndarray:
+        a = np.asarray(active)
+        if a.dtype != bool:
+            raise SnnRramError(f"active: expected an array of booleans, got dtype {a.dtype}")
+        if a.ndim not in (1, 2):
+            raise SnnRramError(
+                f"active: expected shape ({self.n_rows},) or (batch, {self.n_rows}), got {a.shape}"
+            )
+        a = np.atleast_2d(a)
+        check_shape(a, "active", shape=(None, self.n_rows))
+        return a
+
+    def read(self, active, *, rng=None) -> ReadResult:
+        """Read the array with the given rows driven at ``v_read``.
+
+        Parameters
+        ----------
+        active : array_like of bool, shape (n_rows,) or (batch, n_rows)
+            Physical rows driven in each read; the others are grounded or floating as the
+            circuit says.
+        rng : int or numpy.random.Generator, optional
+            Draws the device's read noise (``Variation.read_sigma``) independently per device
+            and read. Without it reads are noiseless.
+
+        Returns
+        -------
+        ReadResult
+            Batch-first neuron currents and column voltages; device-level arrays on demand.
+        """
+        a = self._active(active)
+        c = self.circuit
+        G = self._G
+        if rng is not None and self.device.variation.read_sigma > 0:
+            if self.is_sparse:
+                raise SnnRramError("rng: read noise is not supported for sparse crossbars")
+            G = self.device.variation.read(G, as_rng(rng), size=(a.shape[0],))
+        src = np.where(a, c.v_read, 0.0 if c.inactive_rows == "ground" else np.nan)
+        solver = self.solver
+        if solver == "nodal":
+            return self._read_nodal(a, src, G)
+        model = self.device.read_model
+        iterations = 0
+        if solver in ("closed_form", "column_newton"):
+            if G.ndim == 3:
+                g_act = np.einsum("br,brc->bc", a.astype(float), G)
+                g_tot = G.sum(axis=1)
+            else:
+                g_act = np.asarray((G.T @ a.T.astype(float)).T)
+                g_tot = np.asarray(G.sum(axis=0)).ravel()
+            if solver == "closed_form":
+                x, i_n = columns.solve_linear(c.v_read, g_act, g_tot, self._r_neuron)
+            else:
+                x, i_n = columns.solve_separable(
+                    model, c.v_read, g_act, g_tot - g_act, self._r_neuron
+                )
+        else:
+            x, i_n = columns.solve_cells(model, c.v_read, G, a, self._r_neuron)
+        return ReadResult(self, a, src, G, src, x, x, i_n, iterations)
+
+    def _read_nodal(self, a, src, G) -> ReadResult:
+        if self._nodal is None:
+            self._nodal = NodalNetwork(self._G, self.device.read_model, self.circuit)
+        net = self._nodal
+        g = None
+        if G is not self._G:  # per-read noisy conductances, at the network's device cells
+            g = G[:, net.cell_index[0], net.cell_index[1]]
+        sol = net.solve(src, g)
+        return ReadResult(
+            self, a, src, G, sol.row_v, sol.col_v, sol.neuron_v, sol.neuron_i, sol.iterations
+        )
+
+    def static_gain(self, *, chunk: int | None = None) -> np.ndarray:
+        """Static read distortion: the effective conductance of every synapse.
+
+        ``G_eff[i, j] = I_neuron_j / v_read`` when row i alone is read, with the other rows
+        grounded or floating as the circuit says (every column's load included).
+
+        Parameters
+        ----------
+        chunk : int, optional
+            Rows read per batch (memory bound); chosen automatically by default.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_rows, n_cols)
+            Effective conductances, S. For an ideal virtual ground and grounded rows it equals
+            the programmed G (linear devices).
+        """
+        n_rows, n_cols = self.shape
+        c = self.circuit
+        if self.solver in ("closed_form", "column_newton"):
+            G = self._G.toarray() if self.is_sparse else self._G
+            g_tot = self.column_conductance()[None, :]
+            if self.solver == "closed_form":
+                _, i_n = columns.solve_linear(c.v_read, G, g_tot, self._r_neuron)
+            else:
+                _, i_n = columns.solve_separable(
+                    self.device.read_model, c.v_read, G, g_tot - G, self._r_neuron
+                )
+            return i_n / c.v_read
+        if chunk is None:
+            chunk = max(1, min(n_rows, 2_000_000 // max(n_rows * n_cols, 1) or 1, 256))
+        out = np.empty((n_rows, n_cols))
+        for start in range(0, n_rows, chunk):
+            rows = np.arange(start, min(start + chunk, n_rows))
+            active = np.zeros((rows.size, n_rows), dtype=bool)
+            active[np.arange(rows.size), rows] = True
+            out[rows] = self.read(active).neuron_current / c.v_read
+        return out
+
+    # -- SPICE ----------------------------------------------------------------------------------
+
+    def to_spice(self, active, path: str | os.PathLike, *, title: str | None = None) -> Path:
+        """Write an ngspice netlist of exactly this circuit for one read.
+
+        Parameters
+        ----------
+        active : array_like of bool, shape (n_rows,)
+            The rows driven at ``v_read``.
+        path : str or path-like
+            Netlist file to write (``.cir``).
+        title : str, optional
+            First line of the netlist.
+
+        Returns
+        -------
+        pathlib.Path
+            The file written. Node and element names are documented in
+            :func:`snn_rram.crossbar.spice.netlist`.
+        """
+        from snn_rram.crossbar import spice
+
+        a = self._active(active)
+        if a.shape[0] != 1:
+            raise SnnRramError(f"active: to_spice writes one read, got a batch of {a.shape[0]}")
+        return spice.write_netlist(self, a[0], path, title=title)

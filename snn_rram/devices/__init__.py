@@ -1,0 +1,46 @@
+"""One RRAM cell: read I–V models, programmable levels, variation, fitting and device cards.
+
+Examples
+--------
+>>> from snn_rram import devices
+>>> dev = devices.load("sinh_mild")
+>>> float(dev.read_model.current(1e-5, 0.2))  # A
+2.0090...e-06
+"""
+
+from snn_rram.devices.device import Device, card_dirs, list_cards, load
+from snn_rram.devices.fitting import IVFit, LevelsFit, fit_iv, fit_levels
+from snn_rram.devices.iv import Linear, Polynomial, ReadModel, Separable, Sinh, Tabulated
+from snn_rram.devices.levels import (
+    Levels,
+    MeasuredLevels,
+    PotentiationLevels,
+    UniformLevels,
+    a_from_nonlinearity,
+    nonlinearity_from_a,
+)
+from snn_rram.devices.variation import Variation
+
+__all__ = [
+    "Device",
+    "IVFit",
+    "Levels",
+    "LevelsFit",
+    "Linear",
+    "MeasuredLevels",
+    "Polynomial",
+    "PotentiationLevels",
+    "ReadModel",
+    "Separable",
+    "Sinh",
+    "Tabulated",
+    "UniformLevels",
+    "Variation",
+    "a_from_nonlinearity",
+    "card_dirs",
+    "fit_iv",
+    "fit_levels",
+    "list_cards",
+    "load",
+    "nonlinearity_from_a",
+]
