@@ -30,6 +30,10 @@ system-deps:
 	  echo "installing ngspice from Debian's packages"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq ngspice; \
 	fi
+	@if [ ! -d /usr/share/datasets/fashion-mnist ]; then \
+	  echo "installing dataset-fashion-mnist from Debian's packages"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dataset-fashion-mnist; \
+	fi
 
 lint: setup
 	$(BIN)/ruff check .

@@ -131,8 +131,9 @@ class Crossbar:
 
     @property
     def solver(self) -> str:
-        """The solver :meth:`read` uses: ``closed_form``, ``column_newton``,
-        ``column_newton_cells`` or ``nodal``.
+        """The solver :meth:`read` uses.
+
+        One of ``closed_form``, ``column_newton``, ``column_newton_cells`` or ``nodal``.
         """
         model = self.device.read_model
         if self.circuit.has_wires or self.circuit.inactive_rows == "float":

@@ -1,5 +1,6 @@
-"""How a physical array serves a network layer: which input drives each row, which neuron each
-column feeds and with what sign or gain.
+"""How a physical array serves a network layer.
+
+Which input drives each row, which neuron each column feeds and with what sign or gain.
 """
 
 from __future__ import annotations
