@@ -64,12 +64,33 @@ class ReadResult:
         G = self._G
         return G.toarray() if sp.issparse(G) else G
 
+    @property
+    def row_node_voltage(self) -> np.ndarray:
+        """Voltage of the row line at each cell, V (batch, n_rows, n_cols).
+
+        Without row wires every cell of a row sits at the row's voltage (a broadcast view).
+        """
+        row = self._row_v
+        if row.ndim == 3:
+            return row
+        return np.broadcast_to(row[:, :, None], (*row.shape, self.neuron_current.shape[1]))
+
+    @property
+    def column_node_voltage(self) -> np.ndarray:
+        """Voltage of the column line at each cell, V (batch, n_rows, n_cols).
+
+        Without column wires every cell of a column sits at the column's voltage.
+        """
+        col = self._col_v
+        if col.ndim == 3:
+            return col
+        n_rows = self.active.shape[1]
+        return np.broadcast_to(col[:, None, :], (col.shape[0], n_rows, col.shape[1]))
+
     @cached_property
     def device_voltage(self) -> np.ndarray:
         """Voltage across each cell, row side minus column side, V (batch, n_rows, n_cols)."""
-        row = self._row_v if self._row_v.ndim == 3 else self._row_v[:, :, None]
-        col = self._col_v if self._col_v.ndim == 3 else self._col_v[:, None, :]
-        return row - col
+        return self.row_node_voltage - self.column_node_voltage
 
     @cached_property
     def device_current(self) -> np.ndarray:

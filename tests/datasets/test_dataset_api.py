@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _mnist_files import MNIST_NAMES, small_arrays, write_mnist_dir
+from ._mnist_files import MNIST_NAMES, small_arrays, write_mnist_dir
 
 from snn_rram import SnnRramError
 from snn_rram.datasets import KNOWN_DATASETS, Dataset, as_vectors, load, load_idx_dir, write_idx

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _mnist_files import small_arrays, write_mnist_dir
+from ._mnist_files import small_arrays, write_mnist_dir
 
 from snn_rram import SnnRramError
 from snn_rram.datasets import MNIST_SHA256, download_mnist, load

@@ -1,0 +1,1 @@
+"""Tests of snn_rram.ann."""
