@@ -300,13 +300,17 @@ class NodalNetwork:
             F = self.B @ i_dev + self.L @ v + g_node * (v - s_node)
             F[pinned] = 0.0
             J = self._pin(self.B @ sp.diags(di_dev) @ self.B.T + base, pinned)
+            f_norm = np.linalg.norm(F)
             if lu is None:
                 lu = _lu(J)
                 step = -lu.solve(F)
+                f_first = f_norm
             else:
                 # later Jacobians differ from the first only by the devices' dI/dV: conjugate
-                # gradients preconditioned by its factorisation converge in a few solves
-                step = -self._pcg(J, F, lu)
+                # gradients preconditioned by its factorisation converge in a few solves; early
+                # steps need little accuracy (inexact Newton), the last ones full accuracy
+                rtol = min(1e-3, max(1e-13, f_norm / max(f_first, 1e-300)))
+                step = -self._pcg(J, F, lu, rtol=rtol)
             size = np.max(np.abs(step), initial=0.0)
             t = 1.0
             if size > 1e-8 * v_scale:

@@ -11,8 +11,10 @@ from snn_rram.crossbar import Circuit, Crossbar, spice
 pytestmark = pytest.mark.ngspice
 
 if shutil.which("ngspice") is None:  # `make test` installs it; say so instead of skipping
-    pytest.fail("ngspice is not installed: run `make test` (installs it from Debian's packages)",
-                pytrace=False)
+    pytest.fail(
+        "ngspice is not installed: run `make test` (installs it from Debian's packages)",
+        pytrace=False,
+    )
 
 DEVICES = {"linear": devices.load("ideal"), "sinh": devices.load("sinh_strong")}
 ACTIVITY = {"one": None, "5%": 0.05, "50%": 0.5, "all": 1.0}
@@ -42,12 +44,16 @@ def case(device, circuit, activity, shape, r_neuron, seed=0):
 def compare(xbar, active, tmp_path):
     ours = xbar.read(active)
     ref = spice.simulate(xbar, active, workdir=tmp_path)
-    err_i = np.max(np.abs(ours.neuron_current[0] - ref.neuron_current)
-                   / np.abs(ref.neuron_current))
+    err_i = np.max(
+        np.abs(ours.neuron_current[0] - ref.neuron_current) / np.abs(ref.neuron_current)
+    )
     r_n = xbar.circuit.r_neuron_for(xbar.n_cols)
     ok = r_n > 0
-    err_v = np.max(np.abs(ours.column_voltage[0][ok] - ref.column_voltage[ok])
-                   / np.abs(ref.column_voltage[ok]), initial=0.0)
+    err_v = np.max(
+        np.abs(ours.column_voltage[0][ok] - ref.column_voltage[ok])
+        / np.abs(ref.column_voltage[ok]),
+        initial=0.0,
+    )
     err_p = np.max(np.abs(ours.device_power[0] - ref.device_power)) / ref.device_power.max()
     return err_i, err_v, err_p
 
@@ -84,9 +90,13 @@ def test_per_column_neuron_resistance(tmp_path):
 def test_netlist_precision_and_errors(tmp_path):
     assert spice.const(1.2345678901234567e-5).startswith("(1.2345678901e-05")
     hi_lo = spice.const(1 / 3)
-    assert eval(hi_lo.replace("e", "E")) == pytest.approx(1 / 3, rel=1e-16)  # noqa: S307
-    tab = devices.Device("tab", devices.Tabulated([1e-5], [0.0, 0.5], [[0.0, 5e-6]]),
-                         devices.UniformLevels(1e-6, 1e-5, 2), source="test")
+    assert eval(hi_lo.replace("e", "E")) == pytest.approx(1 / 3, rel=1e-16)
+    tab = devices.Device(
+        "tab",
+        devices.Tabulated([1e-5], [0.0, 0.5], [[0.0, 5e-6]]),
+        devices.UniformLevels(1e-6, 1e-5, 2),
+        source="test",
+    )
     xbar = Crossbar(np.full((2, 2), 1e-5), tab, Circuit(0.2, 1e-4, 1e3))
     with pytest.raises(SnnRramError, match="Tabulated read model has no exact SPICE"):
         xbar.to_spice(np.array([True, False]), tmp_path / "t.cir")

@@ -20,8 +20,7 @@ DEVICES = {
     ),
 }
 
-SETTINGS = settings(max_examples=40, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
@@ -37,8 +36,14 @@ def arrays(draw, wires=True):
     mode = draw(st.sampled_from(["ground", "float"]))
     wr = draw(st.sampled_from([0.0, 0.5, 5.0])) if wires else 0.0
     wc = draw(st.sampled_from([0.0, 0.5, 5.0])) if wires else 0.0
-    circuit = Circuit(draw(st.sampled_from([0.1, 0.3, 0.5])), 1e-4, r_n, inactive_rows=mode,
-                      r_wire_row=wr, r_wire_col=wc)
+    circuit = Circuit(
+        draw(st.sampled_from([0.1, 0.3, 0.5])),
+        1e-4,
+        r_n,
+        inactive_rows=mode,
+        r_wire_row=wr,
+        r_wire_col=wc,
+    )
     active = rng.random((2, n_rows)) < draw(st.floats(0.0, 1.0))
     return Crossbar(G, dev, circuit), active, rng
 
@@ -97,7 +102,7 @@ def test_sneak_current_can_exceed_a_columns_ideal_current():
 @SETTINGS
 @given(arrays(wires=False), st.data())
 def test_neuron_current_grows_with_every_active_conductance(case, data):
-    xbar, active, rng = case
+    xbar, active, _ = case
     active = active[:1]
     rows = np.flatnonzero(active[0])
     if rows.size == 0:
@@ -117,5 +122,9 @@ def test_row_permutation_leaves_neuron_currents_unchanged(case):
     xbar, active, rng = case
     perm = rng.permutation(xbar.n_rows)
     other = xbar.with_conductances(np.array(xbar.G)[perm])
-    np.testing.assert_allclose(other.read(active[:, perm]).neuron_current,
-                               xbar.read(active).neuron_current, rtol=1e-10, atol=1e-25)
+    np.testing.assert_allclose(
+        other.read(active[:, perm]).neuron_current,
+        xbar.read(active).neuron_current,
+        rtol=1e-10,
+        atol=1e-25,
+    )

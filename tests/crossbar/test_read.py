@@ -70,8 +70,12 @@ def test_column_solver_agrees_with_nodal_solver(rng, device):
 
 @pytest.mark.parametrize(
     "circuit",
-    [{}, {"inactive_rows": "float"}, {"r_wire_row": 2.0, "r_wire_col": 3.0},
-     {"inactive_rows": "float", "r_wire_col": 1.0}],
+    [
+        {},
+        {"inactive_rows": "float"},
+        {"r_wire_row": 2.0, "r_wire_col": 3.0},
+        {"inactive_rows": "float", "r_wire_col": 1.0},
+    ],
     ids=["ground", "float", "wires", "float-colwires"],
 )
 @pytest.mark.parametrize("device", [IDEAL, STRONG], ids=lambda d: d.name)
@@ -82,8 +86,12 @@ def test_batch_equals_one_read_at_a_time(rng, device, circuit):
     for k in range(5):
         one = xbar.read(active[k])
         np.testing.assert_allclose(batch.neuron_current[k], one.neuron_current[0], rtol=1e-11)
-        np.testing.assert_allclose(batch.device_power[k], one.device_power[0], rtol=1e-9,
-                                   atol=1e-12 * batch.device_power.max())
+        np.testing.assert_allclose(
+            batch.device_power[k],
+            one.device_power[0],
+            rtol=1e-9,
+            atol=1e-12 * batch.device_power.max(),
+        )
 
 
 def test_sparse_equals_dense(rng):
@@ -97,9 +105,11 @@ def test_sparse_equals_dense(rng):
     np.testing.assert_allclose(a.device_power, b.device_power, rtol=1e-14)
     np.testing.assert_allclose(dense.static_gain(), sparse.static_gain(), rtol=1e-14)
     fl = Circuit(0.3, 1e-4, 2e3, inactive_rows="float")
-    np.testing.assert_allclose(Crossbar(G, MILD, fl).read(active).neuron_current,
-                               Crossbar(sp.csr_matrix(G), MILD, fl).read(active).neuron_current,
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        Crossbar(G, MILD, fl).read(active).neuron_current,
+        Crossbar(sp.csr_matrix(G), MILD, fl).read(active).neuron_current,
+        rtol=1e-12,
+    )
     with pytest.raises(SnnRramError, match="wire resistance needs a dense crossbar"):
         Crossbar(sp.csr_matrix(G), MILD, Circuit(0.3, 1e-4, 1e3, r_wire_row=1.0))
 
@@ -111,16 +121,19 @@ def test_static_gain_is_single_row_reads(rng):
         for i in (0, 7):
             one = np.zeros(10, dtype=bool)
             one[i] = True
-            np.testing.assert_allclose(gain[i], xbar.read(one).neuron_current[0] / 0.3,
-                                       rtol=1e-11)
+            np.testing.assert_allclose(gain[i], xbar.read(one).neuron_current[0] / 0.3, rtol=1e-11)
 
 
 def test_dead_rows_and_empty_columns(rng):
     G = MILD.levels.values[rng.integers(0, 32, (8, 5))]
     G[2] = 0.0  # a row without devices
     G[:, 3] = 0.0  # a column without devices
-    for circuit in ({}, {"inactive_rows": "float"}, {"r_wire_row": 1.0, "r_wire_col": 2.0},
-                    {"inactive_rows": "float", "r_wire_row": 1.0}):
+    for circuit in (
+        {},
+        {"inactive_rows": "float"},
+        {"r_wire_row": 1.0, "r_wire_col": 2.0},
+        {"inactive_rows": "float", "r_wire_row": 1.0},
+    ):
         xbar = Crossbar(G, MILD, Circuit(0.3, 1e-4, 1e3, **circuit))
         active = np.zeros((2, 8), dtype=bool)
         active[0, [1, 2]] = True
@@ -132,8 +145,13 @@ def test_dead_rows_and_empty_columns(rng):
 
 
 def test_read_noise_is_seeded_and_per_read(rng):
-    dev = devices.Device("noisy", devices.Sinh(2.0), devices.UniformLevels(1e-6, 2e-5, 8),
-                         devices.Variation(read_sigma=0.05), source="test")
+    dev = devices.Device(
+        "noisy",
+        devices.Sinh(2.0),
+        devices.UniformLevels(1e-6, 2e-5, 8),
+        devices.Variation(read_sigma=0.05),
+        source="test",
+    )
     xbar = random_crossbar(rng, dev, 20, 4)
     active = np.tile(rng.random(20) < 0.5, (3, 1))
     a = xbar.read(active, rng=1).neuron_current
@@ -186,8 +204,12 @@ def test_bad_reads(rng):
         Crossbar(xbar.G, IDEAL, Circuit(0.2, 1e-4, [1.0, 2.0]))
     with pytest.raises(SnnRramError, match="device: expected"):
         Crossbar(xbar.G, "ideal", Circuit(0.2, 1e-4, 1e3))
-    bad = devices.Device("bad", devices.Polynomial(a2=[0.0], a3=[-1.0]),
-                         devices.UniformLevels(1e-6, 1e-5, 4), source="test")
+    bad = devices.Device(
+        "bad",
+        devices.Polynomial(a2=[0.0], a3=[-1.0]),
+        devices.UniformLevels(1e-6, 1e-5, 4),
+        source="test",
+    )
     with pytest.raises(SnnRramError, match="not increasing"):
         Crossbar(np.full((2, 2), 1e-5), bad, Circuit(0.5, 1e-4, 1e3))
     with pytest.raises(SnnRramError, match="what: expected one of"):

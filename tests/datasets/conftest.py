@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from ._mnist_files import small_arrays, write_mnist_dir
 
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ._mnist_files import MNIST_NAMES, small_arrays, write_mnist_dir
 
 from snn_rram import SnnRramError
 from snn_rram.datasets import KNOWN_DATASETS, Dataset, as_vectors, load, load_idx_dir, write_idx
+
+from ._mnist_files import MNIST_NAMES, small_arrays, write_mnist_dir
 
 
 def make(**changes) -> Dataset:

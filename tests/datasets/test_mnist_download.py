@@ -10,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ._mnist_files import small_arrays, write_mnist_dir
 
 from snn_rram import SnnRramError
 from snn_rram.datasets import MNIST_SHA256, download_mnist, load
 from snn_rram.datasets.download import fetch
+
+from ._mnist_files import small_arrays, write_mnist_dir
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

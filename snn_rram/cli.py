@@ -1,0 +1,117 @@
+"""The ``snn-rram`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from snn_rram import __version__
+from snn_rram.errors import SnnRramError
+
+
+def _devices(args) -> int:
+    from snn_rram import devices
+
+    cards = devices.list_cards()
+    width = max(map(len, cards), default=0)
+    for name, path in cards.items():
+        try:
+            dev = devices.load(path)
+        except SnnRramError as exc:
+            print(f"{name:<{width}}  (unreadable: {exc})")
+            continue
+        lv = dev.levels
+        print(
+            f"{name:<{width}}  {type(dev.read_model).__name__:<10} {lv.n:>4} levels "
+            f"{lv.g_min:.3g}–{lv.g_max:.3g} S  {dev.description}"
+        )
+    return 0
+
+
+def _read(args) -> int:
+    from snn_rram import devices
+    from snn_rram.crossbar import Circuit, Crossbar
+
+    device = devices.load(args.device)
+    rng = np.random.default_rng(args.seed)
+    G = device.levels.values[rng.integers(0, device.levels.n, (args.rows, args.cols))]
+    circuit = Circuit(
+        v_read=args.v_read,
+        pulse_width=args.pulse_width,
+        r_neuron=args.r_neuron,
+        inactive_rows=args.inactive_rows,
+        r_wire_row=args.r_wire,
+        r_wire_col=args.r_wire,
+    )
+    xbar = Crossbar(G, device, circuit)
+    active = rng.random(args.rows) < args.activity
+    res = xbar.read(active)
+    gain = xbar.static_gain()
+    print(f"{xbar!r}")
+    print(
+        f"v_read {circuit.v_read:g} V, r_neuron {circuit.r_neuron:g} Ω, inactive rows "
+        f"{circuit.inactive_rows}, wires {args.r_wire:g} Ω; active rows: "
+        f"{np.flatnonzero(active).tolist()}"
+    )
+    ideal = (active @ device.read_model.current(xbar.G, circuit.v_read)).ravel()
+    print(
+        f"{'column':>6} {'V_col (mV)':>11} {'I_neuron (µA)':>14} {'ideal (µA)':>11} "
+        f"{'ratio':>6} {'mean G_eff/G':>12}"
+    )
+    for j in range(xbar.n_cols):
+        ratio = res.neuron_current[0, j] / ideal[j] if ideal[j] else float("nan")
+        print(
+            f"{j:>6} {1e3 * res.column_voltage[0, j]:>11.4f} "
+            f"{1e6 * res.neuron_current[0, j]:>14.5f} {1e6 * ideal[j]:>11.5f} {ratio:>6.3f} "
+            f"{np.mean(gain[:, j] / xbar.G[:, j]):>12.4f}"
+        )
+    e = res.energy
+    print(
+        f"energy of this read ({1e6 * circuit.pulse_width:g} µs): devices "
+        f"{1e12 * e('device').sum():.4f} pJ, neuron inputs {1e12 * e('neuron').sum():.4f} pJ, "
+        f"wires {1e12 * e('wire').sum():.4f} pJ, drivers {1e12 * e('driver').sum():.4f} pJ"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``snn-rram``."""
+    parser = argparse.ArgumentParser(
+        prog="snn-rram",
+        description="Spiking neural networks on passive RRAM crossbars.",
+    )
+    parser.add_argument("--version", action="version", version=f"snn-rram {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("devices", help="list the device cards")
+    p.set_defaults(func=_devices)
+
+    p = sub.add_parser("read", help="static read of a small random array, printed as a table")
+    p.add_argument("--rows", type=int, default=8)
+    p.add_argument("--cols", type=int, default=4)
+    p.add_argument("--device", default="default", help="device card name or .toml path")
+    p.add_argument("--v-read", type=float, default=0.2, help="read voltage, V")
+    p.add_argument("--pulse-width", type=float, default=1e-4, help="pulse width, s")
+    p.add_argument("--r-neuron", type=float, default=1e3, help="neuron input resistance, Ω")
+    p.add_argument("--inactive-rows", choices=["ground", "float"], default="ground")
+    p.add_argument("--r-wire", type=float, default=0.0, help="wire segment resistance, Ω")
+    p.add_argument("--activity", type=float, default=0.5, help="fraction of rows read")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_read)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SnnRramError as exc:
+        print(f"snn-rram: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
