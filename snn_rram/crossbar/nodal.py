@@ -51,12 +51,18 @@ class NodalSolution:
 
 
 def _lu(matrix: sp.spmatrix):
-    """Sparse LU tuned for the symmetric positive definite matrices of nodal analysis."""
+    """Sparse LU tuned for the symmetric positive definite matrices of nodal analysis.
+
+    Diagonal pivots in a symmetric fill-reducing order, no equilibration (an SPD matrix needs
+    neither pivoting nor scaling for stability; skipping them saves ~20 %).
+    """
+    if not sp.isspmatrix_csc(matrix):
+        matrix = sp.csc_matrix(matrix)
     return splu(
-        sp.csc_matrix(matrix),
+        matrix,
         permc_spec="MMD_AT_PLUS_A",
         diag_pivot_thresh=0.0,
-        options={"SymmetricMode": True},
+        options={"SymmetricMode": True, "Equil": False},
     )
 
 
@@ -156,6 +162,25 @@ class NodalNetwork:
         self.g_drv = 1.0 / wr if wr > 0 else np.inf
         self._cache: dict = {}
 
+        # The Jacobian's sparsity pattern is fixed: every Newton step only scatters the devices'
+        # dI/dV into it. Symmetric, so its CSR arrays are also its CSC arrays.
+        pattern = sp.csr_matrix(
+            self.B @ self.B.T + abs(self.L) + sp.identity(n, format="csr"), dtype=np.float64
+        )
+        pattern.sort_indices()
+        self._indptr, self._indices = pattern.indptr, pattern.indices
+        entry_row = np.repeat(np.arange(n), np.diff(pattern.indptr))
+        keys = entry_row.astype(np.int64) * n + pattern.indices
+
+        def slot(r, c):
+            return np.searchsorted(keys, np.asarray(r, np.int64) * n + c)
+
+        self._entry_row, self._entry_col = entry_row, pattern.indices
+        self._diag = slot(np.arange(n), np.arange(n))
+        self._dev_slots = np.stack([slot(a, a), slot(b, b), slot(a, b), slot(b, a)])
+        L = sp.coo_matrix(self.L)
+        self._base = np.bincount(slot(L.row, L.col), weights=L.data, minlength=keys.size)
+
     # -- assembly -------------------------------------------------------------------------------
 
     def _pins_and_drivers(self, src):
@@ -179,11 +204,20 @@ class NodalNetwork:
             s_node[self.drv_node[live]] = src[live]
         return pinned, value, g_node, s_node
 
-    @staticmethod
-    def _pin(matrix, pinned):
-        """Replace the rows and columns of pinned nodes by those of the identity."""
-        keep = sp.diags((~pinned).astype(float))
-        return sp.csr_matrix(keep @ matrix @ keep + sp.diags(pinned.astype(float)))
+    def _jacobian(self, di_dev, g_node, pinned) -> sp.csc_matrix:
+        """``B diag(dI/dV) Bᵀ + L + diag(g_drivers)``, pinned rows and columns made identity."""
+        d = self._dev_slots
+        data = self._base + np.bincount(
+            d.ravel(),
+            weights=np.concatenate([di_dev, di_dev, -di_dev, -di_dev]),
+            minlength=self._base.size,
+        )
+        data[self._diag] += g_node
+        if pinned.any():
+            data[pinned[self._entry_row] | pinned[self._entry_col]] = 0.0
+            data[self._diag[pinned]] = 1.0
+        n = self.n_nodes
+        return sp.csc_matrix((data, self._indices, self._indptr), shape=(n, n))
 
     def _device_terms(self, v, g):
         dv = self.B.T @ v
@@ -234,28 +268,26 @@ class NodalNetwork:
         pinned, _, g_node, _ = self._pins_and_drivers(src[0])
         key = ("driven",)
         if key not in self._cache:
-            K = self.B @ sp.diags(self.g) @ self.B.T + self.L + sp.diags(g_node)
-            self._cache[key] = (_lu(self._pin(K, pinned)), sp.csr_matrix(K))
-        lu, K = self._cache[key]
-        batch = src.shape[0]
-        v0 = np.zeros((self.n_nodes, batch))
-        rhs = np.zeros((self.n_nodes, batch))
+            self._cache[key] = _lu(self._jacobian(self.g, g_node, pinned))
+        lu = self._cache[key]
         live = np.setdiff1d(np.arange(self.shape[0]), self.dead_rows)
         d = self.drv_node[live]
+        rhs = np.zeros((self.n_nodes, src.shape[0]))
         if np.isinf(self.g_drv):
+            # pinned row nodes: move their known voltages to the right-hand side
+            v0 = np.zeros_like(rhs)
             v0[d] = src[:, live].T
-        else:
-            rhs[d] = self.g_drv * src[:, live].T
-        F = K @ v0 - rhs
-        F[pinned] = 0.0
-        return v0 - lu.solve(F)
+            rhs = -(self.B @ (self.g[:, None] * (self.B.T @ v0)) + self.L @ v0)
+            rhs[pinned] = 0.0
+            return v0 + lu.solve(rhs)
+        rhs[d] = self.g_drv * src[:, live].T
+        return lu.solve(rhs)
 
     def _solve_linear_floating(self, src):
         """Floating rows: Woodbury updates of the all-floating factorisation, per read."""
         key = ("floating",)
         if key not in self._cache:
-            K0 = self.B @ sp.diags(self.g) @ self.B.T + self.L
-            self._cache[key] = _lu(self._pin(K0, self.fixed))
+            self._cache[key] = _lu(self._jacobian(self.g, np.zeros(self.n_nodes), self.fixed))
         lu = self._cache[key]
         batch, n_rows = src.shape
         r_w = 0.0 if np.isinf(self.g_drv) else 1.0 / self.g_drv
@@ -292,14 +324,13 @@ class NodalNetwork:
         """Damped Newton on the co-content for one read; returns (v, iterations)."""
         pinned, value, g_node, s_node = self._pins_and_drivers(src)
         v = np.where(pinned, value, 0.0)
-        base = self.L + sp.diags(g_node)
         v_scale = max(self.circuit.v_read, np.nanmax(np.abs(src), initial=0.0))
         lu = None
         for it in range(1, _MAX_NEWTON + 1):
             _, i_dev, di_dev = self._device_terms(v, g)
             F = self.B @ i_dev + self.L @ v + g_node * (v - s_node)
             F[pinned] = 0.0
-            J = self._pin(self.B @ sp.diags(di_dev) @ self.B.T + base, pinned)
+            J = self._jacobian(di_dev, g_node, pinned)
             f_norm = np.linalg.norm(F)
             if lu is None:
                 lu = _lu(J)
