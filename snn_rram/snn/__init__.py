@@ -1,0 +1,23 @@
+"""Spiking networks on RRAM crossbars in Brian2.
+
+:class:`SpikingNetwork` builds integrate-and-fire layers (:class:`IFNeuron`) driven by an
+event-based synapse layer that computes the read currents of each passive array from its column
+conductance sums, and accounts the energy of every device exactly. Encoders
+(:class:`PoissonEncoder`, :class:`RegularEncoder`) turn images into input spike trains presented
+back to back in one run.
+"""
+
+from snn_rram.snn.encoders import PoissonEncoder, RegularEncoder, SpikeTrains
+from snn_rram.snn.network import SpikingNetwork
+from snn_rram.snn.neuron import IFNeuron
+from snn_rram.snn.result import LayerResult, SnnResult
+
+__all__ = [
+    "IFNeuron",
+    "LayerResult",
+    "PoissonEncoder",
+    "RegularEncoder",
+    "SnnResult",
+    "SpikeTrains",
+    "SpikingNetwork",
+]
