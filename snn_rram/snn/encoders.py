@@ -90,8 +90,9 @@ def _grid(dt, image_duration, dead_time):
 
 
 def _finish(indices, steps, n_inputs, n_images, image_steps, dt, dead_steps):
-    """Sort the spikes and drop those closer than the dead time to the previous spike of their
-    input (only the first spike of an image can be, after the last one of the image before).
+    """Sort the spikes; drop those closer than the dead time to their input's previous spike.
+
+    Only the first spike of an image can be, after the last one of the image before.
     """
     order = np.lexsort((steps, indices))
     indices, steps = indices[order], steps[order]

@@ -13,13 +13,15 @@ runtime and standalone targets agree to rounding.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import brian2 as b2
 import numpy as np
 
 from snn_rram.devices.iv import Linear, Separable, Sinh
 from snn_rram.errors import SnnRramError
 
-__all__ = ["column_current_function"]
+__all__ = ["column_current_function", "tabulated_column_functions"]
 
 _MAX_ITER = 100
 _RTOL = 4e-16
@@ -34,7 +36,7 @@ static inline double snn_rram_column_current_sinh(double ga, double gg, double R
     if (R <= 0.0) return hi;
     double lo = 0.0;
     double i = V * ga / (1.0 + R * (ga + gg));
-    for (int it = 0; it < %(max_iter)d; ++it) {
+    for (int it = 0; it < @MAX_ITER@; ++it) {
         const double x = R * i;
         const double ua = b * (V - x), ug = b * x;
         const double h = (ga * sinh(ua) - gg * sinh(ug)) / b - i;
@@ -43,13 +45,13 @@ static inline double snn_rram_column_current_sinh(double ga, double gg, double R
         const double dh = -R * (ga * cosh(ua) + gg * cosh(ug)) - 1.0;
         const double step = -h / dh;
         double i_new = i + step;
-        if (std::fabs(step) <= %(rtol)r * std::fabs(i)) return i_new;
+        if (std::fabs(step) <= @RTOL@ * std::fabs(i)) return i_new;
         if (i_new < lo || i_new > hi) i_new = 0.5 * (lo + hi);
         i = i_new;
     }
     return i;
 }
-""" % {"max_iter": _MAX_ITER, "rtol": _RTOL}
+""".replace("@MAX_ITER@", str(_MAX_ITER)).replace("@RTOL@", repr(_RTOL))
 
 _CYTHON = """
 cdef double snn_rram_column_current_sinh(double ga, double gg, double R, double V, double b):
@@ -62,7 +64,7 @@ cdef double snn_rram_column_current_sinh(double ga, double gg, double R, double 
         return hi
     lo = 0.0
     i = V * ga / (1.0 + R * (ga + gg))
-    for it in range(%(max_iter)d):
+    for it in range(@MAX_ITER@):
         x = R * i
         ua = b * (V - x)
         ug = b * x
@@ -76,13 +78,13 @@ cdef double snn_rram_column_current_sinh(double ga, double gg, double R, double 
         dh = -R * (ga * cosh(ua) + gg * cosh(ug)) - 1.0
         step = -h / dh
         i_new = i + step
-        if fabs(step) <= %(rtol)r * fabs(i):
+        if fabs(step) <= @RTOL@ * fabs(i):
             return i_new
         if i_new < lo or i_new > hi:
             i_new = 0.5 * (lo + hi)
         i = i_new
     return i
-""" % {"max_iter": _MAX_ITER, "rtol": _RTOL}
+""".replace("@MAX_ITER@", str(_MAX_ITER)).replace("@RTOL@", repr(_RTOL))
 
 
 def _column_current_sinh(ga, gg, R, V, b):
@@ -152,3 +154,85 @@ def column_current_function(model: Separable) -> b2.Function | None:
     )
     func.implementations.add_implementation("cython", _CYTHON, name="snn_rram_column_current_sinh")
     return func
+
+
+_INCLUDE = str(Path(__file__).resolve().parent / "include")
+_HEADER = str(Path(_INCLUDE) / "snn_rram_column.h")
+
+
+def tabulated_column_functions() -> dict[str, b2.Function]:
+    """Brian2 functions of the tabulated sinh column solve.
+
+    ``column_i(ga, gt, R, v_read, b, table_id, col)`` returns a column's neuron current and
+    caches its voltage and power rates, read by ``column_x(table_id, col)``,
+    ``column_d(table_id, col)`` (``p(v_read − x) − p(x)``) and ``column_pg(table_id, col)``
+    (``p(x)``), in that order within one update. See :mod:`snn_rram.snn.tables`.
+    """
+    from snn_rram.snn import tables
+
+    kwds = {"include_dirs": [_INCLUDE], "headers": ['"snn_rram_column.h"']}
+    # Brian2's Cython target ignores a function's include_dirs: the header is named by path
+    cython_kwds = {}
+    funcs = {}
+    main = b2.Function(
+        tables.column_i,
+        arg_units=[b2.siemens, b2.siemens, b2.ohm, b2.volt, 1 / b2.volt, 1, 1],
+        return_unit=b2.amp,
+        arg_types=["float"] * 5 + ["integer", "integer"],
+        return_type="float",
+        arg_names=["ga", "gt", "R", "V", "b", "table_id", "col"],
+        stateless=False,
+    )
+    main.implementations.add_numpy_implementation(tables.column_i, discard_units=True)
+    main.implementations.add_implementation(
+        "cpp",
+        {
+            "support_code": "static inline double snn_rram_column_i(double ga, double gt, double R, "
+            "double V, double b, long id, int col)\n"
+            "{ return snn_rram::column_i(ga, gt, R, V, b, id, col); }\n"
+        },
+        name="snn_rram_column_i",
+        compiler_kwds=kwds,
+    )
+    main.implementations.add_implementation(
+        "cython",
+        f'cdef extern from "{_HEADER}":\n'
+        '    double snn_rram_column_i "snn_rram::column_i"'
+        "(double, double, double, double, double, long, int)\n",
+        name="snn_rram_column_i",
+        compiler_kwds=cython_kwds,
+    )
+    funcs["column_i"] = main
+    for which, (name, unit) in enumerate(
+        [("column_x", b2.volt), ("column_d", b2.volt**2), ("column_pg", b2.volt**2)], start=1
+    ):
+        f = b2.Function(
+            tables.column_accessor(which),
+            arg_units=[1, 1],
+            return_unit=unit,
+            arg_types=["integer", "integer"],
+            return_type="float",
+            arg_names=["table_id", "col"],
+            stateless=False,
+        )
+        f.implementations.add_numpy_implementation(
+            tables.column_accessor(which), discard_units=True
+        )
+        f.implementations.add_implementation(
+            "cpp",
+            {
+                "support_code": f"static inline double snn_rram_{name}(long id, int col)\n"
+                f"{{ return snn_rram::{name}(id, col); }}\n"
+            },
+            name=f"snn_rram_{name}",
+            compiler_kwds=kwds,
+        )
+        f.implementations.add_implementation(
+            "cython",
+            f'cdef extern from "{_HEADER}":\n'
+            f'    double snn_rram_{name} "snn_rram::{name}"(long, int)\n',
+            name=f"snn_rram_{name}",
+            compiler_kwds=cython_kwds,
+        )
+        funcs[name] = f
+    return funcs

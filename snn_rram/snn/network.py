@@ -30,14 +30,15 @@ import scipy.sparse as sp
 
 from snn_rram._validation import one_of
 from snn_rram.crossbar.array import Crossbar
-from snn_rram.devices.iv import Linear
 from snn_rram.errors import SnnRramError
 from snn_rram.snn._targets import TARGETS, build_dir, configure_runtime
 from snn_rram.snn.encoders import SpikeTrains
+from snn_rram.snn.energy import activity_windows
 from snn_rram.snn.functions import column_current_function
+from snn_rram.snn.layers import CoupledLayer, EventLayer
 from snn_rram.snn.neuron import IFNeuron
 from snn_rram.snn.plan import LayerPlan
-from snn_rram.snn.result import LayerResult, SnnResult
+from snn_rram.snn.result import SnnResult
 
 __all__ = ["SpikingNetwork"]
 
@@ -69,311 +70,6 @@ def _has_column_solver(xbar: Crossbar) -> bool:
     return True
 
 
-def _column_equations(s: str, linear: bool, energy: bool, gain: bool = True) -> list[str]:
-    """Equations of one column (slot suffix ``s``) solved from its conductance sums."""
-    lines = [f"ga{s} : siemens", f"gt{s} : siemens (constant)", f"R{s} : ohm (constant)"]
-    if gain:
-        lines.append(f"gain{s} : 1 (constant)")
-    if linear:
-        lines.append(f"i{s} = v_read*ga{s}/(1 + R{s}*gt{s}) : amp (constant over dt)")
-    else:
-        lines.append(
-            f"i{s} = column_current(ga{s}, gt{s} - ga{s}, R{s}, v_read, b_dev) : amp "
-            "(constant over dt)"
-        )
-    lines.append(f"x{s} = R{s}*i{s} : volt (constant over dt)")
-    if energy:
-        if linear:
-            pa, pg = f"(v_read - x{s})**2", f"x{s}**2"
-        else:
-            pa = f"(v_read - x{s})*sinh(b_dev*(v_read - x{s}))/b_dev"
-            pg = f"x{s}*sinh(b_dev*x{s})/b_dev"
-        lines += [
-            f"dPa{s}/dt = {pa} : volt**2*second",
-            f"dPg{s}/dt = {pg} : volt**2*second",
-            f"dEn{s}/dt = x{s}*i{s} : joule",
-        ]
-    return lines
-
-
-class _EventLayer:
-    """Brian2 objects of an event-based layer."""
-
-    def __init__(self, net, index, xbar, plan, neuron, source, refractory, energy):
-        c = xbar.circuit
-        model = xbar.device.read_model
-        linear = isinstance(model, Linear)
-        fn = column_current_function(model)
-        namespace = {} if fn is None else {"column_current": fn}
-        dt = net.dt * b2.second
-        pre = f"{net.name}_L{index}"
-        K = plan.n_slots
-        self.plan, self.xbar, self.energy, self.K = plan, xbar, energy, K
-        lines = [
-            "v_read : volt (shared, constant)",
-            "C_mem : farad (shared, constant)",
-            "theta : volt (shared, constant)",
-        ]
-        if not linear:
-            lines.append("b_dev : 1/volt (shared, constant)")
-        for k in range(K):
-            lines += _column_equations(str(k), linear, energy)
-        terms = [f"gain{k}*i{k}" for k in range(K)]
-        if plan.n_shared:
-            lines.append("I_shared : amp")
-            terms.append("I_shared")
-        lines.append("I_in = " + (" + ".join(terms) if terms else "0*amp") + " : amp")
-        leak = ""
-        if neuron.leak_tau is not None:
-            lines.append("tau_leak : second (shared, constant)")
-            leak = " - v/tau_leak"
-        # v integrates during refractoriness too: charge is delayed, never lost
-        lines.append(f"dv/dt = I_in/C_mem{leak} : volt")
-        reset = "v -= theta" if neuron.reset == "subtract" else "v = 0*volt"
-        self.group = b2.NeuronGroup(
-            plan.n_neurons,
-            "\n".join(lines),
-            threshold="v > theta",
-            reset=reset,
-            refractory=refractory * b2.second,
-            method="euler",
-            dt=dt,
-            namespace=namespace,
-            name=f"{pre}_neurons",
-        )
-        g = self.group
-        g.v_read = c.v_read * b2.volt
-        g.C_mem = neuron.capacitance * b2.farad
-        g.theta = neuron.threshold * b2.volt
-        if not linear:
-            g.b_dev = model.b / b2.volt
-        if neuron.leak_tau is not None:
-            g.tau_leak = neuron.leak_tau * b2.second
-        r_n = c.r_neuron_for(xbar.n_cols)
-        for k in range(K):
-            col = plan.slot_col[:, k]
-            setattr(g, f"R{k}", np.where(col >= 0, r_n[col], 0.0) * b2.ohm)
-            setattr(g, f"gain{k}", plan.slot_gain[:, k])
-        self.objects = [g]
-
-        self.shared = None
-        if plan.n_shared:
-            slines = ["v_read : volt (shared, constant)"]
-            if not linear:
-                slines.append("b_dev : 1/volt (shared, constant)")
-            slines += _column_equations("", linear, energy, gain=False)
-            self.shared = b2.NeuronGroup(
-                plan.n_shared,
-                "\n".join(slines),
-                method="euler",
-                dt=dt,
-                namespace=namespace,
-                name=f"{pre}_shared",
-            )
-            self.shared.v_read = c.v_read * b2.volt
-            if not linear:
-                self.shared.b_dev = model.b / b2.volt
-            self.shared.R = r_n[plan.shared_cols] * b2.ohm
-            readout = b2.Synapses(
-                self.shared,
-                g,
-                "gain_s : 1 (constant)\nI_shared_post = gain_s*i_pre : amp (summed)",
-                dt=dt,
-                name=f"{pre}_readout",
-            )
-            readout.connect(i=plan.shared_i, j=plan.shared_j)
-            readout.gain_s = plan.shared_gain
-            self.objects += [self.shared, readout]
-
-        delay = {"end": net.pulse_steps[index] * dt}
-        self.syn = None
-        if plan.syn_i.size:
-            model_lines = [f"G{k} : siemens (constant)" for k in range(K)]
-            start = [f"ga{k}_post += G{k}" for k in range(K)]
-            end = [f"ga{k}_post -= G{k}" for k in range(K)]
-            if energy:
-                model_lines += [f"acc{k} : volt**2*second" for k in range(K)]
-                start += [f"acc{k} -= Pa{k}_post - Pg{k}_post" for k in range(K)]
-                end += [f"acc{k} += Pa{k}_post - Pg{k}_post" for k in range(K)]
-            self.syn = b2.Synapses(
-                source,
-                g,
-                "\n".join(model_lines),
-                on_pre={"start": "\n".join(start), "end": "\n".join(end)},
-                delay=delay,
-                dt=dt,
-                name=f"{pre}_synapses",
-            )
-            self.syn.connect(i=plan.syn_i, j=plan.syn_j)
-            self.objects.append(self.syn)
-        self.ssyn = None
-        if plan.ssyn_i.size:
-            model_lines = ["G : siemens (constant)"]
-            start, end = ["ga_post += G"], ["ga_post -= G"]
-            if energy:
-                model_lines.append("acc : volt**2*second")
-                start.append("acc -= Pa_post - Pg_post")
-                end.append("acc += Pa_post - Pg_post")
-            self.ssyn = b2.Synapses(
-                source,
-                self.shared,
-                "\n".join(model_lines),
-                on_pre={"start": "\n".join(start), "end": "\n".join(end)},
-                delay=delay,
-                dt=dt,
-                name=f"{pre}_shared_synapses",
-            )
-            self.ssyn.connect(i=plan.ssyn_i, j=plan.ssyn_j)
-            self.objects.append(self.ssyn)
-        self.set_conductances(xbar.G)
-
-    def conductance_values(self, G) -> list[tuple[object, np.ndarray]]:
-        """(variable view, value) pairs that carry conductances ``G`` (for run_args too)."""
-        cond = self.plan.conductances(G)
-        pairs = []
-        g = self.group
-        for k in range(self.K):
-            pairs.append((getattr(g, f"gt{k}"), cond["gt"][:, k]))
-            pairs.append((getattr(g, f"ga{k}"), cond["g_bias"][:, k]))
-            if self.syn is not None:
-                pairs.append((getattr(self.syn, f"G{k}"), cond["syn_G"][k]))
-        if self.shared is not None:
-            pairs.append((self.shared.gt, cond["shared_gt"]))
-            pairs.append((self.shared.ga, cond["shared_bias"]))
-            if self.ssyn is not None:
-                pairs.append((self.ssyn.G, cond["ssyn_G"]))
-        return pairs
-
-    def set_conductances(self, G) -> None:
-        for view, value in self.conductance_values(G):
-            view[:] = value * b2.siemens
-
-    def collect(self, G, open_inputs, input_counts, name) -> LayerResult:
-        plan, K = self.plan, self.K
-        n_cols = plan.shape[1]
-        device_energy = neuron_energy = None
-        if self.energy:
-            g = self.group
-            acc = (
-                np.stack([np.asarray(getattr(self.syn, f"acc{k}_")[:]) for k in range(K)])
-                if self.syn is not None
-                else np.zeros((K, 0))
-            )
-            s_acc = np.asarray(self.ssyn.acc_[:]) if self.ssyn is not None else np.zeros(0)
-
-            def slots(var):
-                if K == 0:
-                    return np.zeros((plan.n_neurons, 0))
-                return np.stack([np.asarray(getattr(g, f"{var}{k}_")[:]) for k in range(K)], 1)
-
-            def shared(var):
-                if self.shared is None:
-                    return np.zeros(0)
-                return np.asarray(getattr(self.shared, f"{var}_")[:])
-
-            device_energy = plan.device_energy(
-                G, acc, s_acc, slots("Pa"), slots("Pg"), shared("Pa"), shared("Pg"), open_inputs
-            )
-            neuron_energy = np.zeros(n_cols)
-            have = plan.slot_col >= 0
-            neuron_energy[plan.slot_col[have]] = slots("En")[have]
-            neuron_energy[plan.shared_cols] = shared("En")
-        return _layer_result(name, self, device_energy, neuron_energy, input_counts)
-
-
-def _layer_result(name, layer, device_energy, neuron_energy, input_counts):
-    xbar = layer.xbar
-    rows = xbar.layout.row_input
-    reads = np.where(rows >= 0, input_counts[np.maximum(rows, 0)], 0)
-    n_syn = int(layer.plan.syn_i.size + layer.plan.ssyn_i.size)
-    return LayerResult(
-        name=name,
-        spike_indices=np.asarray(layer.spikes.i[:]),
-        spike_times=np.asarray(layer.spikes.t_[:]),
-        device_energy=device_energy,
-        neuron_energy=neuron_energy,
-        read_counts=reads.astype(np.int64),
-        n_synapses=n_syn,
-    )
-
-
-class _CoupledLayer:
-    """Brian2 objects of a layer whose columns are coupled: solved by ``Crossbar.read``."""
-
-    def __init__(self, net, index, xbar, plan, neuron, source, refractory, energy):
-        dt = net.dt * b2.second
-        pre = f"{net.name}_L{index}"
-        self.plan, self.xbar, self.energy = plan, xbar, energy
-        self.rows = b2.NeuronGroup(xbar.layout.n_inputs, "active : 1", dt=dt, name=f"{pre}_rows")
-        self.row_syn = b2.Synapses(
-            source,
-            self.rows,
-            on_pre={"start": "active_post = 1", "end": "active_post = 0"},
-            delay={"end": net.pulse_steps[index] * dt},
-            dt=dt,
-            name=f"{pre}_row_synapses",
-        )
-        self.row_syn.connect(j="i")
-        lines = [
-            "I_in : amp",
-            "C_mem : farad (shared, constant)",
-            "theta : volt (shared, constant)",
-        ]
-        leak = ""
-        if neuron.leak_tau is not None:
-            lines.append("tau_leak : second (shared, constant)")
-            leak = " - v/tau_leak"
-        lines.append(f"dv/dt = I_in/C_mem{leak} : volt")
-        reset = "v -= theta" if neuron.reset == "subtract" else "v = 0*volt"
-        self.group = b2.NeuronGroup(
-            xbar.layout.n_neurons,
-            "\n".join(lines),
-            threshold="v > theta",
-            reset=reset,
-            refractory=refractory * b2.second,
-            method="euler",
-            dt=dt,
-            name=f"{pre}_neurons",
-        )
-        self.group.C_mem = neuron.capacitance * b2.farad
-        self.group.theta = neuron.threshold * b2.volt
-        if neuron.leak_tau is not None:
-            self.group.tau_leak = neuron.leak_tau * b2.second
-        self._last = None
-        self._since = 0
-        n_rows, n_cols = xbar.shape
-        self.e_dev = np.zeros((n_rows, n_cols)) if energy else None
-        self.e_neuron = np.zeros(n_cols) if energy else None
-        self._p_dev = self._p_neuron = None
-        self.op = b2.NetworkOperation(self._update, dt=dt, when="start", name=f"{pre}_solve")
-        self.objects = [self.rows, self.row_syn, self.group, self.op]
-
-    def _flush(self, step):
-        if self.energy and self._p_dev is not None:
-            elapsed = (step - self._since) * self._dt
-            self.e_dev += self._p_dev * elapsed
-            self.e_neuron += self._p_neuron * elapsed
-        self._since = step
-
-    def _update(self, t):
-        active = np.asarray(self.rows.active_[:]) > 0.5
-        if self._last is not None and np.array_equal(active, self._last):
-            return
-        step = round(float(t / b2.second) / self._dt)
-        self._flush(step)
-        self._last = active
-        res = self.xbar.read(self.xbar.layout.active_rows(active))
-        self.group.I_in_[:] = res.output()[0]
-        if self.energy:
-            self._p_dev = res.device_power[0]
-            self._p_neuron = res.neuron_power[0]
-
-    def collect(self, G, open_inputs, input_counts, name) -> LayerResult:
-        self._flush(self._n_steps)
-        dev = sp.csr_matrix(self.e_dev) if self.energy else None
-        return _layer_result(name, self, dev, self.e_neuron, input_counts)
-
-
 class SpikingNetwork:
     """Crossbar layers of integrate-and-fire neurons in Brian2, fed by input spike trains.
 
@@ -402,6 +98,10 @@ class SpikingNetwork:
         Prefix of the Brian2 object names (and of the standalone build folder).
     report : str, optional
         Brian2 progress report for long runs (``"text"`` or ``"stdout"``).
+    column_solver : {"table", "exact"}
+        How event-based layers of sinh devices solve their columns at every step: from
+        per-column cubic Hermite tables (built from exact solves, accurate to ~1e-12 relative,
+        fast) or by an exact Newton solve.
     """
 
     def __init__(
@@ -416,8 +116,10 @@ class SpikingNetwork:
         record: dict | None = None,
         name: str | None = None,
         report: str | None = None,
+        column_solver: str = "table",
     ):
         one_of(target, "target", TARGETS)
+        self.column_solver = one_of(column_solver, "column_solver", ("table", "exact"))
         crossbars = list(crossbars) if not isinstance(crossbars, Crossbar) else [crossbars]
         if not crossbars or not all(isinstance(x, Crossbar) for x in crossbars):
             raise SnnRramError("crossbars: expected a non-empty list of Crossbar objects")
@@ -503,11 +205,22 @@ class SpikingNetwork:
         for k, (xbar, plan, neuron) in enumerate(
             zip(self.crossbars, self.plans, self.neurons, strict=True)
         ):
-            cls = _CoupledLayer if self.coupled[k] else _EventLayer
-            layer = cls(self, k, xbar, plan, neuron, source, self.refractory[k], self.energy)
-            if isinstance(layer, _CoupledLayer):
-                layer._dt = self.dt
-                layer._n_steps = self._n_steps
+            cls = CoupledLayer if self.coupled[k] else EventLayer
+            args = (
+                f"{self.name}_L{k}",
+                xbar,
+                plan,
+                neuron,
+                source,
+                self.dt,
+                self.pulse_steps[k],
+                self.refractory[k],
+                self.energy,
+            )
+            if cls is EventLayer:
+                layer = cls(*args, self.record.get(k, ()), self.column_solver)
+            else:
+                layer = cls(*args)
             layer.spikes = b2.SpikeMonitor(layer.group, name=f"{self.name}_L{k}_spikes")
             reset = layer.group.run_regularly(
                 "v = 0*volt", dt=sp_.image_steps * dt, when="start", name=f"{self.name}_L{k}_image"
@@ -545,12 +258,13 @@ class SpikingNetwork:
         directory = build_dir() / "standalone" / self.name
         if _active_standalone is not None and _active_standalone() is not None:
             _active_standalone()._built = False  # its compiled project is about to go
-        b2.device.reinit()
         b2.set_device("cpp_standalone", directory=str(directory), build_on_run=False)
-        b2.prefs.devices.cpp_standalone.extra_make_args_unix = []
+        self._device = b2.get_device()
+        self._device.reinit()
+        self._device.activate(directory=str(directory), build_on_run=False)
         self._create()
         self._net.run(self._n_steps * self.dt * b2.second, report=self.report)
-        b2.device.build(directory=str(directory), compile=True, run=False, clean=True)
+        self._device.build(directory=str(directory), compile=True, run=False, clean=True)
         self._directory = Path(directory)
         self._built = True
         _active_standalone = weakref.ref(self)
@@ -582,14 +296,24 @@ class SpikingNetwork:
         self._conductances[layer] = new.G
 
     def _run_args(self) -> dict:
+        """Conductance-dependent values and circuit constants of every layer, checked.
+
+        Brian2 keeps the old values, silently, when a run-args array has the wrong length, so
+        every length is checked against the plan the network was built from.
+        """
         args = {}
         for k, layer in enumerate(self.layers):
-            for view, value in layer.conductance_values(self._conductances[k]):
-                args[view] = value * b2.siemens
-            xbar = self.crossbars[k]
-            args[layer.group.v_read] = xbar.circuit.v_read * b2.volt
+            for view, value, expected in layer.conductance_values(self._conductances[k]):
+                if np.size(value) != expected:
+                    raise SnnRramError(
+                        f"run_args: {view.group_name}.{view.name} needs {expected} values, "
+                        f"got {np.size(value)}"
+                    )
+                args[view] = value
+            v_read = self.crossbars[k].circuit.v_read * b2.volt
+            args[layer.group.v_read] = v_read
             if layer.shared is not None:
-                args[layer.shared.v_read] = xbar.circuit.v_read * b2.volt
+                args[layer.shared.v_read] = v_read
         return args
 
     # -- running --------------------------------------------------------------------------------
@@ -603,8 +327,7 @@ class SpikingNetwork:
                     "standalone network (one per process at a time); build it again"
                 )
             args = self._run_args()
-            self._check_run_args(args)
-            b2.device.run(
+            self._device.run(
                 directory=str(self._directory), with_output=self.report is not None, run_args=args
             )
         else:
@@ -613,22 +336,6 @@ class SpikingNetwork:
             self._net.run(self._n_steps * self.dt * b2.second, report=self.report, namespace={})
         return self._collect()
 
-    def _check_run_args(self, args):
-        """Brian2 keeps the old values, silently, when a run_args array has the wrong length."""
-        for view, value in args.items():
-            n = np.size(value)
-            var = view.variable
-            size = var.size if not getattr(var, "dynamic", False) else None
-            if var.scalar:
-                continue
-            if size is None:
-                owner = var.owner
-                size = len(owner) if hasattr(owner, "__len__") else None
-            if size is not None and n != size:
-                raise SnnRramError(
-                    f"run_args: {view.group_name}.{view.name} has {size} values, got {n}"
-                )
-
     def _collect(self) -> SnnResult:
         sp_ = self.spikes
         n = self._n_steps
@@ -636,14 +343,26 @@ class SpikingNetwork:
         last = np.full(sp_.n_inputs, -(10**12), dtype=np.int64)
         np.maximum.at(last, sp_.indices, sp_.steps)
         results = []
+        src_i, src_steps = sp_.indices, sp_.steps
         for k, layer in enumerate(self.layers):
             open_inputs = last + self.pulse_steps[k] >= n
-            res = layer.collect(self._conductances[k], open_inputs, input_counts, f"layer{k}")
+            if layer.coupled:
+                extra = (n,)
+            else:
+                extra = (
+                    activity_windows(
+                        src_i, src_steps, layer.plan.n_inputs, n, self.pulse_steps[k]
+                    ),
+                )
+            res = layer.collect(
+                self._conductances[k], open_inputs, input_counts, f"layer{k}", *extra
+            )
             for var, mon in getattr(layer, "monitors", {}).items():
                 res.states[var] = np.asarray(getattr(mon, f"{var}_")).T
             results.append(res)
             # this layer's spikes drive the next layer
             steps = np.round(res.spike_times / self.dt).astype(np.int64)
+            src_i, src_steps = res.spike_indices, steps
             input_counts = np.bincount(res.spike_indices, minlength=layer.plan.n_neurons)
             last = np.full(layer.plan.n_neurons, -(10**12), dtype=np.int64)
             np.maximum.at(last, res.spike_indices, steps)
