@@ -60,8 +60,8 @@ def linear_energy(xbar: Crossbar, A: sp.spmatrix, dt: float):
 
     Returns
     -------
-    device_energy : scipy.sparse.csr_matrix, shape (n_rows, n_cols)
-        J, stored where the crossbar has devices.
+    device_energy : numpy.ndarray or scipy.sparse.csr_matrix, shape (n_rows, n_cols)
+        J; dense for a dense crossbar, sparse (stored where the devices are) for a sparse one.
     neuron_energy : numpy.ndarray, shape (n_cols,)
         ``∫ V²/R_N dt`` per column, J.
     """
@@ -76,14 +76,15 @@ def linear_energy(xbar: Crossbar, A: sp.spmatrix, dt: float):
         )
     n_steps = A.shape[0]
     V = c.v_read
-    G = sp.csr_matrix(xbar.G)
     rows = xbar.layout.row_input
     driven = np.flatnonzero(rows != ALWAYS_ON)
     n_inputs = xbar.layout.n_inputs
     P = sp.csr_matrix(
         (np.ones(driven.size), (rows[driven], driven)), shape=(n_inputs, xbar.n_rows)
     )
-    gin = sp.csr_matrix(P @ G)  # (n_inputs, n_cols)
+    dense = not sp.issparse(xbar.G)
+    G = np.asarray(xbar.G) if dense else sp.csr_matrix(xbar.G)
+    gin = P @ G  # (n_inputs, n_cols): dense for a dense crossbar
     bias = np.asarray(G[rows == ALWAYS_ON].sum(axis=0)).ravel()
     gt = np.asarray(G.sum(axis=0)).ravel()
     r = c.r_neuron_for(xbar.n_cols)
@@ -92,12 +93,27 @@ def linear_energy(xbar: Crossbar, A: sp.spmatrix, dt: float):
     A = sp.csr_matrix(A, dtype=np.float64)
     n = np.asarray(A.sum(axis=0)).ravel()  # active steps per input
     O = sp.csr_matrix(A.T @ A)  # overlaps, O_ii = n_i
-    M = sp.csr_matrix(O @ gin)  # (n_inputs, n_cols)
     s1 = np.asarray(gin.T @ n).ravel()  # Σ_j Gin_jc n_j
-    s2 = np.asarray(gin.multiply(M).sum(axis=0)).ravel()  # Σ_j Gin_jc (O Gin)_jc
+    M = O @ gin  # (n_inputs, n_cols), (O Gin)
+    if dense:
+        s2 = np.einsum("jc,jc->c", gin, M)  # Σ_j Gin_jc (O Gin)_jc
+    else:
+        M = sp.csr_matrix(M)
+        s2 = np.asarray(sp.csr_matrix(gin).multiply(M).sum(axis=0)).ravel()
     sum_ga = n_steps * bias + s1
     sum_ga2 = n_steps * bias * bias + 2 * bias * s1 + s2
     sum_x2 = q * q * sum_ga2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        neuron_energy = np.where(r > 0, sum_x2 / np.where(r > 0, r, 1.0), 0.0) * dt
+    bias_term = n_steps * V * V - 2 * V * q * sum_ga  # per column, always-on rows
+
+    if dense:  # every cell a device: whole-matrix arithmetic, rows indexed by their input
+        ii = np.where(rows == ALWAYS_ON, 0, rows)
+        n_r = n[ii][:, None]
+        active = V * V * n_r - 2 * V * q[None, :] * (bias[None, :] * n_r + M[ii])
+        is_bias = (rows == ALWAYS_ON)[:, None]
+        e = G * dt * (sum_x2[None, :] + np.where(is_bias, bias_term[None, :], active))
+        return e, neuron_energy
 
     coo = G.tocoo()
     r_idx, c_idx, g = coo.row, coo.col, coo.data
@@ -105,10 +121,6 @@ def linear_energy(xbar: Crossbar, A: sp.spmatrix, dt: float):
     is_bias = inp == ALWAYS_ON
     ii = np.where(is_bias, 0, inp)
     m_ic = np.asarray(M[ii, c_idx]).ravel()
-    active_term = V * V * n[ii] - 2 * V * q[c_idx] * (bias[c_idx] * n[ii] + m_ic)
-    bias_term = n_steps * V * V - 2 * V * q[c_idx] * sum_ga[c_idx]
-    e = g * dt * (sum_x2[c_idx] + np.where(is_bias, bias_term, active_term))
-    device_energy = sp.csr_matrix((e, (r_idx, c_idx)), shape=G.shape)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        neuron_energy = np.where(r > 0, sum_x2 / np.where(r > 0, r, 1.0), 0.0) * dt
-    return device_energy, neuron_energy
+    active = V * V * n[ii] - 2 * V * q[c_idx] * (bias[c_idx] * n[ii] + m_ic)
+    e = g * dt * (sum_x2[c_idx] + np.where(is_bias, bias_term[c_idx], active))
+    return sp.csr_matrix((e, (r_idx, c_idx)), shape=G.shape), neuron_energy

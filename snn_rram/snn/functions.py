@@ -158,6 +158,10 @@ def column_current_function(model: Separable) -> b2.Function | None:
 
 _INCLUDE = str(Path(__file__).resolve().parent / "include")
 _HEADER = str(Path(_INCLUDE) / "snn_rram_column.h")
+_WRAP_I = (
+    "static inline double snn_rram_column_i(double ga, double gt, double R, double V, "
+    "double b, long id, int col)\n{ return snn_rram::column_i(ga, gt, R, V, b, id, col); }\n"
+)
 
 
 def tabulated_column_functions() -> dict[str, b2.Function]:
@@ -186,11 +190,7 @@ def tabulated_column_functions() -> dict[str, b2.Function]:
     main.implementations.add_numpy_implementation(tables.column_i, discard_units=True)
     main.implementations.add_implementation(
         "cpp",
-        {
-            "support_code": "static inline double snn_rram_column_i(double ga, double gt, double R, "
-            "double V, double b, long id, int col)\n"
-            "{ return snn_rram::column_i(ga, gt, R, V, b, id, col); }\n"
-        },
+        {"support_code": _WRAP_I},
         name="snn_rram_column_i",
         compiler_kwds=kwds,
     )

@@ -15,6 +15,7 @@ run, their energies follow exactly from the activity's moments (:mod:`snn_rram.s
 from __future__ import annotations
 
 import itertools
+import time
 
 import brian2 as b2
 import numpy as np
@@ -400,6 +401,7 @@ class EventLayer:
         plan, K = self.plan, self.K
         n_cols = plan.shape[1]
         device_energy = neuron_energy = None
+        start = time.perf_counter()
         if self.energy and self.linear:
             device_energy, neuron_energy = linear_energy(
                 self.xbar.with_conductances(G), windows, self.dt
@@ -431,6 +433,7 @@ class EventLayer:
             have = plan.slot_col >= 0
             neuron_energy[plan.slot_col[have]] = slots("En")[have]
             neuron_energy[plan.shared_cols] = shared("En")
+        self.energy_time = time.perf_counter() - start
         return layer_result(name, self, device_energy, neuron_energy, input_counts)
 
 
@@ -503,5 +506,11 @@ class CoupledLayer:
     def collect(self, G, open_inputs, input_counts, name, n_steps) -> LayerResult:
         """Read spikes and energies after a run of ``n_steps``."""
         self._flush(n_steps)
-        dev = sp.csr_matrix(self.e_dev) if self.energy else None
+        dev = None
+        if self.energy:
+            dev = self.e_dev
+            if sp.issparse(G):  # only where the devices are
+                mask = sp.csr_matrix(G, copy=True)
+                mask.data[:] = 1.0
+                dev = mask.multiply(self.e_dev).tocsr()
         return layer_result(name, self, dev, self.e_neuron, input_counts)

@@ -21,6 +21,7 @@ so a pulse starting at step k is integrated over steps k+1 … k+n (n = pulse wi
 from __future__ import annotations
 
 import itertools
+import time
 import weakref
 from pathlib import Path
 
@@ -330,11 +331,21 @@ class SpikingNetwork:
             self._device.run(
                 directory=str(self._directory), with_output=self.report is not None, run_args=args
             )
+            simulation = float(self._device._last_run_time)
         else:
             configure_runtime(self.target)
             self._create()
+            start = time.perf_counter()
             self._net.run(self._n_steps * self.dt * b2.second, report=self.report, namespace={})
-        return self._collect()
+            simulation = time.perf_counter() - start
+        start = time.perf_counter()
+        result = self._collect()
+        result.timings = {
+            "simulation_s": simulation,
+            "collect_s": time.perf_counter() - start,
+            "energy_s": sum(getattr(layer, "energy_time", 0.0) for layer in self.layers),
+        }
+        return result
 
     def _collect(self) -> SnnResult:
         sp_ = self.spikes

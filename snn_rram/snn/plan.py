@@ -194,8 +194,9 @@ class LayerPlan:
 
         Returns
         -------
-        scipy.sparse.csr_matrix, shape (n_rows, n_cols)
-            Energy per device, J (stored where ``G`` has devices).
+        numpy.ndarray or scipy.sparse.csr_matrix, shape (n_rows, n_cols)
+            Energy per device, J, in the layout of ``G`` (dense, or stored where it has
+            devices).
         """
         n_rows, n_cols = self.shape
         # per (input, column): the accumulator of the synapse serving it
@@ -217,7 +218,7 @@ class LayerPlan:
         col_g[self.slot_col[have]] = phi_g[have]
         col_a[self.shared_cols] = s_phi_a
         col_g[self.shared_cols] = s_phi_g
-        G = sp.csr_matrix(G)
+        G_in, G = G, sp.csr_matrix(G)
         coo = G.tocoo()
         r, c, g = coo.row, coo.col, coo.data
         inp_of_row = np.full(n_rows, -1, dtype=np.int64)
@@ -234,4 +235,5 @@ class LayerPlan:
             g * col_a[c],
             g * (acc_cell + n_open * (col_a[c] - col_g[c]) + col_g[c]),
         )
-        return sp.csr_matrix((e, (r, c)), shape=(n_rows, n_cols))
+        out = sp.csr_matrix((e, (r, c)), shape=(n_rows, n_cols))
+        return out if sp.issparse(G_in) else out.toarray()

@@ -21,8 +21,10 @@ class LayerResult:
     ----------
     spike_indices, spike_times : numpy.ndarray
         Spikes of the layer's neurons (index, s).
-    device_energy : scipy.sparse.csr_matrix, shape (n_rows, n_cols)
-        Energy dissipated in every device over the run, J (``None`` without energy accounting).
+    device_energy : numpy.ndarray or scipy.sparse.csr_matrix, shape (n_rows, n_cols)
+        Energy dissipated in every device over the run, J, in the layout of the crossbar's
+        conductances (dense, or sparse for sparse crossbars); ``None`` without energy
+        accounting.
     neuron_energy : numpy.ndarray, shape (n_cols,)
         Energy dissipated in each column's neuron input, ``∫ V²/R_N dt``, J.
     read_counts : numpy.ndarray of int, shape (n_rows,)
@@ -35,7 +37,7 @@ class LayerResult:
     name: str
     spike_indices: np.ndarray
     spike_times: np.ndarray
-    device_energy: sp.csr_matrix | None
+    device_energy: np.ndarray | sp.csr_matrix | None
     neuron_energy: np.ndarray | None
     read_counts: np.ndarray
     n_synapses: int
@@ -62,6 +64,10 @@ class SnnResult:
         Output membrane potential at the end of each image, V (breaks ties between counts).
     image_duration, dt : float
         s.
+    timings : dict
+        ``simulation_s`` (Brian2 network run; for standalone the C++ run time),
+        ``collect_s`` (reading results and computing energies) and ``energy_s`` (the energy
+        computations alone), s.
     """
 
     layers: list[LayerResult]
@@ -71,6 +77,7 @@ class SnnResult:
     dt: float
     target: str
     input_counts: np.ndarray | None = None
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def n_images(self) -> int:

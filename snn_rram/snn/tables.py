@@ -136,7 +136,7 @@ def column_i(ga, gt, R, V, b, table_id, col):
         for m in np.unique(st.M[c[tab]]):
             sel = np.flatnonzero(tab & (st.M[c] == m))
             h = st.params[c[sel], 0] / m
-            u = g[sel] / h
+            u = g[sel] * (m / st.params[c[sel], 0])  # as the C++ code: ga · (M / gt)
             k = np.minimum(u.astype(np.int64), m - 1)
             s = u - k
             tables = np.stack([st.tab[cc] for cc in c[sel]])  # (n, m + 1, 6)

@@ -14,7 +14,7 @@
 #define SNN_RRAM_COLUMN_H
 
 #include <cmath>
-#include <unordered_map>
+#include <memory>
 #include <vector>
 
 #define SNN_RRAM_MAX_ITER 100
@@ -75,7 +75,7 @@ static inline double hermite(const double* k0, const double* k1, int q, double s
 struct Column {
     double gt = -1.0, R = -1.0, V = -1.0, b = -1.0;
     int M = 0;
-    double h = 0.0;
+    double h = 0.0, inv_h = 0.0, pV = 0.0;  // interval, its inverse, p(V) = V f(V)
     std::vector<double> tab;  // (M + 1) knots x 6 values
     double last_ga = -1.0, i = 0.0, x = 0.0, d = 0.0, pg = 0.0;
 };
@@ -102,6 +102,7 @@ static inline bool build_table(Column& c)
         }
         c.M = M;
         c.h = h;
+        c.inv_h = M / c.gt;
         if (ok) return true;
     }
     return false;  // keeps the finest table; the caller falls back to exact solves
@@ -112,22 +113,27 @@ struct TableSet {
     std::vector<char> exact;  // columns whose table could not reach the tolerance
 };
 
-// The table set of `id`; the last one is remembered (a code block evaluates one set in turn).
-// References into an unordered_map stay valid when it grows.
+// The table set of `id` (small positive integers handed out by snn_rram.snn.layers).
 static inline TableSet& table_set(long id)
 {
-    static std::unordered_map<long, TableSet> sets;
-    static long last_id = -1;
-    static TableSet* last = nullptr;
-    if (id != last_id) {
-        last = &sets[id];
-        last_id = id;
-    }
-    return *last;
+    static std::vector<std::unique_ptr<TableSet>> sets;
+    if ((long)sets.size() <= id) sets.resize(id + 1);
+    if (!sets[id]) sets[id].reset(new TableSet());
+    return *sets[id];
 }
 
-// Neuron current of column `col` of table set `id` at ga, from its table; caches the column
-// voltage x and the rates d, pg for the accessors below.
+// Results of the last column_i() call, read by the accessors that follow it in the same update.
+struct Last {
+    double x = 0.0, d = 0.0, pg = 0.0;
+};
+static inline Last& last()
+{
+    static Last l;
+    return l;
+}
+
+// Neuron current of column `col` of table set `id` at ga, from its table; its voltage x and
+// rates d, pg are cached per column and exposed to the accessors below.
 static inline double column_i(double ga, double gt, double R, double V, double b, long id,
                               int col)
 {
@@ -140,15 +146,21 @@ static inline double column_i(double ga, double gt, double R, double V, double b
     if (c.gt != gt || c.R != R || c.V != V || c.b != b) {
         c.gt = gt; c.R = R; c.V = V; c.b = b;
         c.last_ga = -1.0;
+        c.pV = V * std::sinh(b * V) / b;
         set.exact[col] = (gt > 0.0 && R > 0.0) ? !build_table(c) : 0;
     }
-    if (ga == c.last_ga) return c.i;
+    Last& out = last();
+    if (ga == c.last_ga) {
+        out.x = c.x; out.d = c.d; out.pg = c.pg;
+        return c.i;
+    }
     c.last_ga = ga;
     if (R <= 0.0 || ga <= 0.0 || gt <= 0.0) {  // the column node stays at 0 V
         c.x = 0.0;
         c.i = (R <= 0.0 && ga > 0.0) ? ga * std::sinh(b * V) / b : 0.0;
-        c.d = V * std::sinh(b * V) / b;
+        c.d = c.pV;
         c.pg = 0.0;
+        out.x = c.x; out.d = c.d; out.pg = c.pg;
         return c.i;
     }
     if (set.exact[col]) {
@@ -156,7 +168,7 @@ static inline double column_i(double ga, double gt, double R, double V, double b
         column_point(ga, gt, R, V, b, p);
         c.x = p[0]; c.d = p[2]; c.pg = p[4];
     } else {
-        const double u = ga / c.h;
+        const double u = ga * c.inv_h;
         int k = (int)u;
         if (k >= c.M) k = c.M - 1;
         const double s = u - k;
@@ -167,12 +179,14 @@ static inline double column_i(double ga, double gt, double R, double V, double b
         c.pg = hermite(k0, k1, 4, s, c.h);
     }
     c.i = c.x / R;
+    out.x = c.x; out.d = c.d; out.pg = c.pg;
     return c.i;
 }
 
-static inline double column_x(long id, int col) { return table_set(id).cols[col].x; }
-static inline double column_d(long id, int col) { return table_set(id).cols[col].d; }
-static inline double column_pg(long id, int col) { return table_set(id).cols[col].pg; }
+// Accessors of the column just evaluated (the arguments name it, for the numpy twin).
+static inline double column_x(long, int) { return last().x; }
+static inline double column_d(long, int) { return last().d; }
+static inline double column_pg(long, int) { return last().pg; }
 
 }  // namespace snn_rram
 
