@@ -1,0 +1,59 @@
+"""numpy, Cython and C++ standalone agree; standalone reruns with new conductances."""
+
+import numpy as np
+import pytest
+
+from snn_rram import SnnRramError, snn
+
+from .helpers import dense, small_network
+
+pytestmark = pytest.mark.standalone
+
+
+@pytest.fixture(scope="module")
+def case():
+    return small_network("sinh_strong", pulse_steps=2, n_images=2, seed=11)
+
+
+@pytest.fixture(scope="module")
+def standalone(case):
+    xbars, neuron, spikes = case
+    net = snn.SpikingNetwork(xbars, neuron, spikes, target="cpp_standalone", name="t_targets")
+    return net, net.run()
+
+
+def _same(a, b, rtol):
+    for la, lb in zip(a.layers, b.layers, strict=True):
+        np.testing.assert_array_equal(la.spike_indices, lb.spike_indices)
+        np.testing.assert_allclose(la.spike_times, lb.spike_times, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(dense(la.device_energy), dense(lb.device_energy), rtol=rtol)
+        np.testing.assert_allclose(la.neuron_energy, lb.neuron_energy, rtol=rtol)
+    np.testing.assert_array_equal(a.counts, b.counts)
+
+
+def test_numpy_cython_and_standalone_agree(case, standalone):
+    xbars, neuron, spikes = case
+    numpy_res = snn.SpikingNetwork(xbars, neuron, spikes, target="numpy").run()
+    cython_res = snn.SpikingNetwork(xbars, neuron, spikes, target="cython").run()
+    assert sum(len(x.spike_indices) for x in numpy_res.layers) > 50
+    _same(numpy_res, cython_res, 1e-12)
+    _same(numpy_res, standalone[1], 1e-12)
+
+
+def test_run_args_rerun_equals_fresh_build(case, standalone):
+    xbars, neuron, spikes = case
+    net, first = standalone
+    rng = np.random.default_rng(0)
+    dev = xbars[0].device
+    G_new = dev.levels.values[rng.integers(0, dev.levels.n, xbars[0].shape)]
+    net.set_conductances(0, G_new)
+    rerun = net.run()
+    assert not np.array_equal(rerun.layers[0].spike_indices, first.layers[0].spike_indices)
+    # the reference: a numpy run with those conductances ...
+    new = [xbars[0].with_conductances(G_new), xbars[1]]
+    _same(rerun, snn.SpikingNetwork(new, neuron, spikes, target="numpy").run(), 1e-12)
+    # ... and a fresh standalone build (which replaces the old one in this process)
+    fresh = snn.SpikingNetwork(new, neuron, spikes, target="cpp_standalone", name="t_fresh")
+    _same(rerun, fresh.run(), 0)
+    with pytest.raises(SnnRramError, match="replaced by a newer standalone network"):
+        net.run()
