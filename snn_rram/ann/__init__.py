@@ -9,6 +9,7 @@ PyTorch's layout; its :meth:`Network.forward` is the float reference of every SN
 This layer imports nothing of the hardware side (devices, crossbar, mapping, snn).
 """
 
+from snn_rram.ann.convert import ConvertedLayer, ConvertedNetwork, convert
 from snn_rram.ann.importers import FORMATS, detect_format, load
 from snn_rram.ann.layers import (
     AvgPool2d,
@@ -27,6 +28,8 @@ __all__ = [
     "FORMATS",
     "AvgPool2d",
     "Conv2d",
+    "ConvertedLayer",
+    "ConvertedNetwork",
     "Dense",
     "Flatten",
     "Layer",
@@ -34,6 +37,7 @@ __all__ = [
     "Network",
     "ReLU",
     "WeightLayer",
+    "convert",
     "detect_format",
     "load",
     "save",

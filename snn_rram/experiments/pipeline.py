@@ -1,0 +1,293 @@
+"""The run pipeline: load (or train) → convert → map → simulate → save.
+
+Every stage is a library call; this module only wires them from a :class:`RunConfig` and keeps
+standalone builds for reuse: runs of the same network shape and input spikes share one compiled
+Brian2 project, new conductances going in as run arguments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from snn_rram import ann, datasets, devices, mapping, snn
+from snn_rram.crossbar import Circuit
+from snn_rram.errors import SnnRramError
+from snn_rram.experiments.config import RunConfig
+
+__all__ = ["RunOutcome", "prepare", "run"]
+
+
+@dataclass
+class RunOutcome:
+    """What a run produced.
+
+    Attributes
+    ----------
+    metrics : dict
+        ``ann_accuracy`` (float network), ``quantized_accuracy`` (numpy rate model with the
+        mapped weights), ``snn_accuracy``, ``total_device_energy`` (J),
+        ``average_power_per_synapse`` (W), ``simulated_time`` (s), ``wall_time`` (s), ...
+    result : SnnResult
+    mappings : list of Mapping
+    path, figure : pathlib.Path or None
+        The HDF5 file and PNG written (if any).
+    """
+
+    config: RunConfig
+    metrics: dict
+    result: snn.SnnResult
+    mappings: list
+    labels: np.ndarray
+    path: Path | None = None
+    figure: Path | None = None
+    timings: dict = field(default_factory=dict)
+
+
+def _log(cfg: RunConfig, message: str) -> None:
+    if cfg.simulation.progress:
+        print(f"[snn-rram] {message}", file=sys.stderr, flush=True)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_network(cfg: RunConfig):
+    """The trained network of the config (trained first if asked and missing) and its hash."""
+    net_cfg = cfg.network
+    path = cfg.resolve_path(net_cfg.weights)
+    if not path.exists():
+        if net_cfg.train_hidden is None:
+            raise SnnRramError(f"network.weights: file {str(path)!r} not found")
+        from snn_rram.ann import train
+
+        _log(cfg, f"training an MLP {net_cfg.train_hidden} (torch) -> {path}")
+        kwargs = {"seed": net_cfg.train_seed}
+        if net_cfg.train_epochs is not None:
+            kwargs["epochs"] = net_cfg.train_epochs
+        network, meta = train.train_mlp(tuple(net_cfg.train_hidden), **kwargs)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        train.save_pretrained(network, meta, path)
+    network = ann.load(path, format=net_cfg.format, input_shape=net_cfg.input_shape)
+    return network, _sha256(path)
+
+
+def _dataset(cfg: RunConfig):
+    d = cfg.data
+    path = None if d.path is None else cfg.resolve_path(d.path)
+    ds = datasets.load(d.dataset, path)
+    if d.n_images > ds.n_test:
+        raise SnnRramError(f"data.n_images: {d.n_images} asked, the test set has {ds.n_test}")
+    if d.n_calibration > ds.n_train:
+        raise SnnRramError(
+            f"data.n_calibration: {d.n_calibration} asked, the training set has {ds.n_train}"
+        )
+    x = ds.test_vectors()[: d.n_images]
+    y = np.asarray(ds.test_labels[: d.n_images], dtype=np.int64)
+    calib = ds.train_vectors()[: d.n_calibration]
+    return x, y, calib
+
+
+def _device(cfg: RunConfig):
+    dev = devices.load(
+        cfg.resolve_path(cfg.device.card) if cfg.device.card.endswith(".toml") else cfg.device.card
+    )
+    if cfg.device.variation:
+        import dataclasses
+
+        var = dataclasses.replace(dev.variation, **cfg.device.variation)
+        dev = dataclasses.replace(dev, variation=var)
+    return dev
+
+
+def _circuit(cfg: RunConfig) -> Circuit:
+    c = cfg.circuit
+    return Circuit(
+        c.v_read, c.pulse_width, c.r_neuron, c.inactive_rows, c.r_wire_row, c.r_wire_col
+    )
+
+
+def effective_forward(mappings, x) -> np.ndarray:
+    """Rate model of the mapped network (nominal conductances, ideal reads)."""
+    a = np.asarray(x, dtype=np.float64)
+    for k, m in enumerate(mappings):
+        a = np.asarray(m.effective_weight @ a.T).T
+        if m.effective_bias is not None:
+            a = a + m.effective_bias
+        if k + 1 < len(mappings):
+            a = np.maximum(a, 0.0)
+    return a
+
+
+@dataclass
+class Prepared:
+    """Everything before the simulation: the inputs of :class:`snn.SpikingNetwork`."""
+
+    converted: ann.ConvertedNetwork
+    mappings: list
+    neurons: list
+    spikes: snn.SpikeTrains
+    labels: np.ndarray
+    metrics: dict
+    weights_sha256: str
+
+
+def prepare(cfg: RunConfig) -> Prepared:
+    """Load, convert and map: the spiking network's crossbars, neurons and input spikes."""
+    t0 = time.perf_counter()
+    network, digest = load_network(cfg)
+    x, y, calib = _dataset(cfg)
+    ann_acc = float(np.mean(network.predict(x.reshape((len(x), *network.input_shape))) == y))
+    converted = ann.convert(network, calib, percentile=cfg.conversion.percentile)
+    device, circuit = _device(cfg), _circuit(cfg)
+    method = mapping.get(cfg.mapping.method)
+    duty = min(1.0, cfg.encoder.max_rate * cfg.circuit.pulse_width)
+    rng = np.random.default_rng(cfg.mapping.seed)
+    mappings = []
+    for layer in converted.layers:
+        m = method(
+            layer.weight,
+            device,
+            circuit,
+            bits=cfg.mapping.bits,
+            bias=layer.bias,
+            bias_duty=duty,
+            seed=rng,
+            **cfg.mapping.options,
+        )
+        mappings.append(m)
+    q_acc = float(np.mean(np.argmax(effective_forward(mappings, x), axis=1) == y))
+    neurons = []
+    for m in mappings:
+        # one spike through one unit of normalised weight = one threshold of charge
+        charge = circuit.v_read * circuit.pulse_width * m.g_per_weight
+        neurons.append(
+            snn.IFNeuron(
+                threshold=cfg.neuron.threshold,
+                capacitance=charge / cfg.neuron.threshold,
+                reset=cfg.neuron.reset,
+                refractory=cfg.neuron.refractory,
+                leak_tau=cfg.neuron.leak_tau,
+            )
+        )
+    enc_cfg = cfg.encoder
+    encoder = (snn.PoissonEncoder if enc_cfg.kind == "poisson" else snn.RegularEncoder)(
+        max_rate=enc_cfg.max_rate, dead_time=cfg.circuit.pulse_width
+    )
+    spikes = encoder.encode(x, cfg.simulation.dt, enc_cfg.image_duration, enc_cfg.seed)
+    metrics = {
+        "ann_accuracy": ann_acc,
+        "quantized_accuracy": q_acc,
+        "prepare_s": time.perf_counter() - t0,
+    }
+    return Prepared(converted, mappings, neurons, spikes, y, metrics, digest)
+
+
+_BUILDS: dict = {}
+
+
+def _spiking_network(cfg: RunConfig, prep: Prepared) -> snn.SpikingNetwork:
+    """A network for these crossbars; standalone builds are reused when the shape matches."""
+    crossbars = [m.crossbar for m in prep.mappings]
+    sim = cfg.simulation
+    kwargs = {
+        "energy": sim.energy,
+        "target": sim.target,
+        "column_solver": sim.column_solver,
+        "report": "stdout" if sim.progress and sim.target == "cpp_standalone" else None,
+    }
+    if sim.target != "cpp_standalone":
+        if sim.progress:
+            kwargs["report"] = "text"
+        return snn.SpikingNetwork(crossbars, prep.neurons, prep.spikes, **kwargs)
+    key = (
+        hashlib.sha256(prep.spikes.indices.tobytes() + prep.spikes.steps.tobytes()).hexdigest(),
+        tuple(
+            (
+                x.shape,
+                x.is_sparse,
+                x.device.read_model.to_dict().get("model"),
+                x.circuit.pulse_width,
+                x.circuit.inactive_rows,
+                x.circuit.has_wires,
+            )
+            for x in crossbars
+        ),
+        tuple(
+            (n.threshold, n.capacitance, n.reset, n.refractory, n.leak_tau) for n in prep.neurons
+        ),
+        sim.energy,
+        sim.column_solver,
+        sim.dt,
+    )
+    net = _BUILDS.get(key)
+    if net is not None and net._built:
+        try:
+            for k, x in enumerate(crossbars):
+                net.set_conductances(k, x.G)
+                net.crossbars[k] = x  # the circuit constants come with the crossbar
+            return net
+        except SnnRramError:
+            pass
+    net = snn.SpikingNetwork(crossbars, prep.neurons, prep.spikes, **kwargs)
+    _BUILDS.clear()
+    _BUILDS[key] = net
+    return net
+
+
+def run(cfg: RunConfig, *, save: bool = True) -> RunOutcome:
+    """Run the whole pipeline of ``cfg``; writes the HDF5 result and figure when ``save``."""
+    t0 = time.perf_counter()
+    _log(
+        cfg,
+        f"preparing: network {cfg.network.weights}, {cfg.data.n_images} images, "
+        f"mapping {cfg.mapping.method} ({cfg.mapping.bits} bits), device {cfg.device.card}",
+    )
+    prep = prepare(cfg)
+    _log(
+        cfg,
+        f"ANN accuracy {prep.metrics['ann_accuracy']:.4f}, quantised "
+        f"{prep.metrics['quantized_accuracy']:.4f}; simulating with Brian2 "
+        f"({cfg.simulation.target})",
+    )
+    t1 = time.perf_counter()
+    net = _spiking_network(cfg, prep)
+    build = time.perf_counter() - t1
+    result = net.run()
+    metrics = dict(prep.metrics)
+    metrics["snn_accuracy"] = result.accuracy(prep.labels)
+    metrics["n_images"] = result.n_images
+    metrics["simulated_time"] = result.duration
+    metrics["n_synapses"] = sum(layer.n_synapses for layer in result.layers)
+    if cfg.simulation.energy:
+        metrics["total_device_energy"] = result.total_device_energy()
+        metrics["average_power_per_synapse"] = result.average_power_per_synapse()
+        metrics["total_neuron_energy"] = float(sum(np.sum(x.neuron_energy) for x in result.layers))
+    metrics["build_s"] = build
+    metrics.update({k: v for k, v in result.timings.items()})
+    outcome = RunOutcome(cfg, metrics, result, prep.mappings, prep.labels)
+    if save:
+        from snn_rram.experiments.output import write_outputs
+
+        write_outputs(outcome, prep)
+    metrics["wall_time"] = time.perf_counter() - t0
+    _log(
+        cfg,
+        f"SNN accuracy {metrics['snn_accuracy']:.4f}"
+        + (
+            f", average power per synapse {metrics['average_power_per_synapse']:.4g} W"
+            if cfg.simulation.energy
+            else ""
+        ),
+    )
+    return outcome

@@ -1,0 +1,23 @@
+"""Weights to conductances: quantisation and the mapping methods.
+
+Every method takes a layer's normalised weights, a :class:`~snn_rram.devices.Device` and a
+:class:`~snn_rram.crossbar.Circuit` and returns a :class:`Mapping` (the programmed
+:class:`~snn_rram.crossbar.Crossbar`, its scale and a report). Methods are registered by name
+(:func:`register`), so a configuration picks one by string: ``mapping.get("linear_pair")``.
+"""
+
+from snn_rram.mapping.base import Mapping, differential_crossbar
+from snn_rram.mapping.linear_pair import linear_pair
+from snn_rram.mapping.quantize import Quantized, quantize
+from snn_rram.mapping.registry import available, get, register
+
+__all__ = [
+    "Mapping",
+    "Quantized",
+    "available",
+    "differential_crossbar",
+    "get",
+    "linear_pair",
+    "quantize",
+    "register",
+]

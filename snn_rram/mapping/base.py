@@ -1,0 +1,120 @@
+"""What every mapping method returns, and the differential-pair assembly they share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from snn_rram._validation import as_array, as_rng, as_scalar
+from snn_rram.crossbar import Circuit, Crossbar, Layout
+from snn_rram.devices import Device
+from snn_rram.errors import SnnRramError
+
+__all__ = ["Mapping", "check_weights", "differential_crossbar"]
+
+
+@dataclass(frozen=True, eq=False)
+class Mapping:
+    """A layer mapped onto a crossbar.
+
+    Attributes
+    ----------
+    crossbar : Crossbar
+        The programmed array (after programming variation, if the device has any).
+    g_per_weight : float
+        Conductance difference that represents one unit of normalised weight, S. A spike
+        through a synapse of weight w carries the charge ``v_read · pulse_width ·
+        g_per_weight · w`` into its neuron when the read is ideal.
+    effective_weight : numpy.ndarray or scipy.sparse.csr_matrix, shape (n_out, n_in)
+        The weights the nominal conductances realise, in normalised-weight units (what a
+        simulation with ideal reads would compute).
+    effective_bias : numpy.ndarray or None
+        Likewise for the biases (in units of the maximum input rate).
+    report : dict
+        Method-specific figures: scale, level table, weight error, read power, ...
+    """
+
+    crossbar: Crossbar
+    g_per_weight: float
+    effective_weight: np.ndarray | sp.csr_matrix
+    effective_bias: np.ndarray | None
+    report: dict = field(default_factory=dict)
+
+
+def check_weights(weight, bias, bias_duty):
+    """Validate a layer's weights (n_out, n_in) and biases (n_out,)."""
+    if sp.issparse(weight):
+        w = sp.csr_matrix(weight, dtype=np.float64)
+        if not np.isfinite(w.data).all():
+            raise SnnRramError("weight: contains NaN or infinite values")
+    else:
+        w = as_array(weight, "weight", ndim=2)
+    if w.shape[0] == 0 or w.shape[1] == 0:
+        raise SnnRramError(f"weight: empty matrix of shape {w.shape}")
+    b = None
+    if bias is not None:
+        b = as_array(bias, "bias", shape=(w.shape[0],))
+    duty = as_scalar(bias_duty, "bias_duty", positive=True)
+    if duty > 1:
+        raise SnnRramError(f"bias_duty: a fraction of time in (0, 1], got {duty}")
+    return w, b, duty
+
+
+def differential_crossbar(gp, gm, bias_gp, bias_gm, device: Device, circuit: Circuit, seed):
+    """Assemble (G+, G−) pairs as columns ``2j`` and ``2j+1`` of neuron j, inputs as rows.
+
+    Parameters
+    ----------
+    gp, gm : numpy.ndarray or scipy.sparse.csr_matrix, shape (n_out, n_in)
+        Conductances of the positive and negative device of each weight, S (sparse: only the
+        stored weights get devices; both matrices share one structure).
+    bias_gp, bias_gm : numpy.ndarray, shape (n_out,), or None
+        An always-on bias row, appended last.
+    device, circuit
+        The devices and how the array is read.
+    seed : int, numpy.random.Generator or None
+        Draws the device's programming variation (required when the device has any).
+
+    Returns
+    -------
+    Crossbar
+    """
+    n_out, n_in = gp.shape
+    has_bias = bias_gp is not None
+    n_rows = n_in + int(has_bias)
+    layout = Layout.differential(n_in, n_out, bias=has_bias)
+    if sp.issparse(gp):
+        cp, cm = sp.coo_matrix(gp), sp.coo_matrix(gm)
+        rows = [cp.col, cm.col]
+        cols = [2 * cp.row, 2 * cm.row + 1]
+        data = [cp.data, cm.data]
+        if has_bias:
+            rows += [np.full(n_out, n_in), np.full(n_out, n_in)]
+            cols += [2 * np.arange(n_out), 2 * np.arange(n_out) + 1]
+            data += [bias_gp, bias_gm]
+        G = sp.csr_matrix(
+            (np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(n_rows, 2 * n_out),
+        )
+    else:
+        G = np.empty((n_rows, 2 * n_out))
+        G[:n_in, 0::2] = np.asarray(gp).T
+        G[:n_in, 1::2] = np.asarray(gm).T
+        if has_bias:
+            G[n_in, 0::2] = bias_gp
+            G[n_in, 1::2] = bias_gm
+    variation = device.variation
+    if variation.programming_active:
+        if seed is None:
+            raise SnnRramError(
+                f"seed: device {device.name!r} has programming variation; give a seed"
+            )
+        rng = as_rng(seed, "seed")
+        if sp.issparse(G):
+            G = G.copy()
+            G.data = variation.program(G.data, device.levels, rng)
+        else:
+            G = variation.program(G, device.levels, rng)
+    return Crossbar(G, device, circuit, layout)

@@ -1,0 +1,117 @@
+"""Raster plots and run summaries."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = ["plot_raster", "plot_run_summary", "save_figure"]
+
+
+def plot_raster(times, indices, *, axes=None, time_unit: float = 1e-3, **kwds):
+    """Spike raster: one dot per spike.
+
+    Parameters
+    ----------
+    times : array_like
+        Spike times, s.
+    indices : array_like
+        Neuron index of each spike.
+    axes : matplotlib.axes.Axes, optional
+        Where to draw; a new figure by default.
+    time_unit : float
+        Seconds per unit on the time axis (default ms).
+    **kwds
+        Passed to :meth:`matplotlib.axes.Axes.scatter` (``color``, ``s``, ...).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if axes is None:
+        _, axes = plt.subplots(figsize=(7, 3))
+    kwds.setdefault("s", 2)
+    kwds.setdefault("color", "k")
+    kwds.setdefault("marker", "|" if len(times) < 2000 else ".")
+    axes.scatter(np.asarray(times) / time_unit, np.asarray(indices), **kwds)
+    unit = {1e-3: "ms", 1.0: "s", 1e-6: "µs"}.get(time_unit, f"{time_unit:g} s")
+    axes.set_xlabel(f"time ({unit})")
+    axes.set_ylabel("neuron index")
+    return axes
+
+
+def plot_run_summary(result, labels, *, n_images: int = 3, title: str = "", figure=None):
+    """Rasters of the first images (every layer) and per-class accuracy of a run.
+
+    Parameters
+    ----------
+    result : snn_rram.snn.SnnResult
+    labels : array_like
+        True class of each image.
+    n_images : int
+        Images shown in the rasters.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    labels = np.asarray(labels)
+    n_layers = len(result.layers)
+    fig = figure or plt.figure(figsize=(10, 2.2 * n_layers + 2.5), constrained_layout=True)
+    grid = fig.add_gridspec(n_layers + 1, 2, width_ratios=[3, 1])
+    t_end = min(n_images, result.n_images) * result.image_duration
+    for k, layer in enumerate(result.layers):
+        ax = fig.add_subplot(grid[k, :])
+        keep = layer.spike_times < t_end
+        plot_raster(layer.spike_times[keep], layer.spike_indices[keep], axes=ax, color=f"C{k}")
+        for b in np.arange(1, n_images) * result.image_duration:
+            ax.axvline(b * 1e3, color="0.7", lw=0.8)
+        ax.set_xlim(0, t_end * 1e3)
+        ax.set_title(
+            f"{layer.name}: {len(layer.spike_times)} spikes over {result.n_images} images",
+            fontsize=9,
+            loc="left",
+        )
+    pred = result.predictions
+    classes = np.arange(max(labels.max(initial=0), pred.max(initial=0)) + 1)
+    acc = [np.mean(pred[labels == c] == c) if np.any(labels == c) else np.nan for c in classes]
+    ax = fig.add_subplot(grid[n_layers, 0])
+    ax.bar(classes, acc, color="C0")
+    ax.axhline(
+        np.mean(pred == labels),
+        color="k",
+        ls="--",
+        lw=1,
+        label=f"overall {np.mean(pred == labels):.3f}",
+    )
+    ax.set_xticks(classes)
+    ax.set_xlabel("class")
+    ax.set_ylabel("SNN accuracy")
+    ax.set_ylim(0, 1.05)
+    ax.legend(loc="lower right", fontsize=8)
+    ax = fig.add_subplot(grid[n_layers, 1])
+    ax.hist(result.counts.sum(axis=1), bins=20, color="C1")
+    ax.set_xlabel("output spikes per image")
+    ax.set_ylabel("images")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def save_figure(fig, path: str | os.PathLike, dpi: int = 130) -> Path:
+    """Save ``fig`` as PNG via a temporary file and a rename; closes it."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp.png")
+    fig.savefig(tmp, dpi=dpi)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
