@@ -76,6 +76,64 @@ def _read(args) -> int:
     return 0
 
 
+def _summary_table(outcome) -> str:
+    m = outcome.metrics
+    rows = [
+        ("ANN accuracy (float)", f"{m['ann_accuracy']:.4f}"),
+        ("quantised ANN accuracy", f"{m['quantized_accuracy']:.4f}"),
+        ("SNN accuracy", f"{m['snn_accuracy']:.4f}"),
+        ("images", f"{m['n_images']}"),
+        ("simulated time", f"{m['simulated_time']:.3f} s"),
+    ]
+    if "average_power_per_synapse" in m:
+        rows += [
+            ("average power per synapse", f"{m['average_power_per_synapse']:.4g} W"),
+            ("total device energy", f"{m['total_device_energy']:.4g} J"),
+        ]
+    rows += [
+        ("synapses", f"{m['n_synapses']}"),
+        ("Brian2 build / run", f"{m['build_s']:.1f} s / {m['simulation_s']:.1f} s"),
+        ("wall time", f"{m['wall_time']:.1f} s"),
+    ]
+    if outcome.path is not None:
+        rows.append(("result file", str(outcome.path)))
+    if outcome.figure is not None:
+        rows.append(("figure", str(outcome.figure)))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
+
+
+def _run(args) -> int:
+    from snn_rram.experiments import load_config, run
+
+    cfg = load_config(args.config)
+    if args.quiet:
+        cfg = cfg.replace("simulation.progress", False)
+    outcome = run(cfg)
+    print(f"snn-rram run {args.config}")
+    print(_summary_table(outcome))
+    return 0
+
+
+def _info(args) -> int:
+    from snn_rram import results
+
+    print(results.summary(args.file))
+    return 0
+
+
+def _train(args) -> int:
+    from snn_rram.ann import train
+
+    kwargs = {"seed": args.seed}
+    if args.epochs is not None:
+        kwargs["epochs"] = args.epochs
+    network, meta = train.train_mlp(tuple(args.hidden), **kwargs)
+    path = train.save_pretrained(network, meta, args.out)
+    print(f"trained {network.name}: test accuracy {meta['test_accuracy']:.4f} -> {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``snn-rram``."""
     parser = argparse.ArgumentParser(
@@ -87,6 +145,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("devices", help="list the device cards")
     p.set_defaults(func=_devices)
+
+    p = sub.add_parser("run", help="run the pipeline of a TOML config (convert, map, simulate)")
+    p.add_argument("config", help="run configuration (.toml)")
+    p.add_argument("--quiet", action="store_true", help="no progress messages")
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser("info", help="summarise an HDF5 result file")
+    p.add_argument("file", help="result file (.h5)")
+    p.set_defaults(func=_info)
+
+    p = sub.add_parser("train", help="train an MLP on the bundled MNIST subset (needs torch)")
+    p.add_argument("--hidden", type=int, nargs="+", default=[256], help="hidden layer sizes")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--out", required=True, help="output .npz (a .toml sidecar is written too)")
+    p.set_defaults(func=_train)
 
     p = sub.add_parser("read", help="static read of a small random array, printed as a table")
     p.add_argument("--rows", type=int, default=8)

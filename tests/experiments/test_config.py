@@ -1,0 +1,78 @@
+import pytest
+
+from snn_rram import SnnRramError
+from snn_rram.experiments import load_config, parse_config
+from snn_rram.experiments.config import RunConfig
+
+BASE = """
+[network]
+weights = "w.npz"
+"""
+
+
+def test_defaults_and_units():
+    cfg = parse_config(
+        BASE + '[circuit]\nv_read = "200 mV"\npulse_width = "0.1 ms"\n'
+        'r_neuron = "1.5 kohm"\n[encoder]\nmax_rate = "0.2 kHz"\n'
+    )
+    assert cfg.circuit.v_read == pytest.approx(0.2)
+    assert cfg.circuit.pulse_width == pytest.approx(1e-4)
+    assert cfg.circuit.r_neuron == pytest.approx(1500.0)
+    assert cfg.encoder.max_rate == pytest.approx(200.0)
+    assert cfg.mapping.method == "linear_pair" and cfg.data.dataset == "mnist_5k"
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("[mapping]\nbitz = 4\n", r"mapping: unknown key\(s\) mapping.bitz"),
+        ("[mappings]\nbits = 4\n", r"config: unknown section\(s\) mappings"),
+        ("[mapping]\nbits = 4.5\n", "mapping.bits: expected an integer"),
+        ("[mapping]\nbits = 1\n", "mapping.bits: must be >= 2"),
+        ('[circuit]\nv_read = "200 mA"\n', r"circuit.v_read: expected a value in V, got '200 mA'"),
+        ('[circuit]\nv_read = "fast"\n', "circuit.v_read: expected a number in V"),
+        ("[circuit]\nv_read = -0.2\n", "circuit.v_read: must be > 0"),
+        ("[circuit]\nv_read = true\n", "circuit.v_read: expected a number, got a boolean"),
+        ('[circuit]\ninactive_rows = "open"\n', "circuit.inactive_rows: expected one of"),
+        ('[simulation]\ntarget = "gpu"\n', "simulation.target: expected one of"),
+        ("[simulation]\nenergy = 1\n", "simulation.energy: expected true or false"),
+        ("[device.variation]\nsigma = 0.1\n", "device.variation: unknown key 'sigma'"),
+        ('[output]\nname = "a/b"\n', "output.name"),
+        ("[data]\nn_images = 0\n", "data.n_images: must be > 0"),
+    ],
+)
+def test_errors_name_the_field(text, match):
+    with pytest.raises(SnnRramError, match=match):
+        parse_config(BASE + text)
+
+
+def test_missing_network_and_malformed(tmp_path):
+    with pytest.raises(SnnRramError, match="missing required section 'network'"):
+        parse_config("[mapping]\nbits = 3\n")
+    with pytest.raises(SnnRramError, match="malformed TOML"):
+        parse_config("[network\nweights=1")
+    with pytest.raises(SnnRramError, match="not found"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_replace_and_round_trip():
+    cfg = parse_config(BASE + "[device.variation]\nprogramming_sigma = 0.05\n")
+    other = cfg.replace("mapping.bits", 5).replace("circuit.r_neuron", "2 kohm")
+    assert (other.mapping.bits, other.circuit.r_neuron) == (5, 2000.0)
+    assert other.replace("device.variation.read_sigma", 0.01).device.variation == {
+        "programming_sigma": 0.05,
+        "read_sigma": 0.01,
+    }
+    again = parse_config(other.to_toml())
+    assert again.to_dict() == other.to_dict()
+    with pytest.raises(SnnRramError, match="mapping.bits"):
+        cfg.replace("mapping.bits", "four")
+    assert isinstance(again, RunConfig)
+
+
+def test_bundled_configs_are_valid():
+    from pathlib import Path
+
+    for path in sorted((Path(__file__).parents[2] / "models" / "experiments").glob("*.toml")):
+        cfg = load_config(path)
+        assert cfg.resolve_path(cfg.network.weights).name.endswith(".npz")
