@@ -42,7 +42,7 @@ def test_rate_model_reproduces_the_ann(rng):
 
 def test_convolutions_unroll_sparse_and_small(rng):
     conv = ann.convert(lenet(rng), rng.random((4, 1, 28, 28)))
-    c1, c2, f1, f2 = conv.layers
+    c1, c2, f1, _ = conv.layers
     assert sp.issparse(c1.weight) and sp.issparse(c2.weight)
     assert c1.weight.shape == (6 * 28 * 28, 784)
     assert c1.n_synapses < 6 * 28 * 28 * 25 + 1  # taps inside the padded image only
