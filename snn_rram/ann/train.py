@@ -227,6 +227,9 @@ def train_mlp(
     from snn_rram import __version__
     from snn_rram import datasets as _datasets
 
+    if dataset not in _datasets.KNOWN_DATASETS:
+        known = ", ".join(repr(n) for n in _datasets.KNOWN_DATASETS)
+        raise SnnRramError(f"dataset: unknown data set {dataset!r}; known data sets: {known}")
     data = _datasets.load(dataset, data_path)
     if n_train is not None:
         n_train = _int(n_train, "n_train", 1, data.n_train)
@@ -383,7 +386,7 @@ def _fit(
                     for w in weights:
                         limit = clip_sigma * float(w.std(correction=0))
                         w.clamp_(-limit, limit)
-            loss_sum += float(loss) * len(idx)
+            loss_sum += float(loss.detach()) * len(idx)
             correct += int((logits.argmax(1) == y_all[idx]).sum())
         loss_mean = loss_sum / n
         if log is not None:
@@ -442,7 +445,7 @@ def regenerate_command(meta: Mapping, out: str | os.PathLike[str]) -> str | None
     Returns
     -------
     str or None
-        ``snn-rram train --hidden H [--hidden H2 ...] --seed S [--epochs E] --out OUT``
+        ``snn-rram train --hidden H1 [H2 ...] --seed S [--epochs E] --out OUT``
         (``--epochs`` only when it differs from the default), or ``None`` when the training
         used an argument that the command does not expose with a non-default value.
     """
@@ -453,7 +456,7 @@ def regenerate_command(meta: Mapping, out: str | os.PathLike[str]) -> str | None
     if any(meta.get(k) != defaults[k] for k in _ARGUMENTS if k not in _CLI_OPTIONS):
         return None
     parts = ["snn-rram", "train"]
-    parts += [f"--hidden {h}" for h in meta["hidden"]]
+    parts.append("--hidden " + " ".join(str(h) for h in meta["hidden"]))
     parts.append(f"--seed {meta['seed']}")
     if meta["epochs"] != defaults["epochs"]:
         parts.append(f"--epochs {meta['epochs']}")
@@ -492,7 +495,8 @@ def save_pretrained(network: Network, meta: Mapping, path: str | os.PathLike[str
     ``sha256`` (of the ``.npz``), ``weights_sha256`` (see :func:`weights_sha256`),
     ``command`` (the ``snn-rram train`` command that regenerates the file, see
     :func:`regenerate_command`; an empty string when no command line can) and ``python`` (the
-    equivalent :func:`train_mlp` call), ``dataset_source`` and ``network``; then the table
+    equivalent :func:`train_mlp` call), ``dataset_source``, ``network`` (its name),
+    ``input_shape`` and ``layers`` (one line per layer); then the table
     ``[meta]``: the metadata, key for key (keys whose value is ``None`` are left out, TOML has no
     null). Both files are written to temporary files in the same folder and renamed into place
     only when both are complete.
@@ -530,7 +534,9 @@ def save_pretrained(network: Network, meta: Mapping, path: str | os.PathLike[str
         "command": command or "",
         "python": python_call(meta),
         "dataset_source": _dataset_source(meta.get("dataset")),
-        "network": network.summary().splitlines()[1:-1],
+        "network": network.name,
+        "input_shape": list(network.input_shape),
+        "layers": [f"{layer.name}: {layer.describe()}" for layer in network.layers],
     }
     tmp_npz = _temp_name(path)
     tmp_toml = None
@@ -552,6 +558,8 @@ def save_pretrained(network: Network, meta: Mapping, path: str | os.PathLike[str
         text = toml_dumps(header, {"meta": dict(meta)}, comment=comment)
         tmp_toml = _temp_name(sidecar)
         tmp_toml.write_text(text, encoding="utf-8")
+        for tmp in (tmp_npz, tmp_toml):
+            os.chmod(tmp, _file_mode())
         os.replace(tmp_npz, path)
         os.replace(tmp_toml, sidecar)
     except BaseException:
@@ -566,6 +574,13 @@ def _dataset_source(name) -> str:
     if name == "mnist_5k":
         return "data/mnist_5k of the snn-rram repository (see its README.md)"
     return f"snn_rram.datasets.load({name!r})"
+
+
+def _file_mode() -> int:
+    """Permissions of a newly created file under the current umask (temporary files are 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _temp_name(path: Path) -> Path:

@@ -249,21 +249,27 @@ class Crossbar:
 
         Returns
         -------
-        numpy.ndarray, shape (n_rows, n_cols)
-            Effective conductances, S. For an ideal virtual ground and grounded rows it equals
-            the programmed G (linear devices).
+        numpy.ndarray or scipy.sparse.csr_matrix, shape (n_rows, n_cols)
+            Effective conductances, S (sparse, at the devices, for a sparse crossbar read by
+            the column solvers). For an ideal virtual ground and grounded rows it equals the
+            programmed G (linear devices).
         """
         n_rows, n_cols = self.shape
         c = self.circuit
         if self.solver in ("closed_form", "column_newton"):
-            G = self._G.toarray() if self.is_sparse else self._G
-            g_tot = self.column_conductance()[None, :]
-            if self.solver == "closed_form":
-                _, i_n = columns.solve_linear(c.v_read, G, g_tot, self._r_neuron)
+            g_tot = self.column_conductance()
+            if self.is_sparse:  # only the cells that hold a device
+                coo = self._G.tocoo()
+                g, col = coo.data, coo.col
+                r, tot = self._r_neuron[col], g_tot[col]
             else:
-                _, i_n = columns.solve_separable(
-                    self.device.read_model, c.v_read, G, g_tot - G, self._r_neuron
-                )
+                g, r, tot = self._G, self._r_neuron, g_tot[None, :]
+            if self.solver == "closed_form":
+                _, i_n = columns.solve_linear(c.v_read, g, tot, r)
+            else:
+                _, i_n = columns.solve_separable(self.device.read_model, c.v_read, g, tot - g, r)
+            if self.is_sparse:
+                return sp.csr_matrix((i_n / c.v_read, (coo.row, coo.col)), shape=self.shape)
             return i_n / c.v_read
         if chunk is None:
             chunk = max(1, min(n_rows, 2_000_000 // max(n_rows * n_cols, 1) or 1, 256))

@@ -12,7 +12,13 @@ from snn_rram.crossbar import Circuit, Crossbar, Layout
 from snn_rram.devices import Device
 from snn_rram.errors import SnnRramError
 
-__all__ = ["Mapping", "check_weights", "differential_crossbar"]
+__all__ = [
+    "Mapping",
+    "check_weights",
+    "differential_crossbar",
+    "effective_weights",
+    "nominal_weights",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -28,12 +34,15 @@ class Mapping:
         through a synapse of weight w carries the charge ``v_read · pulse_width ·
         g_per_weight · w`` into its neuron when the read is ideal.
     effective_weight : numpy.ndarray or scipy.sparse.csr_matrix, shape (n_out, n_in)
-        The weights the nominal conductances realise, in normalised-weight units (what a
-        simulation with ideal reads would compute).
+        The weights the array realises when read, in normalised-weight units: each input's
+        rows read alone (:meth:`Crossbar.static_gain`, read distortion and column loads
+        included), through the layout's readout, divided by ``g_per_weight``.
     effective_bias : numpy.ndarray or None
         Likewise for the biases (in units of the maximum input rate).
     report : dict
         Method-specific figures: scale, level table, weight error, read power, ...
+    nominal_weight : numpy.ndarray or scipy.sparse.csr_matrix
+        The weights of the programmed conductances with ideal reads (no distortion).
     """
 
     crossbar: Crossbar
@@ -41,6 +50,7 @@ class Mapping:
     effective_weight: np.ndarray | sp.csr_matrix
     effective_bias: np.ndarray | None
     report: dict = field(default_factory=dict)
+    nominal_weight: np.ndarray | sp.csr_matrix | None = None
 
 
 def check_weights(weight, bias, bias_duty):
@@ -118,3 +128,74 @@ def differential_crossbar(gp, gm, bias_gp, bias_gm, device: Device, circuit: Cir
         else:
             G = variation.program(G, device.levels, rng)
     return Crossbar(G, device, circuit, layout)
+
+
+def _per_input(xbar: Crossbar, per_row):
+    """Sum a (n_rows, n_neurons) quantity over each logical input's rows; bias rows apart."""
+    rows = xbar.layout.row_input
+    driven = np.flatnonzero(rows >= 0)
+    P = sp.csr_matrix(
+        (np.ones(driven.size), (rows[driven], driven)), shape=(xbar.layout.n_inputs, xbar.n_rows)
+    )
+    W = P @ per_row  # (n_inputs, n_neurons)
+    bias_rows = np.flatnonzero(rows < 0)
+    b = None
+    if bias_rows.size:
+        b = np.asarray(per_row[bias_rows].sum(axis=0)).ravel()
+    return W, b
+
+
+def _like(W, template):
+    """(n_out, n_in) in the layout of ``template`` (sparse: the template's structure)."""
+    W = W.T
+    if sp.issparse(template):
+        t = sp.csr_matrix(template)
+        vals = np.asarray(sp.csr_matrix(W)[t.nonzero()]).ravel()
+        out = sp.csr_matrix((vals, t.nonzero()), shape=t.shape)
+        out.sort_indices()
+        return out
+    return np.asarray(W.todense() if sp.issparse(W) else W)
+
+
+def effective_weights(xbar: Crossbar, g_per_weight: float, bias_duty: float, template):
+    """Weights and biases the array realises when read (static read distortion included).
+
+    Parameters
+    ----------
+    xbar : Crossbar
+    g_per_weight : float
+        Conductance per unit normalised weight, S.
+    bias_duty : float
+        Duty the always-on rows were scaled by.
+    template : array or sparse matrix (n_out, n_in)
+        The target weights (their layout is kept).
+
+    Returns
+    -------
+    weight, bias
+        In normalised-weight units; ``bias`` is ``None`` without always-on rows.
+    """
+    gain = xbar.static_gain()  # (n_rows, n_cols): I_neuron / v_read, one row read alone
+    per_row = (
+        sp.csr_matrix(gain) @ xbar.layout.readout
+        if sp.issparse(gain)
+        else (gain @ xbar.layout.readout.toarray())
+    )
+    W, b = _per_input(xbar, per_row)
+    W = _like(np.asarray(W.todense()) if sp.issparse(W) else W, template) / g_per_weight
+    if b is not None:
+        b = b / (g_per_weight * bias_duty)
+    return W, b
+
+
+def nominal_weights(xbar: Crossbar, g_per_weight: float, bias_duty: float, template):
+    """Weights and biases of the programmed conductances with ideal reads."""
+    G = xbar.G
+    per_row = G @ xbar.layout.readout
+    W, b = _per_input(
+        xbar, sp.csr_matrix(per_row) if sp.issparse(per_row) else np.asarray(per_row)
+    )
+    W = _like(np.asarray(W.todense()) if sp.issparse(W) else W, template) / g_per_weight
+    if b is not None:
+        b = b / (g_per_weight * bias_duty)
+    return W, b

@@ -5,9 +5,15 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from snn_rram.crossbar import Circuit
+from snn_rram.crossbar import Circuit, Crossbar, Layout
 from snn_rram.devices import Device
-from snn_rram.mapping.base import Mapping, check_weights, differential_crossbar
+from snn_rram.mapping.base import (
+    Mapping,
+    check_weights,
+    differential_crossbar,
+    effective_weights,
+    nominal_weights,
+)
 from snn_rram.mapping.quantize import quantize
 from snn_rram.mapping.registry import register
 
@@ -32,6 +38,7 @@ def linear_pair(
     bias=None,
     bias_duty: float = 1.0,
     seed=None,
+    calibrate: bool = False,
 ) -> Mapping:
     """Map weights to (G+, G−) pairs by level index: the "smallest combined conductance".
 
@@ -62,6 +69,9 @@ def linear_pair(
         duty to give the same charge per unit of bias as a weight of maximum rate.
     seed : int or numpy.random.Generator, optional
         Programming variation of the device (required when it has any).
+    calibrate : bool
+        Give every column a readout gain that undoes its read gain (an ideal per-column
+        calibration of the neuron inputs; the reference the QWSM study compares with).
 
     Returns
     -------
@@ -76,18 +86,18 @@ def linear_pair(
         gp_d, gm_d = _pairs(q.data, Q, values)
         gp = sp.csr_matrix((gp_d, q.indices, q.indptr), shape=w.shape)
         gm = sp.csr_matrix((gm_d, q.indices, q.indptr), shape=w.shape)
-        eff = sp.csr_matrix(((gp_d - gm_d) / g_per_weight, q.indices, q.indptr), shape=w.shape)
-        err = np.sqrt(np.mean((eff.data - w.data) ** 2))
     else:
         gp, gm = _pairs(qz.q, Q, values)
-        eff = (gp - gm) / g_per_weight
-        err = float(np.sqrt(np.mean((eff - w) ** 2)))
-    bias_gp = bias_gm = eff_b = None
+    bias_gp = bias_gm = None
     if b is not None:
         qb = np.clip(np.rint(b * duty / qz.step), -Q, Q)
         bias_gp, bias_gm = _pairs(qb, Q, values)
-        eff_b = (bias_gp - bias_gm) / (g_per_weight * duty)
     xbar = differential_crossbar(gp, gm, bias_gp, bias_gm, device, circuit, seed)
+    nominal, _ = nominal_weights(xbar, g_per_weight, duty, w)
+    if calibrate:
+        xbar = calibrated(xbar)
+    eff, eff_b = effective_weights(xbar, g_per_weight, duty, w)
+    err = _rmse(eff, w)
     levels = np.arange(-Q, Q + 1)
     lp, lm = _pairs(levels, Q, values)
     mean_g = float(
@@ -100,10 +110,40 @@ def linear_pair(
         "step": qz.step,
         "g_per_weight": float(g_per_weight),
         "quantization_rmse": float(np.sqrt(qz.mse)),
-        "weight_rmse": float(err),
+        "weight_rmse": err,
+        "nominal_weight_rmse": _rmse(nominal, w),
+        "calibrated": bool(calibrate),
         "level_table": {"q": levels.tolist(), "g_pos": lp.tolist(), "g_neg": lm.tolist()},
         "mean_pair_conductance": mean_g,
         "ideal_read_power_per_synapse": circuit.v_read**2 * mean_g,
         "programming_variation": device.variation.programming_active,
     }
-    return Mapping(xbar, float(g_per_weight), eff, eff_b, report)
+    return Mapping(xbar, float(g_per_weight), eff, eff_b, report, nominal)
+
+
+def _rmse(a, b) -> float:
+    if sp.issparse(a):
+        return float(np.sqrt(np.mean((sp.csr_matrix(a).data - sp.csr_matrix(b).data) ** 2)))
+    return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2)))
+
+
+def calibrated(xbar):
+    """The same array with each column's readout gain divided by the column's read gain.
+
+    What an ideally calibrated periphery does: every column's current is scaled back by the
+    ratio of programmed to effective conductance (least squares over the column's devices),
+    which undoes the voltage division of grounded-row reads (for linear devices exactly:
+    the gain of a column is ``1 / (1 + R_N · g_col)``).
+    """
+    G = sp.csr_matrix(xbar.G) if xbar.is_sparse else np.asarray(xbar.G)
+    E = xbar.static_gain()
+    if sp.issparse(G):
+        num = np.asarray(G.multiply(E).sum(axis=0)).ravel()
+        den = np.asarray(sp.csr_matrix(E).multiply(E).sum(axis=0)).ravel()
+    else:
+        num, den = np.sum(G * E, axis=0), np.sum(E * E, axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(den > 0, num / np.where(den > 0, den, 1.0), 1.0)
+    readout = sp.diags(factor) @ xbar.layout.readout
+    layout = Layout(xbar.layout.row_input, readout, xbar.layout.n_inputs)
+    return Crossbar(xbar.G, xbar.device, xbar.circuit, layout)
