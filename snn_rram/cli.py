@@ -123,12 +123,13 @@ def _info(args) -> int:
 
 
 def _train(args) -> int:
+    from snn_rram import datasets
     from snn_rram.ann import train
 
-    kwargs = {"seed": args.seed}
+    kwargs = {"seed": args.seed, "data": datasets.load("mnist_5k"), "dataset": "mnist_5k"}
     if args.epochs is not None:
         kwargs["epochs"] = args.epochs
-    network, meta = train.train_mlp(tuple(args.hidden), **kwargs)
+    network, meta = train.train_mlp(tuple(args.hidden or [256]), **kwargs)
     path = train.save_pretrained(network, meta, args.out)
     print(f"trained {network.name}: test accuracy {meta['test_accuracy']:.4f} -> {path}")
     return 0
@@ -156,7 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_info)
 
     p = sub.add_parser("train", help="train an MLP on the bundled MNIST subset (needs torch)")
-    p.add_argument("--hidden", type=int, nargs="+", default=[256], help="hidden layer sizes")
+    p.add_argument(
+        "--hidden", type=int, nargs="+", action="extend", help="hidden layer sizes (default 256)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--out", required=True, help="output .npz (a .toml sidecar is written too)")

@@ -86,6 +86,9 @@ def save(network: Network, path: str | os.PathLike) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **arrays)
+        mask = os.umask(0)  # mkstemp files are 0600: give the usual permissions
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

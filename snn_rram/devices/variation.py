@@ -58,6 +58,40 @@ class Variation:
         """True when programming changes conductances (error or faults)."""
         return bool(self.programming_sigma or self.stuck_lrs or self.stuck_hrs)
 
+    def draw(self, shape, levels: Levels, rng) -> tuple[np.ndarray, np.ndarray]:
+        """Draw the programming variation of devices of ``shape``.
+
+        Returns
+        -------
+        factor : numpy.ndarray
+            Multiplicative error of each device (1 without programming error).
+        stuck : numpy.ndarray
+            The conductance a stuck device is fixed at, NaN for devices that are not stuck.
+        """
+        rng = as_rng(rng)
+        shape = tuple(np.atleast_1d(shape)) if not isinstance(shape, tuple) else shape
+        factor = np.ones(shape)
+        if self.programming_sigma:
+            eps = rng.standard_normal(shape)
+            if self.programming_distribution == "normal":
+                factor = 1.0 + self.programming_sigma * eps
+            else:
+                factor = np.exp(self.programming_sigma * eps)
+        stuck = np.full(shape, np.nan)
+        if self.stuck_lrs or self.stuck_hrs:
+            u = rng.random(shape)
+            stuck = np.where(u < self.stuck_lrs, levels.g_max, stuck)
+            hrs = (u >= self.stuck_lrs) & (u < self.stuck_lrs + self.stuck_hrs)
+            stuck = np.where(hrs, levels.g_min, stuck)
+        return factor, stuck
+
+    @staticmethod
+    def apply(G, factor, stuck) -> np.ndarray:
+        """Conductances of devices with drawn variation programmed to targets ``G``."""
+        G = np.asarray(G, dtype=np.float64)
+        out = np.where(np.isnan(stuck), np.maximum(G * factor, 0.0), stuck)
+        return np.where(G != 0, out, 0.0)
+
     def program(self, G, levels: Levels, rng) -> np.ndarray:
         """Conductances actually programmed when ``G`` is the target.
 
@@ -76,22 +110,8 @@ class Variation:
         numpy.ndarray
             Programmed conductances, same shape as ``G``.
         """
-        rng = as_rng(rng)
-        G = np.array(G, dtype=np.float64)
-        present = G != 0
-        if self.programming_sigma:
-            eps = rng.standard_normal(G.shape)
-            if self.programming_distribution == "normal":
-                G = np.maximum(G * (1.0 + self.programming_sigma * eps), 0.0)
-            else:
-                G = G * np.exp(self.programming_sigma * eps)
-        if self.stuck_lrs or self.stuck_hrs:
-            u = rng.random(G.shape)
-            G = np.where(u < self.stuck_lrs, levels.g_max, G)
-            G = np.where(
-                (u >= self.stuck_lrs) & (u < self.stuck_lrs + self.stuck_hrs), levels.g_min, G
-            )
-        return np.where(present, G, 0.0)
+        G = np.asarray(G, dtype=np.float64)
+        return self.apply(G, *self.draw(G.shape, levels, rng))
 
     def read(self, G, rng, size: tuple[int, ...] = ()) -> np.ndarray:
         """Conductances seen by ``size`` independent reads (read noise only).

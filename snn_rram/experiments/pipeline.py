@@ -72,7 +72,14 @@ def load_network(cfg: RunConfig):
         from snn_rram.ann import train
 
         _log(cfg, f"training an MLP {net_cfg.train_hidden} (torch) -> {path}")
-        kwargs = {"seed": net_cfg.train_seed}
+        kwargs = {
+            "seed": net_cfg.train_seed,
+            "data": datasets.load(
+                cfg.data.dataset,
+                (None if cfg.data.path is None else cfg.resolve_path(cfg.data.path)),
+            ),
+            "dataset": cfg.data.dataset,
+        }
         if net_cfg.train_epochs is not None:
             kwargs["epochs"] = net_cfg.train_epochs
         network, meta = train.train_mlp(tuple(net_cfg.train_hidden), **kwargs)

@@ -8,6 +8,7 @@ Every method takes a layer's normalised weights, a :class:`~snn_rram.devices.Dev
 
 from snn_rram.mapping.base import Mapping, differential_crossbar
 from snn_rram.mapping.linear_pair import linear_pair
+from snn_rram.mapping.min_error import bias_column, min_error
 from snn_rram.mapping.quantize import Quantized, quantize
 from snn_rram.mapping.registry import available, get, register
 
@@ -15,9 +16,11 @@ __all__ = [
     "Mapping",
     "Quantized",
     "available",
+    "bias_column",
     "differential_crossbar",
     "get",
     "linear_pair",
+    "min_error",
     "quantize",
     "register",
 ]

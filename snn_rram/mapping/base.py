@@ -72,51 +72,74 @@ def check_weights(weight, bias, bias_duty):
     return w, b, duty
 
 
-def differential_crossbar(gp, gm, bias_gp, bias_gm, device: Device, circuit: Circuit, seed):
+def differential_crossbar(
+    gp, gm, bias_gp, bias_gm, device: Device, circuit: Circuit, seed, *, programmed: bool = False
+):
     """Assemble (G+, G−) pairs as columns ``2j`` and ``2j+1`` of neuron j, inputs as rows.
 
     Parameters
     ----------
-    gp, gm : numpy.ndarray or scipy.sparse.csr_matrix, shape (n_out, n_in)
-        Conductances of the positive and negative device of each weight, S (sparse: only the
-        stored weights get devices; both matrices share one structure).
-    bias_gp, bias_gm : numpy.ndarray, shape (n_out,), or None
-        An always-on bias row, appended last.
+    gp, gm : array or scipy.sparse matrix (n_out, n_in), or a list of k of them
+        Conductances of the positive and negative devices of each weight, S (sparse: only the
+        stored weights get devices; all matrices share one structure). With k matrices each
+        side has k parallel devices, on k rows of the same input (row ``i·k + t``).
+    bias_gp, bias_gm : numpy.ndarray (n_out,), a list of k of them, or None
+        Always-on bias rows, appended last.
     device, circuit
         The devices and how the array is read.
     seed : int, numpy.random.Generator or None
         Draws the device's programming variation (required when the device has any).
+    programmed : bool
+        The values are already the programmed conductances (the caller drew the variation).
 
     Returns
     -------
     Crossbar
     """
-    n_out, n_in = gp.shape
+    gp = list(gp) if isinstance(gp, list | tuple) else [gp]
+    gm = list(gm) if isinstance(gm, list | tuple) else [gm]
+    k = len(gp)
+    n_out, n_in = gp[0].shape
     has_bias = bias_gp is not None
-    n_rows = n_in + int(has_bias)
-    layout = Layout.differential(n_in, n_out, bias=has_bias)
-    if sp.issparse(gp):
-        cp, cm = sp.coo_matrix(gp), sp.coo_matrix(gm)
-        rows = [cp.col, cm.col]
-        cols = [2 * cp.row, 2 * cm.row + 1]
-        data = [cp.data, cm.data]
+    if has_bias:
+        bias_gp = list(bias_gp) if isinstance(bias_gp, list | tuple) else [bias_gp]
+        bias_gm = list(bias_gm) if isinstance(bias_gm, list | tuple) else [bias_gm]
+    n_rows = k * n_in + (len(bias_gp) if has_bias else 0)
+    row_input = np.r_[np.repeat(np.arange(n_in), k), np.full(n_rows - k * n_in, -1)]
+    gains = np.tile([1.0, -1.0], n_out)
+    readout = sp.csr_matrix(
+        (gains, (np.arange(2 * n_out), np.repeat(np.arange(n_out), 2))), shape=(2 * n_out, n_out)
+    )
+    layout = Layout(row_input, readout, n_in)
+    if sp.issparse(gp[0]):
+        rows, cols, data = [], [], []
+        for t in range(k):
+            for side, mats in ((0, gp), (1, gm)):
+                c = sp.coo_matrix(mats[t])
+                rows.append(c.col * k + t)
+                cols.append(2 * c.row + side)
+                data.append(c.data)
         if has_bias:
-            rows += [np.full(n_out, n_in), np.full(n_out, n_in)]
-            cols += [2 * np.arange(n_out), 2 * np.arange(n_out) + 1]
-            data += [bias_gp, bias_gm]
+            for t in range(len(bias_gp)):
+                for side, vals in ((0, bias_gp), (1, bias_gm)):
+                    rows.append(np.full(n_out, k * n_in + t))
+                    cols.append(2 * np.arange(n_out) + side)
+                    data.append(np.asarray(vals[t], dtype=np.float64))
         G = sp.csr_matrix(
             (np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
             shape=(n_rows, 2 * n_out),
         )
     else:
         G = np.empty((n_rows, 2 * n_out))
-        G[:n_in, 0::2] = np.asarray(gp).T
-        G[:n_in, 1::2] = np.asarray(gm).T
+        for t in range(k):
+            G[t : k * n_in : k, 0::2] = np.asarray(gp[t]).T
+            G[t : k * n_in : k, 1::2] = np.asarray(gm[t]).T
         if has_bias:
-            G[n_in, 0::2] = bias_gp
-            G[n_in, 1::2] = bias_gm
+            for t in range(len(bias_gp)):
+                G[k * n_in + t, 0::2] = bias_gp[t]
+                G[k * n_in + t, 1::2] = bias_gm[t]
     variation = device.variation
-    if variation.programming_active:
+    if variation.programming_active and not programmed:
         if seed is None:
             raise SnnRramError(
                 f"seed: device {device.name!r} has programming variation; give a seed"

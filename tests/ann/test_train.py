@@ -20,7 +20,16 @@ ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "models" / "networks" / "mlp_784_256_10.npz"
 BUNDLED_COMMAND = "snn-rram train --hidden 256 --seed 0 --out models/networks/mlp_784_256_10.npz"
 
-TINY = {"hidden": (16,), "epochs": 3, "n_train": 500, "batch_size": 32, "lr": 5e-3, "seed": 3}
+MNIST = datasets.load("mnist_5k")
+TINY = {
+    "hidden": (16,),
+    "epochs": 3,
+    "n_train": 500,
+    "batch_size": 32,
+    "lr": 5e-3,
+    "seed": 3,
+    "data": MNIST,
+}
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +109,14 @@ def test_deterministic_and_global_state_restored(tiny):
 def test_bias_linear_classifier_and_log():
     lines = []
     net, meta = train.train_mlp(
-        (), epochs=1, n_train=100, bias=True, clip_sigma=None, max_shift=0, log=lines.append
+        (),
+        data=MNIST,
+        epochs=1,
+        n_train=100,
+        bias=True,
+        clip_sigma=None,
+        max_shift=0,
+        log=lines.append,
     )
     assert [layer.kind for layer in net] == ["Dense"] and net.name == "mlp_784_10"
     assert net["fc1"].bias.shape == (10,) and meta["bias"] is True
@@ -128,7 +144,8 @@ def test_missing_torch_says_how_to_install(monkeypatch):
         ({"seed": -1}, "seed"),
         ({"bias": "yes"}, "bias"),
         ({"n_train": 4001}, "n_train"),
-        ({"dataset": "cifar"}, "dataset"),
+        ({"data": object()}, "data"),
+        ({"data": None}, "data"),
     ],
 )
 def test_bad_arguments_name_the_parameter(kwargs, name):
@@ -159,7 +176,9 @@ def test_sidecar_round_trip(tiny, tmp_path):
     ]
     # n_train, lr, batch_size are not options of `snn-rram train`: no command, a python call.
     assert side["command"] == ""
-    assert side["python"].startswith("snn_rram.ann.train.train_mlp(hidden=(16,), ")
+    assert side["python"].startswith(
+        "snn_rram.ann.train.train_mlp(hidden=(16,), data=snn_rram.datasets.load('mnist_5k'"
+    )
     assert "n_train=500" in side["python"] and "seed=3" in side["python"]
     # Saving again replaces both files with identical bytes.
     before = (out.read_bytes(), (tmp_path / "tiny.toml").read_bytes())

@@ -35,8 +35,9 @@ def test_exact_on_uniform_levels_when_indices_divide():
     assert m.g_per_weight == pytest.approx((1e-4 - 1e-6) / (7 * qz.step))
     # with an ideal virtual ground the reads are undistorted: effective = nominal
     ideal = mapping.linear_pair(w, dev, Circuit(0.2, 1e-4, 0.0), bits=4)
-    np.testing.assert_allclose(ideal.effective_weight, ideal.nominal_weight, rtol=1e-12,
-                               atol=1e-15)
+    np.testing.assert_allclose(
+        ideal.effective_weight, ideal.nominal_weight, rtol=1e-12, atol=1e-15
+    )
     # with R_N > 0 each column reads with gain 1 / (1 + R_N g_col): the floor no longer cancels
     loaded = mapping.linear_pair(w, dev, Circuit(0.2, 1e-4, 1e3), bits=4)
     assert loaded.report["weight_rmse"] > 2 * loaded.report["nominal_weight_rmse"]
@@ -58,8 +59,7 @@ def test_calibration_undoes_the_column_gain():
     dev = devices.load("ideal")
     w = np.random.default_rng(5).normal(size=(6, 40))
     cal = mapping.linear_pair(w, dev, Circuit(0.2, 1e-4, 500.0), bits=4, calibrate=True)
-    np.testing.assert_allclose(cal.effective_weight, cal.nominal_weight, rtol=1e-10,
-                               atol=1e-12)
+    np.testing.assert_allclose(cal.effective_weight, cal.nominal_weight, rtol=1e-10, atol=1e-12)
     assert cal.report["calibrated"]
 
 
