@@ -43,7 +43,7 @@ test: lint
 	$(BIN)/pytest
 
 demo: setup
-	$(BIN)/snn-rram read --rows 8 --cols 4
+	$(BIN)/snn-rram run models/experiments/demo.toml
 
 bench: setup
 	$(BIN)/python benchmarks/bench_crossbar.py

@@ -16,6 +16,7 @@ def write_outputs(outcome, prep) -> None:
     out_dir = Path(cfg.output.directory)
     if not out_dir.is_absolute():
         out_dir = Path(cfg.base_dir) / out_dir if cfg.base_dir != "." else Path.cwd() / out_dir
+    out_dir = out_dir.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     res = outcome.result
     layers, spikes = [], {}
