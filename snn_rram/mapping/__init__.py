@@ -10,6 +10,7 @@ from snn_rram.mapping.base import Mapping, differential_crossbar
 from snn_rram.mapping.linear_pair import linear_pair
 from snn_rram.mapping.min_error import bias_column, min_error
 from snn_rram.mapping.quantize import Quantized, quantize
+from snn_rram.mapping.qwsm import qwsm
 from snn_rram.mapping.registry import available, get, register
 
 __all__ = [
@@ -22,5 +23,6 @@ __all__ = [
     "linear_pair",
     "min_error",
     "quantize",
+    "qwsm",
     "register",
 ]
