@@ -115,6 +115,30 @@ def _run(args) -> int:
     return 0
 
 
+def _sweep(args) -> int:
+    from snn_rram import sweep
+
+    spec = sweep.load_sweep(args.file)
+    frame = sweep.run_sweep(
+        spec, scheduler=args.scheduler, progress=not args.quiet, workers=args.workers
+    )
+    cols = [
+        c
+        for c in (
+            "label",
+            *spec.grid,
+            *spec.zip,
+            "status",
+            "snn_accuracy",
+            "average_power_per_synapse",
+        )
+        if c in frame.columns
+    ]
+    print(frame[cols].to_string(index=False))
+    print(f"summary: {spec.directory / 'summary.csv'}")
+    return 0 if (frame["status"] != "failed").all() else 1
+
+
 def _info(args) -> int:
     from snn_rram import results
 
@@ -151,6 +175,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="run configuration (.toml)")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=_run)
+
+    p = sub.add_parser("sweep", help="run a sweep file on dask (resumable)")
+    p.add_argument("file", help="sweep file (.toml)")
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="address of a running dask scheduler (default $SNN_RRAM_SCHEDULER, "
+        "else a local cluster)",
+    )
+    p.add_argument("--workers", type=int, default=None, help="local worker processes")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_sweep)
 
     p = sub.add_parser("info", help="summarise an HDF5 result file")
     p.add_argument("file", help="result file (.h5)")

@@ -281,6 +281,48 @@ class Crossbar:
             out[rows] = self.read(active).neuron_current / c.v_read
         return out
 
+    def row_read_power(
+        self, *, devices_only: bool = False, chunk: int | None = None
+    ) -> np.ndarray:
+        """Power drawn from the drivers when each row is read alone, W (n_rows,).
+
+        Equal to the power dissipated in the whole array, the wires and the neuron inputs
+        during that read (grounded or floating rows as the circuit says); with
+        ``devices_only`` the devices' share alone. With grounded rows and a separable device it
+        follows from the static gains: ``v_read · Σ_j G_ij f(v_read − x_ij)``, minus the
+        neuron inputs' ``Σ_j x_ij · I_ij``.
+        """
+        c = self.circuit
+        model = self.device.read_model
+        if self.solver in ("closed_form", "column_newton"):
+            gain = self.static_gain()
+            if self.is_sparse:
+                coo = sp.coo_matrix(gain)
+                i_n = c.v_read * coo.data
+                x = self._r_neuron[coo.col] * i_n
+                g = np.asarray(self._G[coo.row, coo.col]).ravel()
+                p = c.v_read * g * model.f(c.v_read - x) - (x * i_n if devices_only else 0.0)
+                return np.bincount(coo.row, weights=p, minlength=self.n_rows)
+            i_n = c.v_read * gain
+            x = self._r_neuron[None, :] * i_n
+            p = c.v_read * np.asarray(self._G) * model.f(c.v_read - x)
+            if devices_only:
+                p = p - x * i_n
+            return np.sum(p, axis=1)
+        n_rows = self.n_rows
+        if chunk is None:
+            chunk = max(1, min(n_rows, 2_000_000 // max(n_rows * self.n_cols, 1) or 1, 256))
+        out = np.empty(n_rows)
+        for start in range(0, n_rows, chunk):
+            rows = np.arange(start, min(start + chunk, n_rows))
+            active = np.zeros((rows.size, n_rows), dtype=bool)
+            active[np.arange(rows.size), rows] = True
+            res = self.read(active)
+            out[rows] = (
+                res.device_power.sum(axis=(1, 2)) if devices_only else res.driver_power.sum(axis=1)
+            )
+        return out
+
     # -- SPICE ----------------------------------------------------------------------------------
 
     def to_spice(self, active, path: str | os.PathLike, *, title: str | None = None) -> Path:

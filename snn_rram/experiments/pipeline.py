@@ -136,6 +136,25 @@ def effective_forward(mappings, x) -> np.ndarray:
     return a
 
 
+def equal_read_power(mappings, result) -> float:
+    """Device power per synapse if every row were read equally often, W.
+
+    Each layer's rows are read, one at a time, with the layer's mean read duty in the run
+    (reads × pulse width / time); always-on rows all the time. It tells circuit effects (which
+    conductances, how distorted) from rate effects (which inputs were active how often).
+    """
+    total, n_syn = 0.0, 0
+    for m, layer in zip(mappings, result.layers, strict=True):
+        x = m.crossbar
+        p = x.row_read_power(devices_only=True)
+        driven = x.layout.row_input >= 0
+        reads = layer.read_counts[driven].sum() * x.circuit.pulse_width
+        duty = reads / (max(int(driven.sum()), 1) * result.duration)
+        total += duty * p[driven].sum() + p[~driven].sum()
+        n_syn += layer.n_synapses
+    return total / n_syn
+
+
 @dataclass
 class Prepared:
     """Everything before the simulation: the inputs of :class:`snn.SpikingNetwork`."""
@@ -230,9 +249,7 @@ def _spiking_network(cfg: RunConfig, prep: Prepared) -> snn.SpikingNetwork:
             )
             for x in crossbars
         ),
-        tuple(
-            (n.threshold, n.capacitance, n.reset, n.refractory, n.leak_tau) for n in prep.neurons
-        ),
+        tuple((n.reset, n.refractory, n.leak_tau is None) for n in prep.neurons),
         sim.energy,
         sim.column_solver,
         sim.dt,
@@ -241,8 +258,8 @@ def _spiking_network(cfg: RunConfig, prep: Prepared) -> snn.SpikingNetwork:
     if net is not None and net._built:
         try:
             for k, x in enumerate(crossbars):
-                net.set_conductances(k, x.G)
-                net.crossbars[k] = x  # the circuit constants come with the crossbar
+                net.set_crossbar(k, x)
+            net.set_neurons(prep.neurons)
             return net
         except SnnRramError:
             pass
@@ -282,6 +299,7 @@ def run(cfg: RunConfig, *, save: bool = True) -> RunOutcome:
         metrics["total_device_energy"] = result.total_device_energy()
         metrics["average_power_per_synapse"] = result.average_power_per_synapse()
         metrics["total_neuron_energy"] = float(sum(np.sum(x.neuron_energy) for x in result.layers))
+        metrics["equal_read_power_per_synapse"] = equal_read_power(prep.mappings, result)
     metrics["build_s"] = build
     metrics.update({k: v for k, v in result.timings.items()})
     outcome = RunOutcome(cfg, metrics, result, prep.mappings, prep.labels)

@@ -279,16 +279,7 @@ class EventLayer:
         self.update = g.run_regularly(
             "\n".join(update), dt=dt_q, when="groups", order=0, name=f"{prefix}_update"
         )
-        g.v_read = xbar.circuit.v_read * b2.volt
         _set_neuron(g, neuron)
-        if not linear:
-            g.b_dev = model.b / b2.volt
-        r_n = xbar.circuit.r_neuron_for(xbar.n_cols)
-        self.r_slot = np.where(plan.slot_col >= 0, r_n[np.maximum(plan.slot_col, 0)], 0.0)
-        for k in range(K):
-            getattr(g, f"R{k}")[:] = self.r_slot[:, k] * b2.ohm
-            if not linear:
-                getattr(g, f"gain{k}")[:] = plan.slot_gain[:, k]
         self.objects = [g, self.update]
 
         self.shared = None
@@ -321,14 +312,10 @@ class EventLayer:
                 order=-2,
                 name=f"{prefix}_shared_update",
             )
-            self.shared.v_read = xbar.circuit.v_read * b2.volt
-            if not linear:
-                self.shared.b_dev = model.b / b2.volt
-            self.shared.R = r_n[plan.shared_cols] * b2.ohm
             readout_model = "gain_s : 1 (constant)\nI_shared_post = gain_s*icol_pre : amp (summed)"
             readout = b2.Synapses(self.shared, g, readout_model, dt=dt_q, name=f"{prefix}_readout")
             readout.connect(i=plan.shared_i, j=plan.shared_j)
-            readout.gain_s = plan.shared_gain
+            self.readout = readout
             self.objects += [self.shared, shared_update, readout]
 
         self.syn = self.ssyn = None
@@ -342,7 +329,8 @@ class EventLayer:
             )
             self.ssyn.connect(i=plan.ssyn_i, j=plan.ssyn_j)
             self.objects.append(self.ssyn)
-        for view, value, _ in self.conductance_values(xbar.G):
+        self.retarget(xbar, plan)
+        for view, value, _ in self.crossbar_values(xbar.G):
             view[:] = value
 
     def _synapses(self, source, target, cols, dt_q, name):
@@ -367,25 +355,45 @@ class EventLayer:
             name=name,
         )
 
-    def conductance_values(self, G) -> list[tuple[object, object, int]]:
-        """``(variable view, value, expected length)`` carrying conductances ``G``.
+    def retarget(self, xbar, plan) -> None:
+        """Take ``xbar``, a crossbar of the same structure, for :meth:`crossbar_values`."""
+        self.xbar, self.plan = xbar, plan
+        r_n = xbar.circuit.r_neuron_for(xbar.n_cols)
+        self.r_slot = np.where(plan.slot_col >= 0, r_n[np.maximum(plan.slot_col, 0)], 0.0)
 
-        Used to set the variables, and as run arguments of a standalone build.
+    def crossbar_values(self, G) -> list[tuple[object, object, int]]:
+        """``(variable view, value, expected length)`` of every crossbar-dependent variable.
+
+        Read voltage, device constant, neuron input resistances, readout gains and conductance
+        sums for conductances ``G``: used to set the variables, and as the run arguments of a
+        standalone build.
         """
-        plan, v_read = self.plan, self.xbar.circuit.v_read
+        plan, g, n = self.plan, self.group, self.plan.n_neurons
+        v_read = self.xbar.circuit.v_read
         cond = plan.conductances(G)
-        out = self.cols.values(
-            self.group, cond["gt"], cond["g_bias"], self.r_slot, plan.slot_gain, v_read
-        )
+        out = [(g.v_read, v_read * b2.volt, 1)]
+        if not self.linear:
+            out.append((g.b_dev, self.xbar.device.read_model.b / b2.volt, 1))
+        for k in range(self.K):
+            out.append((getattr(g, f"R{k}"), self.r_slot[:, k] * b2.ohm, n))
+            if not self.linear:
+                out.append((getattr(g, f"gain{k}"), plan.slot_gain[:, k], n))
+        out += self.cols.values(g, cond["gt"], cond["g_bias"], self.r_slot, plan.slot_gain, v_read)
         if self.syn is not None:
             for k in range(self.K):
                 out.append(
                     (getattr(self.syn, f"G{k}"), cond["syn_G"][k] * b2.siemens, plan.syn_i.size)
                 )
         if self.shared is not None:
+            s = self.shared
             r = self.xbar.circuit.r_neuron_for(self.xbar.n_cols)[plan.shared_cols]
+            out.append((s.v_read, v_read * b2.volt, 1))
+            if not self.linear:
+                out.append((s.b_dev, self.xbar.device.read_model.b / b2.volt, 1))
+            out.append((s.R, r * b2.ohm, plan.n_shared))
+            out.append((self.readout.gain_s, plan.shared_gain, plan.shared_i.size))
             out += self.scols.values(
-                self.shared,
+                s,
                 cond["shared_gt"][:, None],
                 cond["shared_bias"][:, None],
                 r[:, None],

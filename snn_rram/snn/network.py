@@ -21,6 +21,7 @@ so a pulse starting at step k is integrated over steps k+1 … k+n (n = pulse wi
 from __future__ import annotations
 
 import itertools
+import os
 import time
 import weakref
 from pathlib import Path
@@ -256,7 +257,9 @@ class SpikingNetwork:
 
     def _build_standalone(self):
         global _active_standalone
-        directory = build_dir() / "standalone" / self.name
+        # one folder per process: two processes never build in one directory, and a process
+        # holds one standalone project at a time anyway
+        directory = build_dir() / "standalone" / f"process{os.getpid()}"
         if _active_standalone is not None and _active_standalone() is not None:
             _active_standalone()._built = False  # its compiled project is about to go
         b2.set_device("cpp_standalone", directory=str(directory), build_on_run=False)
@@ -272,6 +275,30 @@ class SpikingNetwork:
 
     # -- conductances ---------------------------------------------------------------------------
 
+    def set_neurons(self, neurons) -> None:
+        """New threshold, capacitance and leak for the next :meth:`run` (no recompiling).
+
+        The reset mode, refractory period and the presence of a leak are compiled in and must
+        stay as built.
+        """
+        if isinstance(neurons, IFNeuron):
+            neurons = [neurons] * len(self.neurons)
+        neurons = list(neurons)
+        if len(neurons) != len(self.neurons):
+            raise SnnRramError(f"neurons: expected {len(self.neurons)} IFNeurons")
+        for k, (old, new) in enumerate(zip(self.neurons, neurons, strict=True)):
+            same = (
+                old.reset == new.reset
+                and old.refractory == new.refractory
+                and (old.leak_tau is None) == (new.leak_tau is None)
+            )
+            if not same:
+                raise SnnRramError(
+                    f"neurons[{k}]: reset, refractory and leak (on/off) are compiled in; "
+                    "build a new network to change them"
+                )
+        self.neurons = neurons
+
     def set_conductances(self, layer: int, G) -> None:
         """Give layer ``layer`` new conductances for the next :meth:`run`.
 
@@ -279,42 +306,78 @@ class SpikingNetwork:
         cells): the network's synapses were created for it. In standalone the new values are
         passed as run arguments, without recompiling.
         """
+        self.set_crossbar(layer, self.crossbars[layer].with_conductances(G))
+
+    def set_crossbar(self, layer: int, xbar: Crossbar) -> None:
+        """Replace layer ``layer``'s crossbar by ``xbar`` for the next :meth:`run`.
+
+        ``xbar`` may differ in conductances, read voltage, neuron input resistance, device
+        constant and readout gains; its structure must be the one the network was built for:
+        shape and stored cells, which rows each input drives, which columns each neuron reads,
+        pulse width, inactive-row mode, wires and device model. In standalone the new values
+        are passed as run arguments, without recompiling.
+        """
+        if not isinstance(xbar, Crossbar):
+            raise SnnRramError(f"xbar: expected a Crossbar, got {type(xbar).__name__}")
+        if not 0 <= layer < len(self.crossbars):
+            raise SnnRramError(f"layer: {layer} is not in 0…{len(self.crossbars) - 1}")
         old = self.crossbars[layer]
-        new = old.with_conductances(G)
-        if sp.issparse(old.G) != sp.issparse(new.G) or old.G.shape != new.G.shape:
+        where = f"crossbars[{layer}]"
+        if sp.issparse(old.G) != sp.issparse(xbar.G) or old.G.shape != xbar.G.shape:
             raise SnnRramError(
-                f"G: layer {layer} was built for a {'sparse' if sp.issparse(old.G) else 'dense'}"
-                f" {old.G.shape} array; got {'sparse' if sp.issparse(new.G) else 'dense'} "
-                f"{new.G.shape}"
+                f"{where}.G: the layer was built for a "
+                f"{'sparse' if sp.issparse(old.G) else 'dense'} {old.G.shape} array; got "
+                f"{'sparse' if sp.issparse(xbar.G) else 'dense'} {xbar.G.shape}"
             )
         if sp.issparse(old.G):
-            a, b = old.G.tocsr(), new.G.tocsr()
+            a, b = old.G.tocsr(), xbar.G.tocsr()
             a.sort_indices()
             b.sort_indices()
             if not (np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)):
-                raise SnnRramError(f"G: layer {layer}'s stored cells differ from the built ones")
-        self.crossbars[layer] = new
-        self._conductances[layer] = new.G
+                raise SnnRramError(f"{where}.G: the stored cells differ from the built ones")
+        c0, c1 = old.circuit, xbar.circuit
+        for field in ("pulse_width", "inactive_rows", "has_wires"):
+            if getattr(c0, field) != getattr(c1, field):
+                raise SnnRramError(
+                    f"{where}.circuit.{field}: {getattr(c1, field)!r} differs from the built "
+                    f"{getattr(c0, field)!r}; build a new network"
+                )
+        if type(old.device.read_model) is not type(xbar.device.read_model):
+            raise SnnRramError(
+                f"{where}.device.read_model: {type(xbar.device.read_model).__name__} differs "
+                f"from the built {type(old.device.read_model).__name__}; build a new network"
+            )
+        plan = LayerPlan.from_crossbar(xbar)
+        diff = self.plans[layer].structure_difference(plan)
+        if diff is not None:
+            raise SnnRramError(f"{where}.layout: {diff}: not as built; build a new network")
+        self.crossbars[layer] = xbar
+        self.plans[layer] = plan
+        self._conductances[layer] = xbar.G
+        if self.layers and hasattr(self.layers[layer], "retarget"):
+            self.layers[layer].retarget(xbar, plan)
 
     def _run_args(self) -> dict:
-        """Conductance-dependent values and circuit constants of every layer, checked.
+        """Crossbar-dependent values and neuron constants of every layer, checked.
 
         Brian2 keeps the old values, silently, when a run-args array has the wrong length, so
         every length is checked against the plan the network was built from.
         """
         args = {}
         for k, layer in enumerate(self.layers):
-            for view, value, expected in layer.conductance_values(self._conductances[k]):
+            for view, value, expected in layer.crossbar_values(self._conductances[k]):
                 if np.size(value) != expected:
                     raise SnnRramError(
                         f"run_args: {view.group_name}.{view.name} needs {expected} values, "
                         f"got {np.size(value)}"
                     )
-                args[view] = value
-            v_read = self.crossbars[k].circuit.v_read * b2.volt
-            args[layer.group.v_read] = v_read
-            if layer.shared is not None:
-                args[layer.shared.v_read] = v_read
+                # Brian2 hashes the buffer, which must be contiguous (column slices are not)
+                args[view] = np.array(value, order="C", subok=True)
+            neuron = self.neurons[k]
+            args[layer.group.C_mem] = neuron.capacitance * b2.farad
+            args[layer.group.theta] = neuron.threshold * b2.volt
+            if neuron.leak_tau is not None:
+                args[layer.group.tau_leak] = neuron.leak_tau * b2.second
         return args
 
     # -- running --------------------------------------------------------------------------------

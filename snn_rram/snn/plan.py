@@ -125,6 +125,29 @@ class LayerPlan:
             shape=(n_rows, n_cols),
         )
 
+    def structure_difference(self, other: LayerPlan) -> str | None:
+        """What differs in the structure of ``other``, in words, or None if nothing does.
+
+        The structure is what a Brian2 network is built from; the values (gains, and the
+        conductances the plan is later given) are not part of it.
+        """
+        for name in ("shape", "n_inputs", "n_neurons"):
+            if getattr(self, name) != getattr(other, name):
+                return f"{name} ({getattr(other, name)} instead of {getattr(self, name)})"
+        arrays = {
+            "the columns each neuron reads": ("n_slots", "slot_col"),
+            "the shared columns": ("shared_cols", "shared_i", "shared_j"),
+            "the inputs reaching each neuron": ("syn_i", "syn_j", "ssyn_i", "ssyn_j"),
+            "the always-on rows": ("_bias_rows",),
+        }
+        for words, names in arrays.items():
+            if not all(np.array_equal(getattr(self, n), getattr(other, n)) for n in names):
+                return words
+        a, b = self._input_rows, other._input_rows
+        if a.shape != b.shape or (a != b).nnz:
+            return "the rows each input drives"
+        return None
+
     @property
     def n_shared(self) -> int:
         """Number of shared columns."""

@@ -223,3 +223,23 @@ def test_energy_is_power_times_pulse(rng):
     res = xbar.read(np.ones(8, dtype=bool))
     np.testing.assert_allclose(res.energy("device"), res.device_power * 2e-4)
     np.testing.assert_allclose(res.energy("neuron"), res.neuron_power * 2e-4)
+
+
+@pytest.mark.parametrize(
+    "circuit",
+    [{}, {"inactive_rows": "float"}, {"r_wire_col": 2.0}],
+    ids=["ground", "float", "wires"],
+)
+@pytest.mark.parametrize("device", [IDEAL, STRONG], ids=lambda d: d.name)
+def test_row_read_power_is_single_row_driver_power(rng, device, circuit):
+    xbar = random_crossbar(rng, device, 9, 5, **circuit)
+    p = xbar.row_read_power()
+    for i in (0, 4, 8):
+        one = np.zeros(9, dtype=bool)
+        one[i] = True
+        r = xbar.read(one)
+        assert p[i] == pytest.approx(r.driver_power.sum(), rel=1e-10)
+        total = r.device_power.sum() + r.neuron_power.sum() + r.wire_power.sum()
+        assert p[i] == pytest.approx(total, rel=1e-9)
+        dev = xbar.row_read_power(devices_only=True)[i]
+        assert dev == pytest.approx(r.device_power.sum(), rel=1e-9)

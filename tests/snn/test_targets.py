@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from snn_rram import SnnRramError, snn
+from snn_rram import SnnRramError, devices, snn
+from snn_rram.crossbar import Circuit, Crossbar, Layout
 
 from .helpers import dense, small_network
 
@@ -49,11 +50,29 @@ def test_run_args_rerun_equals_fresh_build(case, standalone):
     net.set_conductances(0, G_new)
     rerun = net.run()
     assert not np.array_equal(rerun.layers[0].spike_indices, first.layers[0].spike_indices)
-    # the reference: a numpy run with those conductances ...
+    # the reference: a numpy run with those conductances
     new = [xbars[0].with_conductances(G_new), xbars[1]]
     _same(rerun, snn.SpikingNetwork(new, neuron, spikes, target="numpy").run(), 1e-12)
+
+    # every other crossbar and neuron value travels as a run argument too: read voltage,
+    # neuron input resistance, device constant, readout gains, threshold and capacitance
+    x1 = new[1]
+    device = devices.Device("b3", devices.Sinh(b=3.0), x1.device.levels)
+    layout = Layout(x1.layout.row_input, x1.layout.readout * 1.5)
+    circuit = Circuit(0.25, x1.circuit.pulse_width, 3e3)
+    new[1] = Crossbar(x1.G, device, circuit, layout)
+    neurons = [neuron, snn.IFNeuron(threshold=0.08, capacitance=1.2e-11)]
+    net.set_crossbar(1, new[1])
+    net.set_neurons(neurons)
+    rerun = net.run()
+    _same(rerun, snn.SpikingNetwork(new, neurons, spikes, target="numpy").run(), 1e-12)
+    with pytest.raises(SnnRramError, match=r"crossbars\[1\].circuit.pulse_width"):
+        net.set_crossbar(1, x1.with_circuit(Circuit(0.3, 2 * x1.circuit.pulse_width, 2e3)))
+    swapped = Layout(x1.layout.row_input, x1.layout.readout[:, ::-1])
+    with pytest.raises(SnnRramError, match="the columns each neuron reads: not as built"):
+        net.set_crossbar(1, Crossbar(x1.G, x1.device, x1.circuit, swapped))
     # ... and a fresh standalone build (which replaces the old one in this process)
-    fresh = snn.SpikingNetwork(new, neuron, spikes, target="cpp_standalone", name="t_fresh")
+    fresh = snn.SpikingNetwork(new, neurons, spikes, target="cpp_standalone", name="t_fresh")
     _same(rerun, fresh.run(), 0)
     with pytest.raises(SnnRramError, match="replaced by a newer standalone network"):
         net.run()
