@@ -43,7 +43,8 @@ test: lint
 	$(BIN)/pytest
 
 demo: setup
-	$(BIN)/snn-rram run models/experiments/demo.toml
+	$(BIN)/snn-rram sweep models/experiments/qwsm_study.toml
+	$(BIN)/snn-rram report results/qwsm_study
 
 bench: setup
 	$(BIN)/python benchmarks/bench_crossbar.py

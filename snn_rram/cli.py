@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import numpy as np
@@ -146,6 +147,34 @@ def _info(args) -> int:
     return 0
 
 
+def _plot(args) -> int:
+    from snn_rram.plot import standard_figures
+
+    for path in standard_figures(args.file, args.out_dir):
+        print(path)
+    return 0
+
+
+def _report(args) -> int:
+    from pathlib import Path
+
+    from snn_rram.plot import standard_figures
+    from snn_rram.sweep import load
+    from snn_rram.sweep.report import write_report
+
+    folder = Path(args.summary)
+    folder = folder if folder.is_dir() else folder.parent
+    frame = load(args.summary)
+    path = write_report(
+        frame, folder, series=args.series, x=args.x, references=tuple(args.reference)
+    )
+    print(path.read_text())
+    print(f"report: {path}")
+    for fig in standard_figures(args.summary):
+        print(f"figure: {fig}")
+    return 0
+
+
 def _train(args) -> int:
     from snn_rram import datasets
     from snn_rram.ann import train
@@ -192,6 +221,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="result file (.h5)")
     p.set_defaults(func=_info)
 
+    p = sub.add_parser("plot", help="write the standard figures (PNG) of a result or sweep")
+    p.add_argument(
+        "file", help="run result (.h5), sweep summary (summary.h5 / summary.csv) or sweep folder"
+    )
+    p.add_argument(
+        "-o",
+        "--out-dir",
+        default=None,
+        help="folder of the PNGs (default: the folder of FILE)",
+    )
+    p.set_defaults(func=_plot)
+
+    p = sub.add_parser(
+        "report", help="study table, changes against references and figures of a sweep"
+    )
+    p.add_argument("summary", help="sweep folder or its summary.h5 / summary.csv")
+    p.add_argument(
+        "--series",
+        nargs="+",
+        default=["mapping.method"],
+        help="column(s) whose values are the lines",
+    )
+    p.add_argument("--x", default="mapping.bits", help="column of the x axis")
+    p.add_argument(
+        "--reference",
+        nargs="+",
+        default=["linear_pair", "min_error"],
+        help="series the power is compared with",
+    )
+    p.set_defaults(func=_report)
+
     p = sub.add_parser("train", help="train an MLP on the bundled MNIST subset (needs torch)")
     p.add_argument(
         "--hidden", type=int, nargs="+", action="extend", help="hidden layer sizes (default 256)"
@@ -219,6 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
+    if "MPLBACKEND" not in os.environ:
+        import matplotlib
+
+        matplotlib.use("Agg")  # the command writes figures to files and never shows them
     try:
         return args.func(args)
     except SnnRramError as exc:

@@ -5,10 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))
-
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -110,8 +106,12 @@ def plot_run_summary(result, labels, *, n_images: int = 3, title: str = "", figu
 def save_figure(fig, path: str | os.PathLike, dpi: int = 130) -> Path:
     """Save ``fig`` as PNG via a temporary file and a rename; closes it."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=dpi)
-    plt.close(fig)
-    os.replace(tmp, path)
+    # a name of this process's own: two writers of one figure never share a temporary file
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
+    try:
+        fig.savefig(tmp, dpi=dpi)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)
     return path

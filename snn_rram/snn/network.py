@@ -95,7 +95,9 @@ class SpikingNetwork:
         wires, non-separable devices). Runtime targets only.
     record : dict, optional
         ``{layer index: [variable names]}`` to record every step with a StateMonitor (runtime
-        targets), e.g. ``{0: ["v", "x0", "i0"]}``.
+        targets): ``v`` (membrane), ``vcol<k>`` and ``icol<k>`` (voltage and current of each
+        neuron's k-th column, e.g. the + and − columns of a differential pair), e.g.
+        ``{0: ["v", "vcol0", "icol0"]}``.
     name : str, optional
         Prefix of the Brian2 object names (and of the standalone build folder).
     report : str, optional

@@ -1,0 +1,276 @@
+"""Study reports from a sweep summary.
+
+A table per series and x value, power changes against reference series, and the checks of the
+QWSM study's targets (papers 1 and 4).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from snn_rram.errors import SnnRramError
+
+__all__ = [
+    "Claim",
+    "claims_markdown",
+    "neurosim_claims",
+    "qwsm_claims",
+    "series_of",
+    "study_table",
+    "table_markdown",
+    "write_report",
+]
+
+#: The metrics of a study table, in order, with their headings and display scales.
+METRICS = {
+    "ann_accuracy": ("ANN acc.", 1.0, ".3f"),
+    "quantized_accuracy": ("quantised acc.", 1.0, ".3f"),
+    "snn_accuracy": ("SNN acc.", 1.0, ".3f"),
+    "average_power_per_synapse": ("power/synapse (nW)", 1e9, ".3f"),
+    "equal_read_power_per_synapse": ("equal-read power (nW)", 1e9, ".3f"),
+}
+
+
+def series_of(frame, axes="mapping.method"):
+    """Name of each row's series: its ``label`` where it has one, else its values of ``axes``.
+
+    ``axes`` is a column or a list of columns (their values joined by ``" · "``).
+    """
+    axes = [axes] if isinstance(axes, str) else list(axes)
+    if not axes:
+        raise SnnRramError("series: name at least one column")
+    for axis in axes:
+        if axis not in frame:
+            raise SnnRramError(f"series: the summary has no column {axis!r}")
+    name = frame[axes[0]].astype(str)
+    for axis in axes[1:]:
+        name = name + " · " + frame[axis].astype(str)
+    if "label" in frame:
+        label = frame["label"].fillna("").astype(str)
+        name = name.where(label == "", label)
+    return name
+
+
+def study_table(
+    frame,
+    *,
+    series="mapping.method",
+    x: str = "mapping.bits",
+    references=("linear_pair", "min_error"),
+    power: str = "average_power_per_synapse",
+):
+    """One row per series and x value: the metrics (mean over repeats) and power changes.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A sweep summary (:func:`snn_rram.sweep.load`); failed points are left out.
+    series : str or list of str
+        Column(s) whose values are the lines of the study (a row's ``label`` takes
+        precedence).
+    x : str
+        Column of the study's x axis.
+    references : sequence of str
+        Series the power is compared with, at the same x: adds ``power_vs_<ref>`` and
+        ``equal_read_power_vs_<ref>`` columns, relative changes (−0.2 is 20 % less power).
+    power : str
+        The power metric, W.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``series``, ``x``, ``n`` (points averaged) and the metrics present.
+    """
+    import pandas as pd
+
+    if x not in frame:
+        raise SnnRramError(f"study_table: the summary has no column {x!r}")
+    ok = frame[frame["status"] != "failed"] if "status" in frame else frame
+    if not len(ok):
+        raise SnnRramError("study_table: no completed point in the summary")
+    data = ok.assign(series=series_of(ok, series).to_numpy(), x=ok[x].to_numpy())
+    metrics = [m for m in (*METRICS, "n_images") if m in data]
+    table = (
+        data.groupby(["series", "x"], sort=False)[metrics]
+        .mean()
+        .join(data.groupby(["series", "x"], sort=False).size().rename("n"))
+        .reset_index()
+    )
+    order = {s: i for i, s in enumerate(dict.fromkeys(data["series"]))}
+    table = table.sort_values(
+        ["series", "x"], key=lambda c: c.map(order) if c.name == "series" else c
+    )
+    for ref in references:
+        base = table[table["series"] == ref].set_index("x")
+        for m, name in ((power, "power"), ("equal_read_power_per_synapse", "equal_read_power")):
+            if m in table and len(base):
+                ref_value = table["x"].map(base[m])
+                table[f"{name}_vs_{ref}"] = table[m] / ref_value - 1.0
+    return pd.DataFrame(table).reset_index(drop=True)
+
+
+def table_markdown(table) -> str:
+    """The study table as a Markdown table (accuracies as fractions, powers in nW/synapse)."""
+    cols = ["series", "x"] + [m for m in METRICS if m in table]
+    rel = [c for c in table.columns if "_vs_" in c]
+    heads = ["series", "x"] + [METRICS[m][0] for m in cols[2:]]
+    heads += ["Δ" + c.replace("equal_read_power", "eq.-read").replace("_vs_", " vs ") for c in rel]
+    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    for _, row in table.iterrows():
+        cells = [str(row["series"]), f"{row['x']:g}" if _is_number(row["x"]) else str(row["x"])]
+        for m in cols[2:]:
+            _, scale, fmt = METRICS[m]
+            cells.append(format(row[m] * scale, fmt) if np.isfinite(row[m]) else "–")
+        for c in rel:
+            cells.append(f"{100 * row[c]:+.1f} %" if np.isfinite(row[c]) else "–")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One target of a study, checked against the measured table."""
+
+    text: str
+    holds: bool
+    detail: str
+
+
+def qwsm_claims(table, *, accuracy: str = "snn_accuracy") -> list[Claim]:
+    """The QWSM study's targets (issue 6; papers 1 and 4), checked on a :func:`study_table`.
+
+    Needs the series ``linear_pair``, ``min_error``, ``qwsm`` and ``calibrated``.
+    """
+    by = {s: t.set_index("x") for s, t in table.groupby("series")}
+    for need in ("linear_pair", "min_error", "qwsm"):
+        if need not in by:
+            raise SnnRramError(f"qwsm_claims: the table has no series {need!r}")
+    q, lp, me = by["qwsm"], by["linear_pair"], by["min_error"]
+    xs = q.index.intersection(lp.index)
+    power = "average_power_per_synapse"
+    out = []
+
+    def fmt(values):
+        return ", ".join(f"{x:g}: {v}" for x, v in values)
+
+    acc = [(x, f"{q.loc[x, accuracy]:.3f} vs {lp.loc[x, accuracy]:.3f}") for x in xs]
+    out.append(
+        Claim(
+            "QWSM SNN accuracy ≥ linear_pair at every bit width (paper 1)",
+            bool(np.all(q.loc[xs, accuracy] >= lp.loc[xs, accuracy])),
+            fmt(acc),
+        )
+    )
+    hi = [x for x in xs if x >= 4]
+    red = [(x, 1 - q.loc[x, power] / lp.loc[x, power]) for x in hi]
+    out.append(
+        Claim(
+            "QWSM power per synapse ≥ 12.56 % below linear_pair at ≥ 4 bits (paper 1)",
+            bool(hi) and all(r >= 0.1256 for _, r in red),
+            fmt((x, f"{100 * r:.1f} % less") for x, r in red),
+        )
+    )
+    xs_me = q.index.intersection(me.index)
+    both = [
+        (x, q.loc[x, accuracy] >= me.loc[x, accuracy], q.loc[x, power] <= me.loc[x, power])
+        for x in xs_me
+    ]
+    out.append(
+        Claim(
+            "QWSM at least as accurate as min_error at no more power, every bit width",
+            bool(both) and all(a and p for _, a, p in both),
+            fmt(
+                (
+                    x,
+                    f"acc {q.loc[x, accuracy]:.3f} vs {me.loc[x, accuracy]:.3f}, power "
+                    f"{100 * (q.loc[x, power] / me.loc[x, power] - 1):+.1f} %",
+                )
+                for x, _, _ in both
+            ),
+        )
+    )
+    if "calibrated" in by and 5 in q.index and 5 in by["calibrated"].index:
+        c, a = by["calibrated"].loc[5, accuracy], q.loc[5, accuracy]
+        gap = c - a
+        detail = f"calibrated {c:.3f}, qwsm {a:.3f} ({100 * gap:+.1f} pp"
+        if "n_images" in q:
+            # binomial standard error of the difference of two accuracies on n images each
+            n = q.loc[5, "n_images"] * q.loc[5, "n"]
+            se = np.sqrt((c * (1 - c) + a * (1 - a)) / n)
+            detail += f"; standard error of the difference {100 * se:.1f} pp"
+        out.append(
+            Claim(
+                "QWSM within 1 percentage point of the calibrated reference at 5 bits",
+                bool(gap <= 0.01 + 1e-12),
+                detail + ")",
+            )
+        )
+    return out
+
+
+def neurosim_claims(table, *, accuracy: str = "snn_accuracy") -> list[Claim]:
+    """Paper 4's target, checked on a :func:`study_table` with series ``card · method``.
+
+    Index-based mapping (``linear_pair``) on ``neurosim_realdevice`` loses accuracy against
+    the same range with uniform levels (``neurosim_uniform``); ``min_error`` on the real levels
+    should recover at least half of it, at every bit width. Its power cost is reported.
+    """
+    by = {s: t.set_index("x") for s, t in table.groupby("series")}
+    names = {
+        "lp_real": "neurosim_realdevice · linear_pair",
+        "me_real": "neurosim_realdevice · min_error",
+        "lp_uni": "neurosim_uniform · linear_pair",
+    }
+    for need in names.values():
+        if need not in by:
+            raise SnnRramError(f"neurosim_claims: the table has no series {need!r}")
+    lp, me, uni = (by[names[k]] for k in ("lp_real", "me_real", "lp_uni"))
+    power = "average_power_per_synapse"
+    out = []
+    for x in lp.index.intersection(me.index).intersection(uni.index):
+        loss = uni.loc[x, accuracy] - lp.loc[x, accuracy]
+        gain = me.loc[x, accuracy] - lp.loc[x, accuracy]
+        share = gain / loss if loss > 0 else np.inf
+        cost = me.loc[x, power] / lp.loc[x, power] - 1
+        out.append(
+            Claim(
+                f"min_error recovers ≥ half of the index-mapping loss at {x:g} bits (paper 4)",
+                bool(loss <= 0 or share >= 0.5),
+                f"uniform {uni.loc[x, accuracy]:.3f}, index {lp.loc[x, accuracy]:.3f} (loss "
+                f"{100 * loss:.1f} pp), min_error {me.loc[x, accuracy]:.3f} (recovers "
+                f"{100 * share:.0f} %), power {100 * cost:+.1f} % vs index",
+            )
+        )
+    return out
+
+
+def claims_markdown(claims) -> str:
+    """The checked claims as a Markdown list."""
+    return "\n".join(f"- {'✔' if c.holds else '✘'} {c.text}: {c.detail}" for c in claims)
+
+
+def write_report(frame, directory: str | os.PathLike, *, name: str = "report", **kwds) -> Path:
+    """Write ``<directory>/<name>.md``: the study table and, when it applies, the claims."""
+    table = study_table(frame, **kwds)
+    text = [f"# {name}", "", table_markdown(table), ""]
+    series = set(table["series"])
+    claims = []
+    if {"linear_pair", "min_error", "qwsm"} <= series:
+        claims += qwsm_claims(table)
+    if {"neurosim_realdevice · linear_pair", "neurosim_uniform · linear_pair"} <= series:
+        claims += neurosim_claims(table)
+    if claims:
+        text += ["## Targets", "", claims_markdown(claims), ""]
+    path = Path(directory) / f"{name}.md"
+    tmp = path.with_suffix(".md.tmp")
+    tmp.write_text("\n".join(text))
+    os.replace(tmp, path)
+    return path
