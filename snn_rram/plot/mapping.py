@@ -12,13 +12,13 @@ from snn_rram.plot._common import matrix, new_axes
 __all__ = ["plot_mapping"]
 
 
-def _paired(nominal, effective):
+def _paired(nominal, effective, name="mapping.nominal_weight"):
     """The entries of two (n_out, n_in) weight matrices at the same synapses, as 1-D arrays."""
-    a = matrix(nominal, "mapping.nominal_weight")
+    a = matrix(nominal, name)
     b = matrix(effective, "mapping.effective_weight")
     if a.shape != b.shape:
         raise SnnRramError(
-            f"mapping.effective_weight: shape {b.shape} differs from nominal_weight {a.shape}"
+            f"mapping.effective_weight: shape {b.shape} differs from {name} {a.shape}"
         )
     if sp.issparse(a) or sp.issparse(b):
         template = a if sp.issparse(a) else b
@@ -34,7 +34,7 @@ def _paired(nominal, effective):
     return a.ravel(), b.ravel()
 
 
-def plot_mapping(mapping, *, axes=None, **kwds):
+def plot_mapping(mapping, *, target=None, axes=None, **kwds):
     """Weight error of a mapping: effective (read) vs nominal (programmed) weight per synapse.
 
     The nominal weight is what the programmed conductances represent with ideal reads; the
@@ -47,6 +47,10 @@ def plot_mapping(mapping, *, axes=None, **kwds):
     ----------
     mapping : snn_rram.mapping.Mapping
         What a mapping method returned (it must carry ``nominal_weight``).
+    target : array_like or sparse matrix, shape (n_out, n_in), optional
+        The weights the mapping was asked for (normalised, e.g. ``ann.convert(...)``'s layer
+        weights): plotted on x instead of the nominal weights. The fair view of distortion-aware
+        methods such as ``qwsm``, whose programmed (nominal) weights are deliberately off.
     axes : matplotlib.axes.Axes, optional
         Where to draw; a new figure by default.
     **kwds
@@ -61,11 +65,14 @@ def plot_mapping(mapping, *, axes=None, **kwds):
         raise SnnRramError(
             f"mapping: expected a snn_rram.mapping.Mapping, got {type(mapping).__name__}"
         )
-    if mapping.nominal_weight is None:
+    if target is not None:
+        nominal, effective = _paired(target, mapping.effective_weight, "target")
+    elif mapping.nominal_weight is None:
         raise SnnRramError(
             "mapping.nominal_weight: this mapping has no nominal weights to compare with"
         )
-    nominal, effective = _paired(mapping.nominal_weight, mapping.effective_weight)
+    else:
+        nominal, effective = _paired(mapping.nominal_weight, mapping.effective_weight)
     axes = new_axes(axes, figsize=(5, 5))
     kwds.setdefault("s", 4 if nominal.size < 20_000 else 1)
     kwds.setdefault("alpha", 0.5)
@@ -86,7 +93,11 @@ def plot_mapping(mapping, *, axes=None, **kwds):
         loc="left",
         fontsize=10,
     )
-    axes.set_xlabel("nominal weight (programmed G, ideal read; normalised)")
+    axes.set_xlabel(
+        "target weight (normalised)"
+        if target is not None
+        else "nominal weight (programmed G, ideal read; normalised)"
+    )
     axes.set_ylabel("effective weight (as read; normalised)")
     axes.legend(fontsize=8, loc="upper left")
     return axes

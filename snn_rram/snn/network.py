@@ -95,9 +95,10 @@ class SpikingNetwork:
         wires, non-separable devices). Runtime targets only.
     record : dict, optional
         ``{layer index: [variable names]}`` to record every step with a StateMonitor (runtime
-        targets): ``v`` (membrane), ``vcol<k>`` and ``icol<k>`` (voltage and current of each
-        neuron's k-th column, e.g. the + and − columns of a differential pair), e.g.
-        ``{0: ["v", "vcol0", "icol0"]}``.
+        targets): ``v`` (membrane) and, in event-based layers, ``vcol<k>`` and ``icol<k>``
+        (voltage and current of each neuron's k-th column, e.g. the + and − columns of a
+        differential pair), e.g. ``{0: ["v", "vcol0", "icol0"]}``; in coupled layers ``I_in``
+        (the neuron's input current).
     name : str, optional
         Prefix of the Brian2 object names (and of the standalone build folder).
     report : str, optional
@@ -187,14 +188,40 @@ class SpikingNetwork:
         self.energy = bool(energy)
         self.target = target
         self.record = dict(record or {})
+        self.plans = [LayerPlan.from_crossbar(x) for x in crossbars]
+        self._check_record()
         self.report = report
         self.name = name or f"snn{next(_names)}"
-        self.plans = [LayerPlan.from_crossbar(x) for x in crossbars]
         self._conductances = [x.G for x in crossbars]
         self._n_steps = spikes.n_images * spikes.image_steps
         self._built = False
         if target == "cpp_standalone":
             self._build_standalone()
+
+    def _check_record(self):
+        if self.record and self.target == "cpp_standalone":
+            raise SnnRramError("record: state monitors need a runtime target ('numpy', 'cython')")
+        for k, names in self.record.items():
+            if not (isinstance(k, int) and 0 <= k < len(self.crossbars)):
+                raise SnnRramError(
+                    f"record: {k!r} is not a layer index (0…{len(self.crossbars) - 1})"
+                )
+            if self.coupled[k]:
+                allowed = ["v", "I_in"]
+            else:
+                slots = range(self.plans[k].n_slots)
+                allowed = ["v", *(f"vcol{s}" for s in slots), *(f"icol{s}" for s in slots)]
+            bad = [n for n in names if n not in allowed]
+            if bad:
+                kind = (
+                    "coupled (floating rows, wires or a non-separable device)"
+                    if self.coupled[k]
+                    else "event-based"
+                )
+                raise SnnRramError(
+                    f"record[{k}]: cannot record {', '.join(map(repr, bad))}; layer {k} is "
+                    f"{kind} and records {', '.join(allowed)}"
+                )
 
     # -- construction ---------------------------------------------------------------------------
 

@@ -48,3 +48,15 @@ def test_bad_input():
     bare = mapping.Mapping(m.crossbar, m.g_per_weight, m.effective_weight, None, {}, None)
     with pytest.raises(SnnRramError, match="mapping.nominal_weight"):
         plot_mapping(bare)
+
+
+def test_effective_against_target_weight():
+    w = np.random.default_rng(2).normal(0, 0.3, (6, 20))
+    m = mapping.qwsm(w, devices.load("default"), CIRCUIT, bits=4)
+    ax = plot_mapping(m, target=w)
+    points = ax.collections[0].get_offsets()
+    np.testing.assert_allclose(points[:, 0], w.ravel())
+    np.testing.assert_allclose(points[:, 1], np.ravel(m.effective_weight))
+    assert "target weight" in ax.get_xlabel()
+    with pytest.raises(SnnRramError, match=r"differs from target \(3, 20\)"):
+        plot_mapping(m, target=w[:3])

@@ -95,3 +95,16 @@ def test_circuit_change_through_crossbars_is_honoured():
     low = [x.with_circuit(Circuit(0.1, x.circuit.pulse_width, 2e3)) for x in xbars]
     weaker = snn.SpikingNetwork(low, neuron, spikes).run()
     assert base.total_device_energy() > 5 * weaker.total_device_energy()
+
+
+def test_record_names_what_each_layer_can_record():
+    xbars, neuron, spikes = small_network("ideal")
+    with pytest.raises(SnnRramError, match=r"record\[0\]: cannot record 'vcol5'.*records v, "):
+        snn.SpikingNetwork(xbars, neuron, spikes, record={0: ["v", "vcol5"]})
+    floating = [x.with_circuit(Circuit(0.3, x.circuit.pulse_width, 2e3, "float")) for x in xbars]
+    with pytest.raises(SnnRramError, match=r"layer 1 is coupled .* records v, I_in"):
+        snn.SpikingNetwork(floating, neuron, spikes, record={1: ["vcol0"]})
+    with pytest.raises(SnnRramError, match="is not a layer index"):
+        snn.SpikingNetwork(xbars, neuron, spikes, record={2: ["v"]})
+    net = snn.SpikingNetwork(floating, neuron, spikes, record={1: ["I_in"]})
+    assert net.run().layers[1].states["I_in"].shape[1] == 3
