@@ -13,13 +13,19 @@ SLURM machine start one with dask-jobqueue::
 Each worker process keeps its compiled Brian2 standalone project between points of the same
 network shape (conductances change through run arguments) in a build folder of its own.
 A point's result file is written atomically, so re-running a sweep skips every complete file:
-a crash or ``kill -9`` loses at most the points in flight.
+a crash or ``kill -9`` loses at most the points in flight. Local workers are child processes in
+the sweep's process group and exit when it dies (dask's nanny watches its parent), so none
+outlives a killed sweep. One run at a time holds a sweep directory (a lock file,
+``.sweep.lock``, released by the kernel even on ``kill -9``); the run that holds it removes the
+temporary files a killed run left behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -53,10 +59,74 @@ def _row(point: Point, status: str, **values) -> dict:
     return row
 
 
-def _row_from_file(point: Point, path: Path, status: str) -> dict:
-    rec = results.load(path)
+def _row_from_file(point: Point, path: Path, status: str) -> dict | None:
+    """The summary row of a complete point file, or None when it does not load (rerun it)."""
+    try:
+        rec = results.load(path)
+    except Exception:  # complete but unreadable (e.g. a newer schema): run the point again
+        return None
     metrics = {k: float(v) for k, v in rec.metrics.items() if np.ndim(v) == 0}
     return _row(point, status, file=str(path), **metrics)
+
+
+@contextlib.contextmanager
+def _hold(directory: Path):
+    """Hold the sweep directory for this run (yields whether the lock could be taken).
+
+    An advisory ``flock`` on ``<directory>/.sweep.lock``: the kernel drops it when the process
+    ends, ``kill -9`` included, so a killed run never blocks the next one. File systems without
+    locks (or Windows) run unlocked, and then leave the temporary files of other runs alone.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield False
+        return
+    with open(directory / ".sweep.lock", "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise SnnRramError(
+                f"sweep: directory {str(directory)!r} is in use by another run ({holder}); "
+                "wait for it to finish or stop it first"
+            ) from None
+        except OSError:  # no locking on this file system
+            yield False
+            return
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        fh.flush()
+        yield True
+
+
+def _remove_stale_temporaries(directory: Path, points: list[Point]) -> int:
+    """Remove what killed runs left half-written: point and summary temporary files."""
+    stale = [*directory.glob(".summary.csv.*.tmp"), *directory.glob(".summary.h5.*.tmp")]
+    for p in points:
+        stale += (directory / "points").glob(f"{p.key}.h5.tmp-*")
+    for path in stale:
+        with contextlib.suppress(OSError):
+            path.unlink()
+    return len(stale)
+
+
+def _progress_bar(progress: bool, **kwds):
+    """A tqdm bar: a widget in notebooks with ipywidgets, text elsewhere (or none)."""
+    if not progress:
+        from tqdm import tqdm
+
+        return tqdm(disable=True, **kwds)
+    try:
+        from tqdm.auto import tqdm
+
+        return tqdm(**kwds)
+    except ImportError:  # a notebook without ipywidgets: tqdm's text bar still shows there
+        from tqdm import tqdm
+
+        return tqdm(**kwds)
 
 
 def _client(scheduler, workers):
@@ -64,13 +134,22 @@ def _client(scheduler, workers):
 
     address = scheduler or os.environ.get("SNN_RRAM_SCHEDULER")
     if address:
-        return Client(address), None
+        try:
+            return Client(address), None
+        except (OSError, TimeoutError) as exc:
+            raise SnnRramError(
+                f"sweep: cannot connect to the dask scheduler at {address!r} "
+                f"(--scheduler or $SNN_RRAM_SCHEDULER): {exc}"
+            ) from exc
     n = workers or os.cpu_count() or 1
     cluster = LocalCluster(
         n_workers=n,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        # no dashboard; the scheduler's small HTTP server takes a free port instead of 8787,
+        # so two sweeps (or a notebook's cluster) do not warn about a port in use
+        dashboard_address=":0",
+        scheduler_kwargs={"dashboard": False},
         silence_logs=logging.ERROR,
     )
     return Client(cluster), cluster
@@ -102,21 +181,35 @@ def run_sweep(
         One row per point: its axes, ``status`` (``done``, ``resumed``, ``failed``), the
         metrics (``wall_time``: the pipeline's, s), ``file``, ``worker_pid`` and ``error``.
         Written as ``summary.csv`` and ``summary.h5`` in the sweep directory.
-    """
-    from dask.distributed import as_completed
-    from tqdm.auto import tqdm
 
+    Raises
+    ------
+    SnnRramError
+        When every point failed, the scheduler cannot be reached, or another run holds the
+        sweep directory.
+    """
     points = spec.points()
     point_dir = spec.directory / "points"
     point_dir.mkdir(parents=True, exist_ok=True)
+    with _hold(spec.directory) as held:
+        if held:
+            _remove_stale_temporaries(spec.directory, points)
+        return _run_points(spec, points, scheduler, progress, workers)
+
+
+def _run_points(spec: SweepSpec, points: list[Point], scheduler, progress, workers):
+    from dask.distributed import as_completed
+
+    point_dir = spec.directory / "points"
     rows: dict[str, dict] = {}
     todo = []
     for p in points:
         path = point_dir / f"{p.key}.h5"
-        if results.is_complete(path):
-            rows[p.key] = _row_from_file(p, path, "resumed")
-        else:
+        row = _row_from_file(p, path, "resumed") if results.is_complete(path) else None
+        if row is None:
             todo.append(p)
+        else:
+            rows[p.key] = row
     order = [p.key for p in points]
     write_summary(spec, [rows[k] for k in order if k in rows])
     if todo:
@@ -133,12 +226,12 @@ def run_sweep(
                 ): p
                 for p in todo
             }
-            bar = tqdm(
+            bar = _progress_bar(
+                progress,
                 total=len(points),
                 initial=len(points) - len(todo),
                 unit="point",
                 desc=spec.name,
-                disable=not progress,
             )
             for fut in as_completed(futures):
                 p = futures[fut]

@@ -22,8 +22,9 @@ Example (``models/experiments/qwsm_study.toml``)::
     "mapping.options.calibrate" = true
 
 Any config field is addressed by its dotted path (``device.variation.programming_sigma``,
-``mapping.options.power_weight``). Each point is named by a hash of its resolved config, so a
-point runs once whatever the sweep that asks for it.
+``mapping.options.power_weight``), quoted or not (TOML reads an unquoted
+``mapping.bits = [3, 4]`` as a nested table; both mean the same here). Each point is named by a
+hash of its resolved config, so a point runs once whatever the sweep that asks for it.
 """
 
 from __future__ import annotations
@@ -134,6 +135,18 @@ class SweepSpec:
         return out
 
 
+def _flatten(table: dict, prefix: str = "") -> dict:
+    """Nested tables (from unquoted dotted TOML keys) as one table of dotted paths."""
+    out = {}
+    for k, v in table.items():
+        path = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{path}."))
+        else:
+            out[path] = v
+    return out
+
+
 def _derived_seed(base: int, axes: dict, repeat: int) -> int:
     text = repr((base, sorted((k, repr(v)) for k, v in axes.items()), repeat))
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
@@ -176,6 +189,8 @@ def load_sweep(path: str | Path) -> SweepSpec:
     for name, axes in (("grid", grid), ("zip", zip_)):
         if not isinstance(axes, dict):
             raise SnnRramError(f"sweep.{name}: expected a table of dotted paths to lists")
+    grid, zip_ = _flatten(grid), _flatten(zip_)
+    for name, axes in (("grid", grid), ("zip", zip_)):
         for k, v in axes.items():
             if not isinstance(v, list) or not v:
                 raise SnnRramError(f"sweep.{name}.{k}: expected a non-empty list of values")
@@ -185,6 +200,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
     extra = table.get("extra", [])
     if not isinstance(extra, list) or not all(isinstance(e, dict) for e in extra):
         raise SnnRramError("sweep.extra: expected an array of tables ([[extra]])")
+    extra = [_flatten(e) for e in extra]
     ints = {}
     for name, default, lo in (("repeats", 1, 1), ("seed", 0, 0), ("retries", 1, 0)):
         v = table.get(name, default)
@@ -196,7 +212,12 @@ def load_sweep(path: str | Path) -> SweepSpec:
         isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
     ):
         raise SnnRramError(f"sweep.workers: expected an integer >= 1, got {workers!r}")
-    seed_fields = tuple(table.get("seed_fields", ("mapping.seed", "encoder.seed")))
+    seed_fields = table.get("seed_fields", ["mapping.seed", "encoder.seed"])
+    if not isinstance(seed_fields, list) or not all(isinstance(f, str) for f in seed_fields):
+        raise SnnRramError(
+            f"sweep.seed_fields: expected a list of dotted paths (strings), got {seed_fields!r}"
+        )
+    seed_fields = tuple(seed_fields)
     spec = SweepSpec(
         base,
         directory.resolve(),

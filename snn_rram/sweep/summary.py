@@ -24,6 +24,15 @@ def _frame(rows):
     return frame
 
 
+def _text(value) -> str:
+    """A text cell of the HDF5 summary: missing values (None, NaN, pandas NA) become ""."""
+    import pandas as pd
+
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value)
+
+
 def _atomic(path: Path, write) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -54,10 +63,10 @@ def write_summary(spec, rows):
                 values = frame[col].to_numpy()
                 if values.dtype.kind in "biuf":
                     f.create_dataset(col, data=values)
-                else:
+                else:  # text; a value missing in this row (e.g. `error` of a done point) is ""
                     f.create_dataset(
                         col,
-                        data=np.array([str(v) for v in values], dtype=object),
+                        data=np.array([_text(v) for v in values], dtype=object),
                         dtype=h5py.string_dtype(),
                     )
 

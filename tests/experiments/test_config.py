@@ -71,8 +71,20 @@ def test_replace_and_round_trip():
 
 
 def test_bundled_configs_are_valid():
+    import tomllib
     from pathlib import Path
 
-    for path in sorted((Path(__file__).parents[2] / "models" / "experiments").glob("*.toml")):
-        cfg = load_config(path)
-        assert cfg.resolve_path(cfg.network.weights).name.endswith(".npz")
+    from snn_rram.sweep import load_sweep
+
+    paths = sorted((Path(__file__).parents[2] / "models" / "experiments").glob("*.toml"))
+    kinds = set()
+    for path in paths:
+        if "base" in tomllib.loads(path.read_text()):  # a sweep file: every point must resolve
+            configs = [p.config for p in load_sweep(path).points()]
+            kinds.add("sweep")
+        else:
+            configs = [load_config(path)]
+            kinds.add("run")
+        for cfg in configs:
+            assert cfg.resolve_path(cfg.network.weights).name.endswith(".npz"), path.name
+    assert kinds == {"sweep", "run"}
