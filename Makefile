@@ -48,6 +48,8 @@ demo: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_crossbar.py
+	$(BIN)/python benchmarks/bench_snn.py
+	$(BIN)/python benchmarks/bench_sweep.py
 
 clean:
 	rm -rf build .pytest_cache .hypothesis .ruff_cache

@@ -32,7 +32,9 @@ class RunOutcome:
     metrics : dict
         ``ann_accuracy`` (float network), ``quantized_accuracy`` (numpy rate model with the
         mapped weights), ``snn_accuracy``, ``total_device_energy`` (J),
-        ``average_power_per_synapse`` (W), ``simulated_time`` (s), ``wall_time`` (s), ...
+        ``average_power_per_synapse`` (W), ``simulated_time`` (s), ``wall_time`` (s),
+        ``build_s`` (network construction, s), ``compiled`` (1.0 when a standalone project was
+        compiled for this run, 0.0 when one was reused), ...
     result : SnnResult
     mappings : list of Mapping
     path, figure : pathlib.Path or None
@@ -222,8 +224,12 @@ def prepare(cfg: RunConfig) -> Prepared:
 _BUILDS: dict = {}
 
 
-def _spiking_network(cfg: RunConfig, prep: Prepared) -> snn.SpikingNetwork:
-    """A network for these crossbars; standalone builds are reused when the shape matches."""
+def _spiking_network(cfg: RunConfig, prep: Prepared) -> tuple[snn.SpikingNetwork, bool]:
+    """A network for these crossbars, and whether it was compiled for them.
+
+    Standalone builds are reused when the shape matches: in this process through run
+    arguments, across processes through the build cache (``SpikingNetwork.reused_build``).
+    """
     crossbars = [m.crossbar for m in prep.mappings]
     sim = cfg.simulation
     kwargs = {
@@ -235,7 +241,7 @@ def _spiking_network(cfg: RunConfig, prep: Prepared) -> snn.SpikingNetwork:
     if sim.target != "cpp_standalone":
         if sim.progress:
             kwargs["report"] = "text"
-        return snn.SpikingNetwork(crossbars, prep.neurons, prep.spikes, **kwargs)
+        return snn.SpikingNetwork(crossbars, prep.neurons, prep.spikes, **kwargs), False
     key = (
         hashlib.sha256(prep.spikes.indices.tobytes() + prep.spikes.steps.tobytes()).hexdigest(),
         tuple(
@@ -260,13 +266,13 @@ def _spiking_network(cfg: RunConfig, prep: Prepared) -> snn.SpikingNetwork:
             for k, x in enumerate(crossbars):
                 net.set_crossbar(k, x)
             net.set_neurons(prep.neurons)
-            return net
+            return net, False
         except SnnRramError:
             pass
     net = snn.SpikingNetwork(crossbars, prep.neurons, prep.spikes, **kwargs)
     _BUILDS.clear()
     _BUILDS[key] = net
-    return net
+    return net, not net.reused_build
 
 
 def run(cfg: RunConfig, *, save: bool = True) -> RunOutcome:
@@ -285,7 +291,7 @@ def run(cfg: RunConfig, *, save: bool = True) -> RunOutcome:
         f"({cfg.simulation.target})",
     )
     t1 = time.perf_counter()
-    net = _spiking_network(cfg, prep)
+    net, compiled = _spiking_network(cfg, prep)
     build = time.perf_counter() - t1
     result = net.run()
     for layer, conv in zip(result.layers, prep.converted.layers, strict=True):
@@ -301,6 +307,7 @@ def run(cfg: RunConfig, *, save: bool = True) -> RunOutcome:
         metrics["total_neuron_energy"] = float(sum(np.sum(x.neuron_energy) for x in result.layers))
         metrics["equal_read_power_per_synapse"] = equal_read_power(prep.mappings, result)
     metrics["build_s"] = build
+    metrics["compiled"] = float(compiled)
     metrics.update({k: v for k, v in result.timings.items()})
     outcome = RunOutcome(cfg, metrics, result, prep.mappings, prep.labels)
     if save:

@@ -20,6 +20,7 @@ import time
 import brian2 as b2
 import numpy as np
 import scipy.sparse as sp
+from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 
 from snn_rram.devices.iv import Linear
 from snn_rram.snn.energy import linear_energy
@@ -38,11 +39,23 @@ def _neuron_lines(neuron) -> list[str]:
     return lines
 
 
+def _assign(view, value) -> None:
+    """Set a variable, except shared scalars in standalone.
+
+    A standalone run receives every crossbar value and neuron constant as a run argument, so
+    a scalar assignment (which Brian2 compiles in as a literal) would only make the code depend
+    on the values, and defeat the build cache of :mod:`snn_rram.snn._build_cache`.
+    """
+    if view.variable.scalar and isinstance(b2.get_device(), CPPStandaloneDevice):
+        return
+    view[:] = value
+
+
 def _set_neuron(group, neuron):
-    group.C_mem = neuron.capacitance * b2.farad
-    group.theta = neuron.threshold * b2.volt
+    _assign(group.C_mem, neuron.capacitance * b2.farad)
+    _assign(group.theta, neuron.threshold * b2.volt)
     if neuron.leak_tau is not None:
-        group.tau_leak = neuron.leak_tau * b2.second
+        _assign(group.tau_leak, neuron.leak_tau * b2.second)
 
 
 def _reset(neuron) -> str:
@@ -331,7 +344,7 @@ class EventLayer:
             self.objects.append(self.ssyn)
         self.retarget(xbar, plan)
         for view, value, _ in self.crossbar_values(xbar.G):
-            view[:] = value
+            _assign(view, value)
 
     def _synapses(self, source, target, cols, dt_q, name):
         model = [f"G{s} : siemens (constant)" for s in cols.s]

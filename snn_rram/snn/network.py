@@ -33,6 +33,7 @@ import scipy.sparse as sp
 from snn_rram._validation import one_of
 from snn_rram.crossbar.array import Crossbar
 from snn_rram.errors import SnnRramError
+from snn_rram.snn._build_cache import compile_project
 from snn_rram.snn._targets import TARGETS, build_dir, configure_runtime
 from snn_rram.snn.encoders import SpikeTrains
 from snn_rram.snn.energy import activity_windows
@@ -88,7 +89,9 @@ class SpikingNetwork:
     target : {"numpy", "cython", "cpp_standalone"}
         Brian2 code generation. ``cpp_standalone`` compiles once, on construction; every
         :meth:`run` then executes the compiled program, with conductances and circuit constants
-        passed as run arguments (see :meth:`set_conductances`).
+        passed as run arguments (see :meth:`set_conductances`). Compiles are shared through a
+        build cache (``$SNN_RRAM_BUILD_DIR/standalone/cache``): a process that writes the same
+        code as an earlier one copies its objects instead of compiling (``reused_build``).
     coupled : bool, optional
         Solve every layer with :meth:`Crossbar.read` on each change of its active rows, instead
         of the event-based column solve. Default: only layers that need it (floating rows,
@@ -191,10 +194,13 @@ class SpikingNetwork:
         self.plans = [LayerPlan.from_crossbar(x) for x in crossbars]
         self._check_record()
         self.report = report
-        self.name = name or f"snn{next(_names)}"
+        # standalone: one project per process at a time, so a fixed name, which makes the
+        # generated code (and the build cache key) the same in every process
+        self.name = name or ("snn" if target == "cpp_standalone" else f"snn{next(_names)}")
         self._conductances = [x.G for x in crossbars]
         self._n_steps = spikes.n_images * spikes.image_steps
         self._built = False
+        self.reused_build = False
         if target == "cpp_standalone":
             self._build_standalone()
 
@@ -297,7 +303,10 @@ class SpikingNetwork:
         self._device.activate(directory=str(directory), build_on_run=False)
         self._create()
         self._net.run(self._n_steps * self.dt * b2.second, report=self.report)
-        self._device.build(directory=str(directory), compile=True, run=False, clean=True)
+        self._device.build(directory=str(directory), compile=False, run=False)
+        self.reused_build = compile_project(
+            self._device, directory, build_dir() / "standalone" / "cache"
+        )
         self._directory = Path(directory)
         self._built = True
         _active_standalone = weakref.ref(self)
