@@ -30,8 +30,8 @@ METRICS = {
     "ann_accuracy": ("ANN acc.", 1.0, ".3f"),
     "quantized_accuracy": ("quantised acc.", 1.0, ".3f"),
     "snn_accuracy": ("SNN acc.", 1.0, ".3f"),
-    "average_power_per_synapse": ("power/synapse (nW)", 1e9, ".3f"),
-    "equal_read_power_per_synapse": ("equal-read power (nW)", 1e9, ".3f"),
+    "average_power_per_synapse": ("power/synapse (nW)", 1e9, ".4g"),
+    "equal_read_power_per_synapse": ("equal-read power (nW)", 1e9, ".4g"),
 }
 
 
