@@ -17,7 +17,8 @@ __all__ = ["load", "write_summary"]
 def _frame(rows):
     import pandas as pd
 
-    frame = pd.DataFrame(rows)
+    # no row yet (a sweep that starts with nothing to resume): the table still has its header
+    frame = pd.DataFrame(rows) if rows else pd.DataFrame(columns=["key", "status", "file"])
     for col in frame.columns:  # axes may mix types (e.g. labels); keep them readable
         if frame[col].dtype == object:
             frame[col] = frame[col].map(lambda v: "" if v is None else v)

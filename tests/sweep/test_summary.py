@@ -50,3 +50,11 @@ def test_load_errors(tmp_path):
     bad.write_bytes(b"not hdf5")
     with pytest.raises(SnnRramError, match="not an HDF5 file"):
         load(bad)
+
+
+def test_a_summary_without_rows_reads_back_empty(tmp_path):
+    # what a sweep killed before its first point finished leaves
+    spec = load_sweep(write_sweep(tmp_path, '[grid]\n"mapping.bits" = [3]\n'))
+    write_summary(spec, [])
+    for table in (load(spec.directory), load(spec.directory / "summary.csv")):
+        assert len(table) == 0 and {"key", "status"} <= set(table.columns)
