@@ -71,7 +71,19 @@ def test_repeats_get_distinct_seeds_and_stable_keys(tmp_path):
     assert len(points) == 6 and len({p.key for p in points}) == 6
     assert sorted(p.axes["repeat"] for p in points) == [0, 0, 1, 1, 2, 2]
     seeds = {(p.config.mapping.seed, p.config.encoder.seed) for p in points}
-    assert len(seeds) == 6 and all(m == e for m, e in seeds)
+    assert len(seeds) == 3 and all(m == e for m, e in seeds)
+    # paired: repeat r of every point has the same seed, another repeat another one
+    by_repeat = {}
+    for p in points:
+        by_repeat.setdefault(p.axes["repeat"], set()).add(p.config.encoder.seed)
+    assert (
+        all(len(v) == 1 for v in by_repeat.values()) and len(set().union(*by_repeat.values())) == 3
+    )
+    # a seed field swept as an axis keeps its values
+    body = 'repeats = 2\nseed = 7\n[grid]\n"encoder.seed" = [11, 12]\n'
+    swept = load_sweep(write_sweep(tmp_path, body, "s.toml")).points()
+    assert sorted(p.config.encoder.seed for p in swept) == [11, 11, 12, 12]
+    assert len({p.config.mapping.seed for p in swept}) == 2
     body = 'repeats = 3\nseed = 8\n[grid]\n"mapping.bits" = [3, 4]\n'
     other = write_sweep(tmp_path, body, "o.toml")
     assert not {p.key for p in points} & {p.key for p in load_sweep(other).points()}
