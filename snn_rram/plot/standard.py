@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import scipy.sparse as sp
 
-from snn_rram import results
+from snn_rram import devices, results
 from snn_rram.errors import SnnRramError
 from snn_rram.plot.crossbar import plot_conductance_histogram, plot_energy_heatmap
 from snn_rram.plot.figures import plot_raster, save_figure
@@ -143,6 +143,14 @@ def _raster_figure(rec, stem: str):
     return fig
 
 
+def _card_levels(card):
+    """The programmable levels of a bundled device card, or None (one bin per level then)."""
+    try:
+        return devices.load(str(card)).levels
+    except SnnRramError:  # a user's card file that is not at hand
+        return None
+
+
 def _layer_figure(layer, stem: str):
     has_energy = layer.device_energy is not None
     fig, axs = plt.subplots(
@@ -155,11 +163,11 @@ def _layer_figure(layer, stem: str):
     G = layer.conductances
     stored = G.data if sp.issparse(G) else np.asarray(G).ravel()
     if np.any(stored > 0):
-        plot_conductance_histogram(G, axes=axs[0, 0])
+        plot_conductance_histogram(G, levels=_card_levels(layer.device), axes=axs[0, 0])
     else:
         axs[0, 0].text(0.5, 0.5, "no device (every conductance is 0 S)", ha="center")
     if has_energy:
-        plot_energy_heatmap(layer.device_energy, axes=axs[0, 1])
+        plot_energy_heatmap(layer.device_energy, unit="J", axes=axs[0, 1])
     n_rows, n_cols = G.shape
     kind = "sparse" if sp.issparse(G) else "dense"
     fig.suptitle(
