@@ -7,6 +7,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["plot_raster", "plot_run_summary", "save_figure"]
 
@@ -40,6 +41,7 @@ def plot_raster(times, indices, *, axes=None, time_unit: float = 1e-3, **kwds):
     unit = {1e-3: "ms", 1.0: "s", 1e-6: "µs"}.get(time_unit, f"{time_unit:g} s")
     axes.set_xlabel(f"time ({unit})")
     axes.set_ylabel("neuron index")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     return axes
 
 
