@@ -38,7 +38,9 @@ METRICS = {
 def series_of(frame, axes="mapping.method"):
     """Name of each row's series: its ``label`` where it has one, else its values of ``axes``.
 
-    ``axes`` is a column or a list of columns (their values joined by ``" · "``).
+    ``axes`` is a column or a list of columns (their values joined by ``" · "``). Labelled rows
+    that differ in some of ``axes`` (an extra point repeated over a grid) get those values after
+    the label.
     """
     axes = [axes] if isinstance(axes, str) else list(axes)
     if not axes:
@@ -51,7 +53,14 @@ def series_of(frame, axes="mapping.method"):
         name = name + " · " + frame[axis].astype(str)
     if "label" in frame:
         label = frame["label"].fillna("").astype(str)
-        name = name.where(label == "", label)
+        named = label.copy()
+        for value in label[label != ""].unique():
+            rows = label == value
+            # the series axes that vary among the rows of this label still tell them apart
+            varying = [a for a in axes if frame.loc[rows, a].astype(str).nunique() > 1]
+            for axis in varying:
+                named[rows] = named[rows] + " · " + frame.loc[rows, axis].astype(str)
+        name = name.where(label == "", named)
     return name
 
 

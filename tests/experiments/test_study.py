@@ -58,6 +58,28 @@ def test_study_table_means_repeats_and_compares_power_at_equal_bits():
     assert "| qwsm | 4 | 0.960 |" in text and "-20.0 %" in text
 
 
+def test_labelled_points_over_a_grid_keep_the_series_axes_that_tell_them_apart():
+    from snn_rram.sweep.report import series_of
+
+    frame = pd.DataFrame(
+        {
+            "label": ["", "", "cal", "cal", "cal"],
+            "mapping.method": ["qwsm", "qwsm", "linear_pair", "linear_pair", "linear_pair"],
+            "circuit.inactive_rows": ["ground", "float", "ground", "float", "ground"],
+            "mapping.bits": [4, 4, 4, 4, 5],
+        }
+    )
+    names = series_of(frame, ["circuit.inactive_rows", "mapping.method"])
+    assert list(names) == [
+        "ground · qwsm",
+        "float · qwsm",
+        "cal · ground",
+        "cal · float",
+        "cal · ground",
+    ]
+    assert list(series_of(frame, "mapping.method")) == ["qwsm", "qwsm", "cal", "cal", "cal"]
+
+
 def test_qwsm_claims_hold_and_fail_as_the_numbers_say():
     ok = {c.text: c.holds for c in qwsm_claims(study_table(_frame(_study_rows())))}
     assert all(ok.values()) and len(ok) == 4
