@@ -110,6 +110,15 @@ def _finish(indices, steps, n_inputs, n_images, image_steps, dt, dead_steps):
     )
 
 
+def _check_rate_and_dead_time(self):
+    """``__post_init__`` of the encoders: SI floats from numbers or Brian2 quantities."""
+    name = type(self).__name__
+    rate = as_scalar(self.max_rate, f"{name}.max_rate", "hertz", positive=True)
+    dead = as_scalar(self.dead_time, f"{name}.dead_time", "second", nonnegative=True)
+    object.__setattr__(self, "max_rate", rate)
+    object.__setattr__(self, "dead_time", dead)
+
+
 @dataclass(frozen=True)
 class PoissonEncoder:
     """Poisson spike trains with a dead time, rate proportional to intensity.
@@ -130,17 +139,7 @@ class PoissonEncoder:
     max_rate: float = 100.0
     dead_time: float = 0.0
 
-    def __post_init__(self):
-        object.__setattr__(
-            self,
-            "max_rate",
-            as_scalar(self.max_rate, "PoissonEncoder.max_rate", "hertz", positive=True),
-        )
-        object.__setattr__(
-            self,
-            "dead_time",
-            as_scalar(self.dead_time, "PoissonEncoder.dead_time", "second", nonnegative=True),
-        )
+    __post_init__ = _check_rate_and_dead_time
 
     def encode(self, images, dt, image_duration, rng) -> SpikeTrains:
         """Spike trains of ``images`` (n_images, n_inputs) in [0, 1], back to back.
@@ -200,17 +199,7 @@ class RegularEncoder:
     max_rate: float = 100.0
     dead_time: float = 0.0
 
-    def __post_init__(self):
-        object.__setattr__(
-            self,
-            "max_rate",
-            as_scalar(self.max_rate, "RegularEncoder.max_rate", "hertz", positive=True),
-        )
-        object.__setattr__(
-            self,
-            "dead_time",
-            as_scalar(self.dead_time, "RegularEncoder.dead_time", "second", nonnegative=True),
-        )
+    __post_init__ = _check_rate_and_dead_time
 
     def encode(self, images, dt, image_duration, rng=None) -> SpikeTrains:
         """Spike trains of ``images`` (n_images, n_inputs) in [0, 1]; ``rng`` is unused."""
