@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from snn_rram import ann, datasets, devices, mapping, snn
+from snn_rram import ann, datasets, devices, mapping, results, snn
 from snn_rram.crossbar import Circuit
 from snn_rram.errors import SnnRramError
 from snn_rram.experiments.config import RunConfig
@@ -56,14 +56,6 @@ def _log(cfg: RunConfig, message: str) -> None:
         print(f"[snn-rram] {message}", file=sys.stderr, flush=True)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def load_network(cfg: RunConfig):
     """The trained network of the config (trained first if asked and missing) and its hash."""
     net_cfg = cfg.network
@@ -88,7 +80,7 @@ def load_network(cfg: RunConfig):
         path.parent.mkdir(parents=True, exist_ok=True)
         train.save_pretrained(network, meta, path)
     network = ann.load(path, format=net_cfg.format, input_shape=net_cfg.input_shape)
-    return network, _sha256(path)
+    return network, results.file_sha256(path)
 
 
 def _dataset(cfg: RunConfig):

@@ -115,18 +115,16 @@ def _remove_stale_temporaries(directory: Path, points: list[Point]) -> int:
 
 def _progress_bar(progress: bool, **kwds):
     """A tqdm bar: a widget in notebooks with ipywidgets, text elsewhere (or none)."""
-    if not progress:
-        from tqdm import tqdm
+    if progress:
+        try:
+            from tqdm.auto import tqdm
 
-        return tqdm(disable=True, **kwds)
-    try:
-        from tqdm.auto import tqdm
+            return tqdm(**kwds)
+        except ImportError:  # a notebook without ipywidgets: tqdm's text bar still shows there
+            pass
+    from tqdm import tqdm
 
-        return tqdm(**kwds)
-    except ImportError:  # a notebook without ipywidgets: tqdm's text bar still shows there
-        from tqdm import tqdm
-
-        return tqdm(**kwds)
+    return tqdm(disable=not progress, **kwds)
 
 
 def _client(scheduler, workers):
