@@ -13,6 +13,7 @@ runtime and standalone targets agree to rounding.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import brian2 as b2
@@ -175,8 +176,11 @@ def tabulated_column_functions() -> dict[str, b2.Function]:
     from snn_rram.snn import tables
 
     kwds = {"include_dirs": [_INCLUDE], "headers": ['"snn_rram_column.h"']}
-    # Brian2's Cython target ignores a function's include_dirs: the header is named by path
+    # Brian2's Cython target ignores a function's include_dirs: the header is named by path,
+    # and its digest is written into the code, since Brian2's module cache keys on the code only
     cython_kwds = {}
+    digest = hashlib.sha256(Path(_HEADER).read_bytes()).hexdigest()
+    extern = f'# snn_rram_column.h sha256 {digest}\ncdef extern from "{_HEADER}":\n'
     funcs = {}
     main = b2.Function(
         tables.column_i,
@@ -196,8 +200,7 @@ def tabulated_column_functions() -> dict[str, b2.Function]:
     )
     main.implementations.add_implementation(
         "cython",
-        f'cdef extern from "{_HEADER}":\n'
-        '    double snn_rram_column_i "snn_rram::column_i"'
+        extern + '    double snn_rram_column_i "snn_rram::column_i"'
         "(double, double, double, double, double, long, int)\n",
         name="snn_rram_column_i",
         compiler_kwds=cython_kwds,
@@ -229,8 +232,7 @@ def tabulated_column_functions() -> dict[str, b2.Function]:
         )
         f.implementations.add_implementation(
             "cython",
-            f'cdef extern from "{_HEADER}":\n'
-            f'    double snn_rram_{name} "snn_rram::{name}"(long, int)\n',
+            extern + f'    double snn_rram_{name} "snn_rram::{name}"(long, int)\n',
             name=f"snn_rram_{name}",
             compiler_kwds=cython_kwds,
         )

@@ -5,11 +5,13 @@ state in plain variables that one code block advances per time step: the column 
 its conductance sum (``i = kk · ga`` with ``kk = v_read / (1 + R · gt)`` for linear devices,
 ``column_current()`` for sinh), then the membrane ``v += Σ gain · i · dt / C_mem``. Synapses add
 their conductances at a pulse's start and remove them at its end (two pathways); pulses of one
-step are instead consumed by the update, which clears the sum after using it (one pathway).
+step are instead consumed by the update, which clears the sum after using it.
 
 Energy: sinh layers integrate ``D = Φa − Φg`` and ``Φg`` per column and keep ``acc`` per
-synapse (``acc −= D`` at the start, ``+= D`` at the end); linear layers need nothing during the
-run, their energies follow exactly from the activity's moments (:mod:`snn_rram.snn.energy`).
+synapse (``acc −= D`` at the start, ``+= D`` at the end; for one-step pulses only ``acc += dD``
+one step after the start, ``dD`` being the column's increment of ``D`` in the pulse's step);
+linear layers need nothing during the run, their energies follow exactly from the activity's
+moments (:mod:`snn_rram.snn.energy`).
 """
 
 from __future__ import annotations
@@ -118,6 +120,8 @@ class _Columns:
                 lines += [f"icol{s} : amp", f"vcol{s} : volt"]
             if self.event_energy:
                 lines += [f"D{s} : volt**2*second", f"Pg{s} : volt**2*second", f"En{s} : joule"]
+                if self.consume:
+                    lines.append(f"dD{s} : volt**2*second")
         if self.linear and self.consume and self.gain:
             lines.append("WB : amp (constant)")
         return lines
@@ -144,7 +148,7 @@ class _Columns:
                     lines += [
                         f"_ua{s} = v_read - {x}",
                         f"_pg{s} = {x}*sinh(b_dev*{x})/b_dev",
-                        f"D{s} += (_ua{s}*sinh(b_dev*_ua{s})/b_dev - _pg{s})*dt",
+                        *self._integrate(s, f"(_ua{s}*sinh(b_dev*_ua{s})/b_dev - _pg{s})"),
                         f"Pg{s} += _pg{s}*dt",
                     ]
             else:
@@ -153,7 +157,8 @@ class _Columns:
                 if self.store or self.event_energy:
                     lines.append(f"{x} = column_x({tid}, i)")
                 if self.event_energy:
-                    lines += [f"D{s} += column_d({tid}, i)*dt", f"Pg{s} += column_pg({tid}, i)*dt"]
+                    lines += self._integrate(s, f"column_d({tid}, i)")
+                    lines.append(f"Pg{s} += column_pg({tid}, i)*dt")
             if self.event_energy:
                 lines.append(f"En{s} += {x}*{i}*dt")
             if self.gain:
@@ -161,6 +166,12 @@ class _Columns:
         if self.linear and self.consume and self.gain:
             terms.insert(0, "WB")
         return lines, terms
+
+    def _integrate(self, s: str, rate: str) -> list[str]:
+        """Statements that advance ``D`` by ``rate·dt`` (keeping the increment ``dD``)."""
+        if self.consume:
+            return [f"dD{s} = {rate}*dt", f"D{s} += dD{s}"]
+        return [f"D{s} += {rate}*dt"]
 
     def clear(self) -> list[str]:
         """Statements that consume the one-step pulses."""
@@ -241,7 +252,7 @@ class EventLayer:
         self.linear = linear = isinstance(model, Linear)
         self.energy = energy
         self.event_energy = energy and not linear
-        self.consume = pulse_steps == 1 and not self.event_energy
+        self.consume = pulse_steps == 1
         dt_q = dt * b2.second
         K = plan.n_slots
         self.plan, self.xbar, self.K, self.pulse_steps, self.dt = plan, xbar, K, pulse_steps, dt
@@ -349,12 +360,16 @@ class EventLayer:
     def _synapses(self, source, target, cols, dt_q, name):
         model = [f"G{s} : siemens (constant)" for s in cols.s]
         start = [f"{cols.sum_name(s)}_post += G{s}" for s in cols.s]
-        if cols.consume:
+        if cols.consume and not cols.event_energy:
             return b2.Synapses(
                 source, target, "\n".join(model), on_pre="\n".join(start), dt=dt_q, name=name
             )
-        end = [f"ga{s}_post -= G{s}" for s in cols.s]
-        if cols.event_energy:
+        if cols.consume:  # the pulse's step has been integrated one step after its start
+            model += [f"acc{s} : volt**2*second" for s in cols.s]
+            end = [f"acc{s} += dD{s}_post" for s in cols.s]
+        else:
+            end = [f"ga{s}_post -= G{s}" for s in cols.s]
+        if cols.event_energy and not cols.consume:
             model += [f"acc{s} : volt**2*second" for s in cols.s]
             start += [f"acc{s} -= D{s}_post" for s in cols.s]
             end += [f"acc{s} += D{s}_post" for s in cols.s]
@@ -447,6 +462,8 @@ class EventLayer:
             )
             s_acc = np.asarray(self.ssyn.acc_[:]) if self.ssyn is not None else np.zeros(0)
             D, Pg, sD, sPg = slots("D"), slots("Pg"), shared("D"), shared("Pg")
+            if self.consume:  # pulses still open have not been integrated, nor subtracted
+                open_inputs = np.zeros_like(open_inputs)
             device_energy = plan.device_energy(
                 G, acc, s_acc, D + Pg, Pg, sD + sPg, sPg, open_inputs
             )

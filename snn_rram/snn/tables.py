@@ -2,11 +2,13 @@
 
 For each column (total conductance ``gt``, neuron input ``R``) cubic Hermite tables over the
 read conductance ``ga`` in ``[0, gt]`` hold the column voltage ``x`` and the power rates
-``d = p(v_read − x) − p(x)`` and ``pg = p(x)`` (``p(u) = u · sinh(b·u) / b``) with their exact
-slopes; each column's table is refined (16, 32, … intervals) until every interval's midpoint
-agrees with the exact solve to ``TABLE_RTOL`` of the quantity's largest value. A column whose
-``ga`` did not change since its last evaluation returns its cached values. The numbers and the
-arithmetic are those of the C++ header, so the runtime and standalone targets agree to rounding.
+``d = p(v_read − x) − p(x)`` and ``pg = p(x)`` (``p(u) = u · sinh(b·u) / b``), built from exact
+values and slopes. ``[0, gt]`` is cut into 16 coarse intervals, each built when first read and
+refined on its own (1, 2, 4, … fine intervals) until every fine interval's midpoint agrees with
+the exact solve to ``TABLE_RTOL`` of the quantity's largest value; a run pays only for the part
+of the range its activity reaches. Coefficients are kept in power form, 12 per fine interval.
+The numbers and the arithmetic are those of the C++ header, so the runtime and standalone
+targets agree to rounding.
 """
 
 from __future__ import annotations
@@ -37,64 +39,144 @@ def column_point(ga, gt, R, V, b) -> np.ndarray:
     return np.stack([x, dx, pa - pg, dpa - dpg, pg, dpg], axis=-1)
 
 
-def _hermite(k0, k1, q, s, h):
-    s2 = s * s
-    s3 = s2 * s
-    return (
-        (2 * s3 - 3 * s2 + 1) * k0[..., q]
-        + (s3 - 2 * s2 + s) * h * k0[..., q + 1]
-        + (-2 * s3 + 3 * s2) * k1[..., q]
-        + (s3 - s2) * h * k1[..., q + 1]
-    )
+def _power_form(p0, p1, h):
+    """Power-form coefficients (..., 12) of the Hermite interpolants of x, d, pg (s in [0, 1])."""
+    h = np.asarray(h)[..., None]
+    y0, m0, y1, m1 = p0[..., 0::2], p0[..., 1::2], p1[..., 0::2], p1[..., 1::2]
+    a = np.stack(
+        [y0, h * m0, 3.0 * (y1 - y0) - h * (2.0 * m0 + m1), 2.0 * (y0 - y1) + h * (m0 + m1)],
+        axis=-1,
+    )  # (..., 3, 4)
+    return a.reshape((*a.shape[:-2], 12))
+
+
+def _horner(a, s):
+    return a[..., 0] + s * (a[..., 1] + s * (a[..., 2] + s * a[..., 3]))
 
 
 class _Set:
-    """Tables and caches of one group's columns."""
+    """Tables of one group's columns (the layout of the C++ ``TableSet``)."""
 
     def __init__(self):
-        self.params = np.zeros((0, 4)) - 1.0
-        self.M = np.zeros(0, dtype=np.int64)
-        self.tab: list[np.ndarray] = []
-        self.exact = np.zeros(0, dtype=bool)
-        self.last_ga = np.zeros(0) - 1.0
-        self.cache = np.zeros((0, 4))  # i, x, d, pg
+        self.params = np.zeros((0, 4)) - 1.0  # gt, R, V, b
+        self.inv_h0 = np.zeros(0)
+        self.inv_R = np.zeros(0)
+        self.fV = np.zeros(0)
+        self.pV = np.zeros(0)
+        self.scale = np.zeros((0, 3))
+        self.trivial = np.zeros(0, dtype=bool)
+        self.level = np.zeros((0, _M0), dtype=np.int64)
+        self.off = np.zeros((0, _M0), dtype=np.int64)
+        self.coef = np.zeros(0)
+        self.cache = np.zeros((0, 4))  # i, x, d, pg of the last evaluation
 
     def grow(self, n):
-        if n <= self.M.size:
+        if n <= self.trivial.size:
             return
-        extra = n - self.M.size
+        extra = n - self.trivial.size
         self.params = np.vstack([self.params, -np.ones((extra, 4))])
-        self.M = np.r_[self.M, np.zeros(extra, dtype=np.int64)]
-        self.tab += [np.zeros((0, 6))] * extra
-        self.exact = np.r_[self.exact, np.zeros(extra, dtype=bool)]
-        self.last_ga = np.r_[self.last_ga, -np.ones(extra)]
+        for name in ("inv_h0", "inv_R", "fV", "pV"):
+            setattr(self, name, np.r_[getattr(self, name), np.zeros(extra)])
+        self.scale = np.vstack([self.scale, np.zeros((extra, 3))])
+        self.trivial = np.r_[self.trivial, np.zeros(extra, dtype=bool)]
+        self.level = np.vstack([self.level, -np.ones((extra, _M0), dtype=np.int64)])
+        self.off = np.vstack([self.off, np.zeros((extra, _M0), dtype=np.int64)])
         self.cache = np.vstack([self.cache, np.zeros((extra, 4))])
 
-    def build(self, cols):
-        """(Re)build the tables of ``cols`` (all with gt > 0 and R > 0), refining together."""
-        todo = np.asarray(cols)
-        M = _M0
-        while todo.size and M <= _MMAX:
-            gt, R, V, b = self.params[todo].T
-            h = gt / M
-            k = np.arange(M + 1)
-            knots_ga = np.where(k[None, :] == M, gt[:, None], k[None, :] * h[:, None])
-            tab = column_point(knots_ga, gt[:, None], R[:, None], V[:, None], b[:, None])
+    def reset(self, cols, params):
+        """New parameters of columns ``cols``: their tables are dropped."""
+        gt, R, V, b = params.T
+        self.params[cols] = params
+        self.fV[cols] = np.sinh(b * V) / b
+        self.pV[cols] = V * self.fV[cols]
+        trivial = ~((R > 0) & (gt > 0))
+        self.trivial[cols] = trivial
+        with np.errstate(divide="ignore"):
+            self.inv_h0[cols] = np.where(trivial, 0.0, _M0 / gt)
+            self.inv_R[cols] = np.where(trivial, 0.0, 1.0 / R)
+        self.level[cols] = -1
+        self.off[cols] = 0
+        ok = ~trivial
+        if ok.any():
+            c = np.asarray(cols)[ok]
+            p0 = column_point(np.zeros(c.size), gt[ok], R[ok], V[ok], b[ok])
+            p1 = column_point(gt[ok], gt[ok], R[ok], V[ok], b[ok])
+            self.scale[c] = np.maximum(np.abs(p0[:, 0::2]), np.abs(p1[:, 0::2]))
+
+    def build(self, cols, ks):
+        """Tables of coarse intervals ``ks`` of columns ``cols`` (unique pairs), as in C++."""
+        cols, ks = np.asarray(cols), np.asarray(ks)
+        gt, R, V, b = self.params[cols].T
+        g = ks[:, None] + np.arange(2)
+        knots = np.where(g == _M0, gt[:, None], g * (gt / _M0)[:, None])
+        P = column_point(knots, gt[:, None], R[:, None], V[:, None], b[:, None])  # (p, 2, 6)
+        todo = np.arange(cols.size)
+        L = 0
+        while todo.size and (_M0 << L) <= _MMAX:
+            n = 1 << L
+            c = cols[todo]
+            h = self.params[c, 0] / float(_M0 << L)
+            gidx = (ks[todo] * n)[:, None] + np.arange(n)
             mid = column_point(
-                (k[None, :-1] + 0.5) * h[:, None], gt[:, None], R[:, None], V[:, None], b[:, None]
+                (gidx + 0.5) * h[:, None],
+                self.params[c, 0][:, None],
+                self.params[c, 1][:, None],
+                self.params[c, 2][:, None],
+                self.params[c, 3][:, None],
             )
-            scale = np.abs(tab[..., 0::2]).max(axis=1)  # (n, 3)
+            a = _power_form(P[:, :-1], P[:, 1:], h[:, None])  # (p, n, 12)
             ok = np.ones(todo.size, dtype=bool)
             for q in range(3):
-                got = _hermite(tab[:, :-1], tab[:, 1:], 2 * q, 0.5, h[:, None])
-                ok &= (np.abs(got - mid[..., 2 * q]) <= TABLE_RTOL * scale[:, q : q + 1]).all(1)
-            for j, col in enumerate(todo):
-                self.M[col] = M
-                self.tab[col] = tab[j]
-            self.exact[todo] = False
-            todo = todo[~ok]
-            M *= 2
-        self.exact[todo] = True  # finest table still too coarse: exact solves
+                got = _horner(a[..., 4 * q : 4 * q + 4], 0.5)
+                err = np.abs(got - mid[..., 2 * q])
+                ok &= (err <= TABLE_RTOL * self.scale[c, q][:, None]).all(axis=1)
+            done = np.flatnonzero(ok)
+            self.level[c[done], ks[todo[done]]] = L
+            self.off[c[done], ks[todo[done]]] = self.coef.size + 12 * n * np.arange(done.size)
+            self.coef = np.concatenate([self.coef, a[done].ravel()])
+            nxt = np.empty((todo.size, 2 * n + 1, 6))
+            nxt[:, 0::2], nxt[:, 1::2] = P, mid
+            P, todo = nxt[~ok], todo[~ok]
+            L += 1
+        self.level[cols[todo], ks[todo]] = -2  # finest level still too coarse: exact solves
+
+    def evaluate(self, ga, col):
+        """``i, x, d, pg`` (n, 4) of columns ``col`` at ``ga`` (parameters already set)."""
+        out = np.zeros((ga.size, 4))
+        trivial = self.trivial[col]
+        if trivial.any():
+            t = np.flatnonzero(trivial)
+            R = self.params[col[t], 1]
+            out[t, 0] = np.where((R <= 0) & (ga[t] > 0), ga[t] * self.fV[col[t]], 0.0)
+            out[t, 2] = self.pV[col[t]]
+        idx = np.flatnonzero(~trivial)
+        if idx.size == 0:
+            return out
+        c, g = col[idx], ga[idx]
+        u = g * self.inv_h0[c]
+        k = np.clip(u.astype(np.int64), 0, _M0 - 1)
+        pending = self.level[c, k] == -1
+        if pending.any():
+            pairs = np.unique(np.stack([c[pending], k[pending]]), axis=1)
+            self.build(pairs[0], pairs[1])
+        L = self.level[c, k]
+        exact = L == -2
+        if exact.any():
+            e = np.flatnonzero(exact)
+            gt, R, V, b = self.params[c[e]].T
+            p = column_point(g[e], gt, R, V, b)
+            out[idx[e], 1], out[idx[e], 2], out[idx[e], 3] = p[:, 0], p[:, 2], p[:, 4]
+        tab = np.flatnonzero(~exact)
+        if tab.size:
+            n = np.left_shift(1, L[tab])
+            w = (u[tab] - k[tab]) * n
+            j = np.clip(w.astype(np.int64), 0, n - 1)
+            s = w - j
+            a = self.coef[(self.off[c[tab], k[tab]] + 12 * j)[:, None] + np.arange(12)]
+            for q in range(3):
+                out[idx[tab], 1 + q] = _horner(a[:, 4 * q : 4 * q + 4], s)
+        out[idx, 0] = out[idx, 1] * self.inv_R[c]
+        return out
 
 
 _SETS: dict[int, _Set] = {}
@@ -105,51 +187,16 @@ def column_i(ga, gt, R, V, b, table_id, col):
     ga, gt, R, V, b, col = np.broadcast_arrays(
         *(np.asarray(a, dtype=np.float64) for a in (ga, gt, R, V, b)), np.asarray(col)
     )
-    col = col.astype(np.int64)
+    ga, col = ga.ravel(), col.ravel().astype(np.int64)
     st = _SETS.setdefault(int(table_id), _Set())
     st.grow(int(col.max(initial=-1)) + 1)
-    params = np.stack([gt, R, V, b], axis=-1)
+    params = np.stack([a.ravel() for a in (gt, R, V, b)], axis=-1)
     changed = np.flatnonzero((st.params[col] != params).any(axis=-1))
     if changed.size:
-        cc = col[changed]
-        st.params[cc] = params[changed]
-        st.last_ga[cc] = -1.0
-        st.exact[cc] = False
-        build = cc[(gt[changed] > 0) & (R[changed] > 0)]
-        if build.size:
-            st.build(np.unique(build))
-    fresh = ga != st.last_ga[col]
-    idx = np.flatnonzero(fresh)
-    if idx.size:
-        c, g = col[idx], ga[idx]
-        gti, Ri, Vi, bi = gt[idx], R[idx], V[idx], b[idx]
-        out = np.zeros((idx.size, 4))
-        trivial = (Ri <= 0) | (g <= 0) | (gti <= 0)
-        p_v = Vi * np.sinh(bi * Vi) / bi
-        out[trivial, 0] = np.where((Ri <= 0) & (g > 0), g * np.sinh(bi * Vi) / bi, 0.0)[trivial]
-        out[trivial, 2] = p_v[trivial]
-        exact = ~trivial & st.exact[c]
-        if exact.any():
-            p = column_point(g[exact], gti[exact], Ri[exact], Vi[exact], bi[exact])
-            out[exact, 1], out[exact, 2], out[exact, 3] = p[:, 0], p[:, 2], p[:, 4]
-        tab = ~trivial & ~st.exact[c]
-        for m in np.unique(st.M[c[tab]]):
-            sel = np.flatnonzero(tab & (st.M[c] == m))
-            h = st.params[c[sel], 0] / m
-            u = g[sel] * (m / st.params[c[sel], 0])  # as the C++ code: ga · (M / gt)
-            k = np.minimum(u.astype(np.int64), m - 1)
-            s = u - k
-            tables = np.stack([st.tab[cc] for cc in c[sel]])  # (n, m + 1, 6)
-            k0 = tables[np.arange(sel.size), k]
-            k1 = tables[np.arange(sel.size), k + 1]
-            out[sel, 1] = _hermite(k0, k1, 0, s, h)
-            out[sel, 2] = _hermite(k0, k1, 2, s, h)
-            out[sel, 3] = _hermite(k0, k1, 4, s, h)
-        nt = ~trivial
-        out[nt, 0] = out[nt, 1] / Ri[nt]
-        st.cache[c] = out
-        st.last_ga[c] = g
-    return st.cache[col, 0]
+        st.reset(col[changed], params[changed])
+    out = st.evaluate(ga, col)
+    st.cache[col] = out
+    return out[:, 0]
 
 
 def column_accessor(which: int):

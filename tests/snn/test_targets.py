@@ -76,3 +76,15 @@ def test_run_args_rerun_equals_fresh_build(case, standalone):
     _same(rerun, fresh.run(), 0)
     with pytest.raises(SnnRramError, match="replaced by a newer standalone network"):
         net.run()
+
+
+def test_one_step_pulses_agree_across_targets():
+    """One-step pulses take the consumed-sum path: ``acc += dD`` one step after the start."""
+    xbars, neuron, spikes = small_network("sinh_strong", pulse_steps=1, n_images=2, seed=5)
+    runs = [
+        snn.SpikingNetwork(xbars, neuron, spikes, target=target, name="t_one_step").run()
+        for target in ("numpy", "cython", "cpp_standalone")
+    ]
+    assert sum(len(x.spike_indices) for x in runs[0].layers) > 50
+    _same(runs[0], runs[1], 1e-12)
+    _same(runs[0], runs[2], 1e-12)
