@@ -107,12 +107,17 @@ def linear_energy(xbar: Crossbar, A: sp.spmatrix, dt: float):
         neuron_energy = np.where(r > 0, sum_x2 / np.where(r > 0, r, 1.0), 0.0) * dt
     bias_term = n_steps * V * V - 2 * V * q * sum_ga  # per column, always-on rows
 
-    if dense:  # every cell a device: whole-matrix arithmetic, rows indexed by their input
+    if dense:  # every cell a device: whole-matrix arithmetic in place, rows by their input
+        # active row of input i: V² n_i − 2 V q_c (b_c n_i + M_ic)
+        #                      = n_i (V² − 2 V q_c b_c) − 2 V q_c M_ic
         ii = np.where(rows == ALWAYS_ON, 0, rows)
-        n_r = n[ii][:, None]
-        active = V * V * n_r - 2 * V * q[None, :] * (bias[None, :] * n_r + M[ii])
-        is_bias = (rows == ALWAYS_ON)[:, None]
-        e = G * dt * (sum_x2[None, :] + np.where(is_bias, bias_term[None, :], active))
+        e = M[ii]
+        e *= (-2.0 * V * dt) * q
+        e += np.multiply.outer(n[ii] * dt, V * V - 2.0 * V * q * bias)
+        e += dt * sum_x2
+        is_bias = rows == ALWAYS_ON
+        e[is_bias] = dt * (sum_x2 + bias_term)
+        e *= G
         return e, neuron_energy
 
     coo = G.tocoo()
