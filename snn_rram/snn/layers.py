@@ -85,13 +85,16 @@ class _Columns:
     ``consume``: pulses last one step, so synapses add into ``gs`` and the update uses and
     clears it (no second pathway); otherwise synapses add to and remove from ``ga``.
     ``table_ids``: one table set per slot for the tabulated sinh solve, or ``None`` for the
-    exact solve.
+    exact solve. ``direct``: linear one-step pulses whose column values are not stored; the
+    currents superpose, so each synapse adds its own contribution to the neuron's input
+    current of the step, ``I_in`` (one sum per neuron instead of one per column).
     """
 
     def __init__(self, suffixes, linear, consume, event_energy, store, gain, table_ids=None):
         self.s, self.linear, self.consume = list(suffixes), linear, consume
         self.event_energy, self.store, self.gain = event_energy, store, gain
         self.table_ids = table_ids
+        self.direct = linear and consume and gain and not store
 
     def sum_name(self, s: str) -> str:
         """Variable the synapses write to."""
@@ -102,9 +105,10 @@ class _Columns:
         return f"(gb{s} + gs{s})" if self.consume else f"ga{s}"
 
     def variables(self) -> list[str]:
-        lines = []
+        lines = ["I_in : amp"] if self.direct else []
         for s in self.s:
-            lines.append(f"{self.sum_name(s)} : siemens")
+            if not self.direct:
+                lines.append(f"{self.sum_name(s)} : siemens")
             if self.consume and (self.store or not self.linear):
                 lines.append(f"gb{s} : siemens (constant)")
             lines.append(f"R{s} : ohm (constant)")
@@ -134,7 +138,7 @@ class _Columns:
             if self.linear:
                 if self.store:
                     lines += [f"icol{s} = kk{s}*{ga}", f"vcol{s} = R{s}*icol{s}"]
-                if self.gain:
+                if self.gain and not self.direct:
                     terms.append(f"w{s}*{self.sum_name(s) if self.consume else ga}")
                 continue
             i = f"icol{s}" if self.store else f"_icol{s}"
@@ -163,6 +167,8 @@ class _Columns:
                 lines.append(f"En{s} += {x}*{i}*dt")
             if self.gain:
                 terms.append(f"gain{s}*{i}")
+        if self.direct:
+            terms.append("I_in")
         if self.linear and self.consume and self.gain:
             terms.insert(0, "WB")
         return lines, terms
@@ -175,6 +181,8 @@ class _Columns:
 
     def clear(self) -> list[str]:
         """Statements that consume the one-step pulses."""
+        if self.direct:
+            return ["I_in = 0*amp"]
         return [f"gs{s} = 0*siemens" for s in self.s] if self.consume else []
 
     def values(self, group, cond_gt, cond_bias, r, kk_gain, v_read) -> list:
@@ -360,6 +368,9 @@ class EventLayer:
     def _synapses(self, source, target, cols, dt_q, name):
         model = [f"G{s} : siemens (constant)" for s in cols.s]
         start = [f"{cols.sum_name(s)}_post += G{s}" for s in cols.s]
+        if cols.direct:
+            model.append("Ic : amp (constant)")
+            start = ["I_in_post += Ic"]
         if cols.consume and not cols.event_energy:
             return b2.Synapses(
                 source, target, "\n".join(model), on_pre="\n".join(start), dt=dt_q, name=name
@@ -412,6 +423,10 @@ class EventLayer:
                 out.append(
                     (getattr(self.syn, f"G{k}"), cond["syn_G"][k] * b2.siemens, plan.syn_i.size)
                 )
+            if self.cols.direct:  # Σ over the synapse's columns of gain · kk · G
+                w = plan.slot_gain * v_read / (1.0 + self.r_slot * cond["gt"])
+                ic = sum(w[plan.syn_j, k] * cond["syn_G"][k] for k in range(self.K))
+                out.append((self.syn.Ic, np.asarray(ic) * b2.amp, plan.syn_i.size))
         if self.shared is not None:
             s = self.shared
             r = self.xbar.circuit.r_neuron_for(self.xbar.n_cols)[plan.shared_cols]
