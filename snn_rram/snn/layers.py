@@ -83,7 +83,8 @@ class _Columns:
     """Variables and per-step statements of the columns of one group (slots ``suffixes``).
 
     ``consume``: pulses last one step, so synapses add into ``gs`` and the update uses and
-    clears it (no second pathway); otherwise synapses add to and remove from ``ga``.
+    clears it (no pathway removes them; with event energy, one a step later adds the step's
+    ``dD`` to ``acc``); otherwise synapses add to and remove from ``ga``.
     ``table_ids``: one table set per slot for the tabulated sinh solve, or ``None`` for the
     exact solve. ``direct``: linear one-step pulses whose column values are not stored; the
     currents superpose, so each synapse adds its own contribution to the neuron's input
