@@ -68,6 +68,7 @@ class _Set:
         self.level = np.zeros((0, _M0), dtype=np.int64)
         self.off = np.zeros((0, _M0), dtype=np.int64)
         self.coef = np.zeros(0)
+        self.stale = 0  # coefficients of tables dropped since coef was last cleared
         self.cache = np.zeros((0, 4))  # i, x, d, pg of the last evaluation
 
     def grow(self, n):
@@ -94,6 +95,13 @@ class _Set:
         with np.errstate(divide="ignore"):
             self.inv_h0[cols] = np.where(trivial, 0.0, _M0 / gt)
             self.inv_R[cols] = np.where(trivial, 0.0, 1.0 / R)
+        # drop the columns' tables; once most of coef is dropped tables, clear it (every
+        # column's tables are then rebuilt when next read), so reruns do not pile up
+        built = self.level[cols]
+        self.stale += int((12 * np.left_shift(1, built[built >= 0])).sum())
+        if self.stale > 1024 and 2 * self.stale > self.coef.size:
+            self.coef, self.stale = np.zeros(0), 0
+            self.level[:] = -1
         self.level[cols] = -1
         self.off[cols] = 0
         ok = ~trivial

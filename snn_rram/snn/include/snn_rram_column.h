@@ -102,6 +102,7 @@ struct TableSet {
     std::vector<double> scale;  // 3 per column: largest |x|, |d|, |pg| on [0, gt]
     std::vector<long long> entry;  // M0 per column
     std::vector<double> coef;  // 12 per fine interval: x, d, pg in power form
+    size_t stale = 0;  // coefficients of tables dropped since coef was last cleared
 };
 
 // Table sets by id (small positive integers handed out by snn_rram.snn.layers).
@@ -139,6 +140,17 @@ SNN_RRAM_COLD static void reset_column(TableSet& set, int col, double gt, double
         set.fV = std::sinh(b * V) / b;
         set.pV = V * set.fV;
         for (size_t c = 0; c < set.gt.size(); ++c) set.gt[c] = -1.0;  // rebuilt when next read
+    }
+    // drop the column's tables; once most of coef is dropped tables, clear it (every column's
+    // tables are then rebuilt when next read), so that reruns with new values do not pile up
+    for (int k = 0; k < SNN_RRAM_TABLE_M0; ++k) {
+        const long long e = set.entry[SNN_RRAM_TABLE_M0 * col + k];
+        if ((e & 31) >= 2) set.stale += 12 * ((size_t)1 << ((e & 31) - 2));
+    }
+    if (set.stale > 1024 && 2 * set.stale > set.coef.size()) {
+        set.coef.clear();
+        set.stale = 0;
+        for (size_t i = 0; i < set.entry.size(); ++i) set.entry[i] = 0;
     }
     set.gt[col] = gt; set.R[col] = R;
     const bool trivial = !(R > 0.0 && gt > 0.0);
