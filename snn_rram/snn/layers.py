@@ -114,8 +114,9 @@ class _Columns:
                 lines.append(f"gb{s} : siemens (constant)")
             lines.append(f"R{s} : ohm (constant)")
             if self.linear:
-                lines.append(f"kk{s} : volt (constant)")
-                if self.gain:
+                if self.store:
+                    lines.append(f"kk{s} : volt (constant)")
+                if self.gain and not self.direct:
                     lines.append(f"w{s} : volt (constant)")
             else:
                 lines.append(f"gt{s} : siemens (constant)")
@@ -186,6 +187,11 @@ class _Columns:
             return ["I_in = 0*amp"]
         return [f"gs{s} = 0*siemens" for s in self.s] if self.consume else []
 
+    @staticmethod
+    def kk(cond_gt, r, v_read):
+        """Neuron current per unit of read conductance of linear columns, ``i = kk · ga``."""
+        return v_read / (1.0 + r * cond_gt)
+
     def values(self, group, cond_gt, cond_bias, r, kk_gain, v_read) -> list:
         """``(view, value, length)`` of the conductance-dependent variables of ``group``.
 
@@ -194,7 +200,7 @@ class _Columns:
         """
         out = []
         n = cond_gt.shape[0]
-        kk = v_read / (1.0 + r * cond_gt)
+        kk = self.kk(cond_gt, r, v_read)
         for k, s in enumerate(self.s):
             if self.consume:
                 if self.store or not self.linear:
@@ -202,8 +208,9 @@ class _Columns:
             else:
                 out.append((getattr(group, f"ga{s}"), cond_bias[:, k] * b2.siemens, n))
             if self.linear:
-                out.append((getattr(group, f"kk{s}"), kk[:, k] * b2.volt, n))
-                if self.gain:
+                if self.store:
+                    out.append((getattr(group, f"kk{s}"), kk[:, k] * b2.volt, n))
+                if self.gain and not self.direct:
                     out.append((getattr(group, f"w{s}"), kk_gain[:, k] * kk[:, k] * b2.volt, n))
             else:
                 out.append((getattr(group, f"gt{s}"), cond_gt[:, k] * b2.siemens, n))
@@ -367,24 +374,24 @@ class EventLayer:
             _assign(view, value)
 
     def _synapses(self, source, target, cols, dt_q, name):
-        model = [f"G{s} : siemens (constant)" for s in cols.s]
-        start = [f"{cols.sum_name(s)}_post += G{s}" for s in cols.s]
-        if cols.direct:
-            model.append("Ic : amp (constant)")
-            start = ["I_in_post += Ic"]
-        if cols.consume and not cols.event_energy:
+        if cols.direct:  # linear one-step pulses: the synapse's own current
+            model, start = ["Ic : amp (constant)"], ["I_in_post += Ic"]
+        else:
+            model = [f"G{s} : siemens (constant)" for s in cols.s]
+            start = [f"{cols.sum_name(s)}_post += G{s}" for s in cols.s]
+        if cols.event_energy:
+            model += [f"acc{s} : volt**2*second" for s in cols.s]
+        if cols.consume and cols.event_energy:  # the pulse's step is integrated a step later
+            end = [f"acc{s} += dD{s}_post" for s in cols.s]
+        elif cols.consume:
             return b2.Synapses(
                 source, target, "\n".join(model), on_pre="\n".join(start), dt=dt_q, name=name
             )
-        if cols.consume:  # the pulse's step has been integrated one step after its start
-            model += [f"acc{s} : volt**2*second" for s in cols.s]
-            end = [f"acc{s} += dD{s}_post" for s in cols.s]
         else:
             end = [f"ga{s}_post -= G{s}" for s in cols.s]
-        if cols.event_energy and not cols.consume:
-            model += [f"acc{s} : volt**2*second" for s in cols.s]
-            start += [f"acc{s} -= D{s}_post" for s in cols.s]
-            end += [f"acc{s} += D{s}_post" for s in cols.s]
+            if cols.event_energy:
+                start += [f"acc{s} -= D{s}_post" for s in cols.s]
+                end += [f"acc{s} += D{s}_post" for s in cols.s]
         return b2.Synapses(
             source,
             target,
@@ -419,15 +426,15 @@ class EventLayer:
             if not self.linear:
                 out.append((getattr(g, f"gain{k}"), plan.slot_gain[:, k], n))
         out += self.cols.values(g, cond["gt"], cond["g_bias"], self.r_slot, plan.slot_gain, v_read)
-        if self.syn is not None:
+        if self.syn is not None and self.cols.direct:  # Σ over its columns of gain · kk · G
+            w = plan.slot_gain * self.cols.kk(cond["gt"], self.r_slot, v_read)
+            ic = sum(w[plan.syn_j, k] * cond["syn_G"][k] for k in range(self.K))
+            out.append((self.syn.Ic, np.asarray(ic) * b2.amp, plan.syn_i.size))
+        elif self.syn is not None:
             for k in range(self.K):
                 out.append(
                     (getattr(self.syn, f"G{k}"), cond["syn_G"][k] * b2.siemens, plan.syn_i.size)
                 )
-            if self.cols.direct:  # Σ over the synapse's columns of gain · kk · G
-                w = plan.slot_gain * v_read / (1.0 + self.r_slot * cond["gt"])
-                ic = sum(w[plan.syn_j, k] * cond["syn_G"][k] for k in range(self.K))
-                out.append((self.syn.Ic, np.asarray(ic) * b2.amp, plan.syn_i.size))
         if self.shared is not None:
             s = self.shared
             r = self.xbar.circuit.r_neuron_for(self.xbar.n_cols)[plan.shared_cols]

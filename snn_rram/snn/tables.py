@@ -123,14 +123,11 @@ class _Set:
         while todo.size and (_M0 << L) <= _MMAX:
             n = 1 << L
             c = cols[todo]
-            h = self.params[c, 0] / float(_M0 << L)
+            h = gt[todo] / float(_M0 << L)
             gidx = (ks[todo] * n)[:, None] + np.arange(n)
             mid = column_point(
                 (gidx + 0.5) * h[:, None],
-                self.params[c, 0][:, None],
-                self.params[c, 1][:, None],
-                self.params[c, 2][:, None],
-                self.params[c, 3][:, None],
+                *(p[todo][:, None] for p in (gt, R, V, b)),
             )
             a = _power_form(P[:, :-1], P[:, 1:], h[:, None])  # (p, n, 12)
             ok = np.ones(todo.size, dtype=bool)
