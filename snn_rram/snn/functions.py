@@ -238,3 +238,90 @@ def tabulated_column_functions() -> dict[str, b2.Function]:
         )
         funcs[name] = f
     return funcs
+
+
+#: Column slots per neuron the row kernel handles (``SNN_RRAM_MAX_SLOTS``).
+MAX_SLOTS = 8
+
+
+def _standalone_only(*args):
+    raise SnnRramError("the row kernel of one-step sinh pulses runs in C++ standalone only")
+
+
+def rows_function() -> b2.Function:
+    """A Brian2 function ``(dt)`` stepping one layer by the row kernel.
+
+    Its C++ implementation is given by :func:`set_rows_kernel` once the layer's objects exist
+    (it names their arrays). It returns the number of rows read in the step.
+    """
+    func = b2.Function(
+        _standalone_only,
+        arg_units=[b2.second],
+        return_unit=1,
+        arg_types=["float"],
+        return_type="float",
+        arg_names=["dt"],
+    )
+    return func
+
+
+def set_rows_kernel(func, name, source, neurons, synapses, n_slots, table_ids, energy) -> None:
+    """Give ``func`` (from :func:`rows_function`) its C++ code ``name`` for these objects.
+
+    The synapses must join every input ``r`` to every neuron ``n``, synapse ``r·N + n`` (the
+    kernel's layout). The code reads the arrays of the standalone project by their generated
+    names: the source's spikes, the synapses' conductances ``G<k>`` (and accumulators ``acc<k>``),
+    the neurons' column totals ``gt<k>``, resistances ``R<k>``, gains ``gain<k>`` (and integrals
+    ``Pg<k>``, ``En<k>``), input current ``I_in``, read voltage and device constant.
+    """
+    device = b2.get_device()
+
+    def static(group, var):
+        return "brian::" + device.get_array_name(group.variables[var])
+
+    def vector(var):
+        return "brian::" + device.get_array_name(synapses.variables[var], access_data=False)
+
+    lines = [
+        f"static double {name}(double dt)",
+        "{",
+        "    static snn_rram::RowLayer layer;",
+        "    snn_rram::RowArrays a;",
+        f"    a.spikespace = {static(source, '_spikespace')};",
+        f"    a.n_source = {len(source)};",
+        f"    a.n_neurons = {len(neurons)};",
+        f"    a.K = {n_slots};",
+    ]
+    for k in range(n_slots):
+        lines += [
+            f"    a.table_id[{k}] = {int(table_ids[k])};",
+            f"    a.G[{k}] = {vector(f'G{k}')}.data();",
+            f"    a.acc[{k}] = {vector(f'acc{k}') + '.data()' if energy else 'nullptr'};",
+            f"    a.gt[{k}] = {static(neurons, f'gt{k}')};",
+            f"    a.R[{k}] = {static(neurons, f'R{k}')};",
+            f"    a.gain[{k}] = {static(neurons, f'gain{k}')};",
+            f"    a.Pg[{k}] = {static(neurons, f'Pg{k}') if energy else 'nullptr'};",
+            f"    a.En[{k}] = {static(neurons, f'En{k}') if energy else 'nullptr'};",
+        ]
+    lines += [
+        f"    a.I_in = {static(neurons, 'I_in')};",
+        f"    a.V = {static(neurons, 'v_read')}[0];",
+        f"    a.b = {static(neurons, 'b_dev')}[0];",
+        "    a.dt = dt;",
+        "    return snn_rram::rows_step(layer, a);",
+        "}",
+    ]
+    # Brian2 caches the values of arrays no code object of its own writes (the zeros these
+    # start with), and would return them after a run
+    written = [neurons.variables["I_in"]]
+    for k in range(n_slots if energy else 0):
+        written += [neurons.variables[f"Pg{k}"], neurons.variables[f"En{k}"]]
+        written.append(synapses.variables[f"acc{k}"])
+    for var in written:
+        device.array_cache[var] = None
+    func.implementations.add_implementation(
+        "cpp",
+        {"support_code": "\n".join(lines) + "\n"},
+        name=name,
+        compiler_kwds={"include_dirs": [_INCLUDE], "headers": ['"snn_rram_rows.h"']},
+    )

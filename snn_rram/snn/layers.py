@@ -26,7 +26,13 @@ from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 
 from snn_rram.devices.iv import Linear
 from snn_rram.snn.energy import linear_energy
-from snn_rram.snn.functions import column_current_function, tabulated_column_functions
+from snn_rram.snn.functions import (
+    MAX_SLOTS,
+    column_current_function,
+    rows_function,
+    set_rows_kernel,
+    tabulated_column_functions,
+)
 from snn_rram.snn.result import LayerResult
 
 __all__ = ["CoupledLayer", "EventLayer"]
@@ -91,11 +97,15 @@ class _Columns:
     current of the step, ``I_in`` (one sum per neuron instead of one per column).
     """
 
-    def __init__(self, suffixes, linear, consume, event_energy, store, gain, table_ids=None):
+    def __init__(
+        self, suffixes, linear, consume, event_energy, store, gain, table_ids=None, rows=False
+    ):
         self.s, self.linear, self.consume = list(suffixes), linear, consume
         self.event_energy, self.store, self.gain = event_energy, store, gain
         self.table_ids = table_ids
         self.direct = linear and consume and gain and not store
+        self.rows = rows
+        self.summed = self.direct or rows  # the neurons' input current arrives as I_in
 
     def sum_name(self, s: str) -> str:
         """Variable the synapses write to."""
@@ -106,11 +116,11 @@ class _Columns:
         return f"(gb{s} + gs{s})" if self.consume else f"ga{s}"
 
     def variables(self) -> list[str]:
-        lines = ["I_in : amp"] if self.direct else []
+        lines = ["I_in : amp"] if self.summed else []
         for s in self.s:
-            if not self.direct:
+            if not self.summed:
                 lines.append(f"{self.sum_name(s)} : siemens")
-            if self.consume and (self.store or not self.linear):
+            if self.consume and (self.store or not self.linear) and not self.rows:
                 lines.append(f"gb{s} : siemens (constant)")
             lines.append(f"R{s} : ohm (constant)")
             if self.linear:
@@ -124,7 +134,9 @@ class _Columns:
                     lines.append(f"gain{s} : 1 (constant)")
             if self.store:
                 lines += [f"icol{s} : amp", f"vcol{s} : volt"]
-            if self.event_energy:
+            if self.event_energy and self.rows:
+                lines += [f"Pg{s} : volt**2*second", f"En{s} : joule"]
+            elif self.event_energy:
                 lines += [f"D{s} : volt**2*second", f"Pg{s} : volt**2*second", f"En{s} : joule"]
                 if self.consume:
                     lines.append(f"dD{s} : volt**2*second")
@@ -135,6 +147,8 @@ class _Columns:
     def update(self) -> tuple[list[str], list[str]]:
         """Statements of the step, and the terms of the neurons' input current."""
         lines, terms = [], []
+        if self.rows:
+            return lines, ["I_in"]
         for n, s in enumerate(self.s):
             ga = self.active(s)
             if self.linear:
@@ -183,7 +197,7 @@ class _Columns:
 
     def clear(self) -> list[str]:
         """Statements that consume the one-step pulses."""
-        if self.direct:
+        if self.summed:
             return ["I_in = 0*amp"]
         return [f"gs{s} = 0*siemens" for s in self.s] if self.consume else []
 
@@ -203,7 +217,7 @@ class _Columns:
         kk = self.kk(cond_gt, r, v_read)
         for k, s in enumerate(self.s):
             if self.consume:
-                if self.store or not self.linear:
+                if (self.store or not self.linear) and not self.rows:
                     out.append((getattr(group, f"gb{s}"), cond_bias[:, k] * b2.siemens, n))
             else:
                 out.append((getattr(group, f"ga{s}"), cond_bias[:, k] * b2.siemens, n))
@@ -281,6 +295,18 @@ class EventLayer:
         else:
             namespace = {"column_current": column_current_function(model)}
         ids = [next(_table_ids) for _ in range(K + 1)] if tabulated else None
+        # sinh one-step pulses in standalone, every input reaching every neuron: stepped by the
+        # row kernel (include/snn_rram_rows.h)
+        rows = (
+            tabulated
+            and self.consume
+            and not store
+            and isinstance(b2.get_device(), CPPStandaloneDevice)
+            and plan.n_shared == 0
+            and plan.n_bias_rows == 0
+            and 1 <= K <= MAX_SLOTS
+            and plan.dense_synapses
+        )
         self.cols = _Columns(
             [str(k) for k in range(K)],
             linear,
@@ -289,11 +315,18 @@ class EventLayer:
             store,
             gain=True,
             table_ids=None if ids is None else ids[:K],
+            rows=rows,
         )
+        if rows:
+            self.rows_name = f"snn_rram_rows_{prefix}"
+            self.rows_function = rows_function()
+            namespace = {self.rows_name: self.rows_function}
 
         lines = ["v : volt", "v_read : volt (shared, constant)", *_neuron_lines(neuron)]
         if not linear:
             lines.append("b_dev : 1/volt (shared, constant)")
+        if rows:
+            lines.append("rows_read : 1 (shared)")
         lines += self.cols.variables()
         update, terms = self.cols.update()
         if plan.n_shared:
@@ -363,6 +396,19 @@ class EventLayer:
             self.syn = self._synapses(source, g, self.cols, dt_q, f"{prefix}_synapses")
             self.syn.connect(i=plan.syn_i, j=plan.syn_j)
             self.objects.append(self.syn)
+        if rows:  # before the neurons' update, which uses the I_in it leaves
+            set_rows_kernel(
+                self.rows_function, self.rows_name, source, g, self.syn, K, ids[:K], self.energy
+            )
+            self.objects.append(
+                g.run_regularly(
+                    f"rows_read = {self.rows_name}(dt)",
+                    dt=dt_q,
+                    when="groups",
+                    order=-1,
+                    name=f"{prefix}_row_kernel",
+                )
+            )
         if plan.ssyn_i.size:
             self.ssyn = self._synapses(
                 source, self.shared, self.scols, dt_q, f"{prefix}_shared_synapses"
@@ -374,6 +420,11 @@ class EventLayer:
             _assign(view, value)
 
     def _synapses(self, source, target, cols, dt_q, name):
+        if cols.rows:  # no pathways: the row kernel reads the source's spikes
+            model = [f"G{s} : siemens (constant)" for s in cols.s]
+            if cols.event_energy:
+                model += [f"acc{s} : volt**2*second" for s in cols.s]
+            return b2.Synapses(source, target, "\n".join(model), dt=dt_q, name=name)
         if cols.direct:  # linear one-step pulses: the synapse's own current
             model, start = ["Ic : amp (constant)"], ["I_in_post += Ic"]
         else:
@@ -484,7 +535,8 @@ class EventLayer:
                 else np.zeros((K, 0))
             )
             s_acc = np.asarray(self.ssyn.acc_[:]) if self.ssyn is not None else np.zeros(0)
-            D, Pg, sD, sPg = slots("D"), slots("Pg"), shared("D"), shared("Pg")
+            Pg, sD, sPg = slots("Pg"), shared("D"), shared("Pg")
+            D = np.zeros_like(Pg) if self.cols.rows else slots("D")
             if self.consume:  # pulses still open have not been integrated, nor subtracted
                 open_inputs = np.zeros_like(open_inputs)
             device_energy = plan.device_energy(

@@ -153,6 +153,22 @@ class LayerPlan:
         """Number of shared columns."""
         return int(self.shared_cols.size)
 
+    @property
+    def dense_synapses(self) -> bool:
+        """True when synapse ``r · n_neurons + n`` joins input r to neuron n, for every pair."""
+        n_in, n = self.n_inputs, self.n_neurons
+        return (
+            n_in * n > 0
+            and self.syn_i.size == n_in * n
+            and np.array_equal(self.syn_i, np.repeat(np.arange(n_in), n))
+            and np.array_equal(self.syn_j, np.tile(np.arange(n), n_in))
+        )
+
+    @property
+    def n_bias_rows(self) -> int:
+        """Number of always-on rows."""
+        return int(self._bias_rows.size)
+
     def _input_col(self, G):
         """Summed conductance of each input's rows in each column, with an empty column -1."""
         gin = sp.csc_matrix(self._input_rows @ (G if sp.issparse(G) else sp.csr_matrix(G)))
@@ -222,6 +238,10 @@ class LayerPlan:
             devices).
         """
         n_rows, n_cols = self.shape
+        if not sp.issparse(G):
+            return self._dense_device_energy(
+                np.asarray(G), acc, s_acc, phi_a, phi_g, s_phi_a, s_phi_g, open_inputs
+            )
         # per (input, column): the accumulator of the synapse serving it
         acc_ic = {}
         for k in range(self.n_slots):
@@ -234,14 +254,8 @@ class LayerPlan:
         A = A + sp.csr_matrix(
             (s_acc, (self.ssyn_i, self.shared_cols[self.ssyn_j])), shape=(self.n_inputs, n_cols)
         )
-        col_a = np.zeros(n_cols)
-        col_g = np.zeros(n_cols)
-        have = self.slot_col >= 0
-        col_a[self.slot_col[have]] = phi_a[have]
-        col_g[self.slot_col[have]] = phi_g[have]
-        col_a[self.shared_cols] = s_phi_a
-        col_g[self.shared_cols] = s_phi_g
-        G_in, G = G, sp.csr_matrix(G)
+        col_a, col_g = self._column_integrals(phi_a, phi_g, s_phi_a, s_phi_g)
+        G = sp.csr_matrix(G)
         coo = G.tocoo()
         r, c, g = coo.row, coo.col, coo.data
         inp_of_row = np.full(n_rows, -1, dtype=np.int64)
@@ -258,5 +272,33 @@ class LayerPlan:
             g * col_a[c],
             g * (acc_cell + n_open * (col_a[c] - col_g[c]) + col_g[c]),
         )
-        out = sp.csr_matrix((e, (r, c)), shape=(n_rows, n_cols))
-        return out if sp.issparse(G_in) else out.toarray()
+        return sp.csr_matrix((e, (r, c)), shape=(n_rows, n_cols))
+
+    def _column_integrals(self, phi_a, phi_g, s_phi_a, s_phi_g):
+        col_a = np.zeros(self.shape[1])
+        col_g = np.zeros(self.shape[1])
+        have = self.slot_col >= 0
+        col_a[self.slot_col[have]] = phi_a[have]
+        col_g[self.slot_col[have]] = phi_g[have]
+        col_a[self.shared_cols] = s_phi_a
+        col_g[self.shared_cols] = s_phi_g
+        return col_a, col_g
+
+    def _dense_device_energy(self, G, acc, s_acc, phi_a, phi_g, s_phi_a, s_phi_g, open_inputs):
+        """:meth:`device_energy` of a dense array, with dense (input, column) accumulators."""
+        n_rows, n_cols = self.shape
+        A = np.zeros((self.n_inputs, n_cols))
+        for k in range(self.n_slots):
+            cols = self.slot_col[self.syn_j, k]
+            ok = cols >= 0
+            A[self.syn_i[ok], cols[ok]] = acc[k][ok]
+        A[self.ssyn_i, self.shared_cols[self.ssyn_j]] = s_acc
+        col_a, col_g = self._column_integrals(phi_a, phi_g, s_phi_a, s_phi_g)
+        ri = self._input_rows.tocoo()
+        E = np.empty((n_rows, n_cols))
+        E[ri.col] = A[ri.row]
+        E[ri.col] += np.asarray(open_inputs, dtype=np.float64)[ri.row, None] * (col_a - col_g)
+        E[ri.col] += col_g
+        E[self._bias_rows] = col_a
+        E *= G
+        return E
