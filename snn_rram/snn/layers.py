@@ -12,6 +12,13 @@ synapse (``acc −= D`` at the start, ``+= D`` at the end; for one-step pulses o
 one step after the start, ``dD`` being the column's increment of ``D`` in the pulse's step);
 linear layers need nothing during the run, their energies follow exactly from the activity's
 moments (:mod:`snn_rram.snn.energy`).
+
+Sinh layers with one-step pulses in C++ standalone whose every input reaches every neuron (no
+always-on rows, no shared columns) are stepped instead by the row kernel of
+``include/snn_rram_rows.h``, called once per step before the update: from the source's spikes
+it does nothing when no row is read, adds the precomputed responses of a row read alone, and
+evaluates the tables only when rows overlap; the update integrates the ``I_in`` it leaves. The
+numbers are those of the generated code (same tables, same order of operations).
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import scipy.sparse as sp
 from snn_rram import devices, snn
 from snn_rram.crossbar import Circuit, Crossbar, Layout
 from snn_rram.snn.energy import activity_windows, linear_energy
+from snn_rram.snn.plan import LayerPlan
 
 from .helpers import brute_force_energy, max_rel, small_network
 
@@ -116,3 +117,28 @@ def test_read_counts_and_totals():
     n_syn = sum(x.n_synapses for x in res.layers)
     assert n_syn == 12 * 6 + 6 * 3  # logical synapses of the two layers
     assert res.average_power_per_synapse() == pytest.approx(total / (n_syn * res.duration))
+
+
+def test_dense_and_sparse_energy_assembly_agree():
+    """Bias rows, a shared reference column and open pulses: one formula on both layouts."""
+    rng = np.random.default_rng(9)
+    dev = devices.load("sinh_mild")
+    base = Layout.differential(5, 3, bias=True)
+    readout = np.vstack([base.readout.toarray(), -0.5 * np.ones((1, 3))])
+    lay = Layout(base.row_input, readout, base.n_inputs)
+    G = dev.levels.values[rng.integers(0, 32, (lay.n_rows, lay.n_cols))]
+    plan = LayerPlan.from_crossbar(Crossbar(G, dev, Circuit(0.3, 1e-4, 1e3), lay))
+    assert plan.n_shared == 1 and plan.n_bias_rows == 1
+    args = (
+        rng.random((plan.n_slots, plan.syn_i.size)),
+        rng.random(plan.ssyn_i.size),
+        rng.random((plan.n_neurons, plan.n_slots)),
+        rng.random((plan.n_neurons, plan.n_slots)),
+        rng.random(plan.n_shared),
+        rng.random(plan.n_shared),
+        rng.random(plan.n_inputs) < 0.5,
+    )
+    dense = plan.device_energy(G, *args)
+    sparse = plan.device_energy(sp.csr_matrix(G), *args)
+    assert isinstance(dense, np.ndarray) and sp.issparse(sparse)
+    np.testing.assert_allclose(dense, sparse.toarray(), rtol=1e-15, atol=0)

@@ -6,7 +6,7 @@ import pytest
 from snn_rram import SnnRramError, devices, snn
 from snn_rram.crossbar import Circuit, Crossbar, Layout
 
-from .helpers import dense, small_network
+from .helpers import brute_force_energy, dense, max_rel, small_network
 
 pytestmark = pytest.mark.standalone
 
@@ -88,3 +88,41 @@ def test_one_step_pulses_agree_across_targets():
     assert sum(len(x.spike_indices) for x in runs[0].layers) > 50
     _same(runs[0], runs[1], 1e-12)
     _same(runs[0], runs[2], 1e-12)
+
+
+@pytest.mark.parametrize("energy", [True, False])
+def test_row_kernel_equals_numpy_and_brute_force(energy):
+    """Dense sinh layers with one-step pulses run on the row kernel in standalone.
+
+    48 inputs at up to 800 Hz: steps with no row, one row (its precomputed responses) and
+    several rows (tables; sums inside and beyond the first coarse interval) all occur.
+    """
+    xbars, neuron, spikes = small_network(
+        "sinh_strong", pulse_steps=1, bias=False, n=(48, 6, 3), n_images=2, seed=8
+    )
+    net = snn.SpikingNetwork(
+        xbars, neuron, spikes, energy=energy, target="cpp_standalone", name="t_rows"
+    )
+    assert [layer.cols.rows for layer in net.layers] == [True, True]
+    per_step = np.bincount(spikes.steps, minlength=net._n_steps)
+    assert (per_step == 1).sum() > 50 and (per_step >= 2).sum() > 50
+    res = net.run()
+    ref = snn.SpikingNetwork(xbars, neuron, spikes, energy=energy, target="numpy").run()
+    assert sum(len(x.spike_indices) for x in ref.layers) > 50
+    if not energy:
+        for a, b in zip(res.layers, ref.layers, strict=True):
+            np.testing.assert_array_equal(a.spike_indices, b.spike_indices)
+            np.testing.assert_array_equal(a.spike_times, b.spike_times)
+            assert a.device_energy is None
+        return
+    _same(res, ref, 1e-12)
+    for layer, (E, En) in zip(res.layers, brute_force_energy(net, res), strict=True):
+        assert max_rel(layer.device_energy, E) < 1e-9
+        assert max_rel(layer.neuron_energy, En) < 1e-9
+    # a rerun with new conductances (the kernel's responses are those of the run's values)
+    rng = np.random.default_rng(1)
+    levels = xbars[0].device.levels
+    G_new = levels.values[rng.integers(0, levels.n, xbars[0].shape)]
+    net.set_conductances(0, G_new)
+    new = [xbars[0].with_conductances(G_new), xbars[1]]
+    _same(net.run(), snn.SpikingNetwork(new, neuron, spikes, target="numpy").run(), 1e-12)
