@@ -242,6 +242,10 @@ def tabulated_column_functions() -> dict[str, b2.Function]:
 
 #: Column slots per neuron the row kernel handles (``SNN_RRAM_MAX_SLOTS``).
 MAX_SLOTS = 8
+#: Memory the row kernel may take per layer for the responses of rows read alone, bytes
+#: (inputs × neurons × (1 + 3 · slots with energy) doubles); a larger layer evaluates its
+#: columns from the tables at every step with a row read instead.
+SINGLE_ROW_BYTES = 256 * 2**20
 
 
 def _standalone_only(*args):
@@ -254,7 +258,7 @@ def rows_function() -> b2.Function:
     Its C++ implementation is given by :func:`set_rows_kernel` once the layer's objects exist
     (it names their arrays). It returns the number of rows read in the step.
     """
-    func = b2.Function(
+    return b2.Function(
         _standalone_only,
         arg_units=[b2.second],
         return_unit=1,
@@ -262,7 +266,6 @@ def rows_function() -> b2.Function:
         return_type="float",
         arg_names=["dt"],
     )
-    return func
 
 
 def set_rows_kernel(func, name, source, neurons, synapses, n_slots, table_ids, energy) -> None:
@@ -308,6 +311,7 @@ def set_rows_kernel(func, name, source, neurons, synapses, n_slots, table_ids, e
         f"    a.V = {static(neurons, 'v_read')}[0];",
         f"    a.b = {static(neurons, 'b_dev')}[0];",
         "    a.dt = dt;",
+        f"    a.single_bytes = {float(SINGLE_ROW_BYTES)!r};",
         "    return snn_rram::rows_step(layer, a);",
         "}",
     ]

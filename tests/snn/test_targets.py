@@ -5,6 +5,7 @@ import pytest
 
 from snn_rram import SnnRramError, devices, snn
 from snn_rram.crossbar import Circuit, Crossbar, Layout
+from snn_rram.snn import functions
 
 from .helpers import brute_force_energy, dense, max_rel, small_network
 
@@ -90,13 +91,16 @@ def test_one_step_pulses_agree_across_targets():
     _same(runs[0], runs[2], 1e-12)
 
 
-@pytest.mark.parametrize("energy", [True, False])
-def test_row_kernel_equals_numpy_and_brute_force(energy):
+@pytest.mark.parametrize(("energy", "precompute"), [(True, True), (False, True), (True, False)])
+def test_row_kernel_equals_numpy_and_brute_force(energy, precompute, monkeypatch):
     """Dense sinh layers with one-step pulses run on the row kernel in standalone.
 
-    48 inputs at up to 800 Hz: steps with no row, one row (its precomputed responses) and
-    several rows (tables; sums inside and beyond the first coarse interval) all occur.
+    48 inputs at up to 800 Hz: steps with no row, one row (its precomputed responses, or
+    without the memory for them the tables) and several rows (tables; sums inside and beyond
+    the first coarse interval) all occur.
     """
+    if not precompute:
+        monkeypatch.setattr(functions, "SINGLE_ROW_BYTES", 0)
     xbars, neuron, spikes = small_network(
         "sinh_strong", pulse_steps=1, bias=False, n=(48, 6, 3), n_images=2, seed=8
     )

@@ -50,6 +50,7 @@ struct RowArrays {
     double* En[SNN_RRAM_MAX_SLOTS];  // per neuron and slot, J
     double* I_in;  // per neuron, A
     double V, b, dt;
+    double single_bytes;  // most memory for the single-row responses (more: rows are evaluated)
 };
 
 // Where the table of a column's first coarse interval is, for the common case of read sums in
@@ -62,12 +63,13 @@ struct FirstInterval {
 
 // Per-process state of one layer.
 struct RowLayer {
-    bool ready = false;
-    int N = 0, K = 0;
+    bool ready = false, precomputed = false;
+    int N = 0, K = 0, stride = 0;
     TableSet* sets[SNN_RRAM_MAX_SLOTS];
     std::vector<FirstInterval> first;  // per slot and neuron (neuron fastest)
     std::vector<char> single_ready;  // per row
-    // per row, N values each: I, then per slot d dt, pg dt, x i dt of the row read alone
+    // per row, `stride` blocks of N values: I, then (with energy) per slot d dt, pg dt, x i dt
+    // of the row read alone
     std::vector<double> single;
     std::vector<double> ga, ddt, i;  // per slot and neuron
     std::vector<long long> where;  // per slot and neuron: offset in coef, or -1
@@ -86,8 +88,13 @@ SNN_RRAM_COLD static void prepare_rows(RowLayer& L, const RowArrays& a)
     const int N = a.n_neurons, K = a.K;
     L.N = N; L.K = K;
     const size_t NK = (size_t)N * K;
-    L.single_ready.assign(a.n_source, 0);
-    L.single.assign((size_t)a.n_source * N * (1 + 3 * K), 0.0);
+    L.stride = a.acc[0] != nullptr ? 1 + 3 * K : 1;
+    const size_t n_single = (size_t)a.n_source * N * L.stride;
+    L.precomputed = (double)n_single * sizeof(double) <= a.single_bytes;
+    if (L.precomputed) {
+        L.single_ready.assign(a.n_source, 0);
+        L.single.assign(n_single, 0.0);
+    }
     L.ga.assign(NK, 0.0); L.ddt.assign(NK, 0.0); L.i.assign(NK, 0.0);
     L.where.assign(NK, -1); L.s.assign(NK, 0.0);
     L.first.resize(NK);
@@ -111,13 +118,14 @@ SNN_RRAM_COLD static void prepare_rows(RowLayer& L, const RowArrays& a)
 SNN_RRAM_COLD static void prepare_single(RowLayer& L, const RowArrays& a, int32_t r)
 {
     const int N = L.N, K = L.K;
-    double* out = &L.single[(size_t)r * N * (1 + 3 * K)];
+    double* out = &L.single[(size_t)r * N * L.stride];
     for (int32_t n = 0; n < N; ++n) {
         double I = 0.0;
         for (int k = 0; k < K; ++k) {
             const double i = column_at(a, k, n, 0.0 + a.G[k][(size_t)r * N + n]);
             const Last& c = snn_rram_last;
             I = k == 0 ? a.gain[0][n] * i : I + a.gain[k][n] * i;
+            if (L.stride == 1) continue;
             out[(size_t)(1 + 3 * k) * N + n] = c.d * a.dt;
             out[(size_t)(2 + 3 * k) * N + n] = c.pg * a.dt;
             out[(size_t)(3 + 3 * k) * N + n] = c.x * i * a.dt;
@@ -127,7 +135,8 @@ SNN_RRAM_COLD static void prepare_single(RowLayer& L, const RowArrays& a, int32_
     L.single_ready[r] = 1;
 }
 
-// Two or more rows read: column sums in the order of the spikes, every column from the tables.
+// Rows read (two or more, or one without precomputed responses): column sums in the order of
+// the spikes, every column from the tables.
 static inline void read_rows(RowLayer& L, const RowArrays& a, int32_t m, bool energy)
 {
     const int N = L.N, K = L.K;
@@ -201,7 +210,7 @@ static inline double rows_step(RowLayer& L, const RowArrays& a)
     if (m == 0) return 0.0;
     if (!L.ready) prepare_rows(L, a);
     const bool energy = a.acc[0] != nullptr;
-    if (m > 1) {
+    if (m > 1 || !L.precomputed) {
         read_rows(L, a, m, energy);
         return (double)m;
     }
@@ -209,7 +218,7 @@ static inline double rows_step(RowLayer& L, const RowArrays& a)
     const int N = L.N, K = L.K;
     const int32_t r = a.spikespace[0];
     if (!L.single_ready[r]) prepare_single(L, a, r);
-    const double* in = &L.single[(size_t)r * N * (1 + 3 * K)];
+    const double* in = &L.single[(size_t)r * N * L.stride];
     for (int32_t n = 0; n < N; ++n) a.I_in[n] += in[n];
     if (!energy) return 1.0;
     for (int k = 0; k < K; ++k) {
