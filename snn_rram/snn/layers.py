@@ -295,12 +295,6 @@ class EventLayer:
         self.plan, self.xbar, self.K, self.pulse_steps, self.dt = plan, xbar, K, pulse_steps, dt
         store = any(name.startswith(("icol", "vcol")) for name in record)
         tabulated = not linear and solver == "table"
-        if linear:
-            namespace = {}
-        elif tabulated:
-            namespace = tabulated_column_functions()
-        else:
-            namespace = {"column_current": column_current_function(model)}
         ids = [next(_table_ids) for _ in range(K + 1)] if tabulated else None
         # sinh one-step pulses in standalone, every input reaching every neuron: stepped by the
         # row kernel (include/snn_rram_rows.h)
@@ -328,6 +322,12 @@ class EventLayer:
             self.rows_name = f"snn_rram_rows_{prefix}"
             self.rows_function = rows_function()
             namespace = {self.rows_name: self.rows_function}
+        elif linear:
+            namespace = {}
+        elif tabulated:
+            namespace = tabulated_column_functions()
+        else:
+            namespace = {"column_current": column_current_function(model)}
 
         lines = ["v : volt", "v_read : volt (shared, constant)", *_neuron_lines(neuron)]
         if not linear:
