@@ -288,6 +288,7 @@ def set_rows_kernel(func, name, source, neurons, synapses, n_slots, table_ids, e
     lines = [
         f"static double {name}(double dt)",
         "{",
+        f'    static_assert({n_slots} <= SNN_RRAM_MAX_SLOTS, "column slots per neuron");',
         "    static snn_rram::RowLayer layer;",
         "    snn_rram::RowArrays a;",
         f"    a.spikespace = {static(source, '_spikespace')};",

@@ -71,7 +71,8 @@ struct RowLayer {
     // per row, `stride` blocks of N values: I, then (with energy) per slot d dt, pg dt, x i dt
     // of the row read alone
     std::vector<double> single;
-    std::vector<double> ga, ddt, i;  // per slot and neuron
+    std::vector<double> step;  // the responses of this step (layout of `single`'s rows)
+    std::vector<double> ga, i;  // per slot and neuron
     std::vector<long long> where;  // per slot and neuron: offset in coef, or -1
     std::vector<double> s;  // ... and the position in the fine interval
 };
@@ -95,7 +96,8 @@ SNN_RRAM_COLD static void prepare_rows(RowLayer& L, const RowArrays& a)
         L.single_ready.assign(a.n_source, 0);
         L.single.assign(n_single, 0.0);
     }
-    L.ga.assign(NK, 0.0); L.ddt.assign(NK, 0.0); L.i.assign(NK, 0.0);
+    L.step.assign((size_t)N * L.stride, 0.0);
+    L.ga.assign(NK, 0.0); L.i.assign(NK, 0.0);
     L.where.assign(NK, -1); L.s.assign(NK, 0.0);
     L.first.resize(NK);
     // every column's parameters, once per run (they are constant during it), and its first
@@ -115,42 +117,13 @@ SNN_RRAM_COLD static void prepare_rows(RowLayer& L, const RowArrays& a)
     L.ready = true;
 }
 
-SNN_RRAM_COLD static void prepare_single(RowLayer& L, const RowArrays& a, int32_t r)
+// The responses of the columns at the sums L.ga, from the tables, into `out` (`stride` blocks
+// of N values): the neurons' input currents I, then with energy per slot d dt, pg dt and x i dt.
+// Every column's coefficients are located first (their loads are then in flight together), with
+// the arithmetic of column_i(); sums beyond the first coarse interval go through column_i().
+static inline void respond(RowLayer& L, const RowArrays& a, double* out)
 {
     const int N = L.N, K = L.K;
-    double* out = &L.single[(size_t)r * N * L.stride];
-    for (int32_t n = 0; n < N; ++n) {
-        double I = 0.0;
-        for (int k = 0; k < K; ++k) {
-            const double i = column_at(a, k, n, 0.0 + a.G[k][(size_t)r * N + n]);
-            const Last& c = snn_rram_last;
-            I = k == 0 ? a.gain[0][n] * i : I + a.gain[k][n] * i;
-            if (L.stride == 1) continue;
-            out[(size_t)(1 + 3 * k) * N + n] = c.d * a.dt;
-            out[(size_t)(2 + 3 * k) * N + n] = c.pg * a.dt;
-            out[(size_t)(3 + 3 * k) * N + n] = c.x * i * a.dt;
-        }
-        out[n] = I;
-    }
-    L.single_ready[r] = 1;
-}
-
-// Rows read (two or more, or one without precomputed responses): column sums in the order of
-// the spikes, every column from the tables.
-static inline void read_rows(RowLayer& L, const RowArrays& a, int32_t m, bool energy)
-{
-    const int N = L.N, K = L.K;
-    for (int k = 0; k < K; ++k) {
-        double* ga = &L.ga[(size_t)k * N];
-        const double* G0 = a.G[k] + (size_t)a.spikespace[0] * N;
-        for (int32_t n = 0; n < N; ++n) ga[n] = 0.0 + G0[n];
-        for (int32_t q = 1; q < m; ++q) {
-            const double* G = a.G[k] + (size_t)a.spikespace[q] * N;
-            for (int32_t n = 0; n < N; ++n) ga[n] += G[n];
-        }
-    }
-    // where every column's coefficients are (their loads are then in flight together), with
-    // the arithmetic of column_i(); sums beyond the first coarse interval go through column_i()
     for (size_t j = 0; j < (size_t)N * K; ++j) {
         const FirstInterval& f = L.first[j];
         const double w = L.ga[j] * f.inv_hf;
@@ -166,8 +139,7 @@ static inline void read_rows(RowLayer& L, const RowArrays& a, int32_t m, bool en
     }
     for (int k = 0; k < K; ++k) {
         const TableSet& set = *L.sets[k];
-        double* Pg = a.Pg[k];
-        double* En = a.En[k];
+        double* q = out + (size_t)(1 + 3 * k) * N;
         for (int32_t n = 0; n < N; ++n) {
             const size_t j = (size_t)k * N + n;
             double i, x, d, pg;
@@ -182,25 +154,50 @@ static inline void read_rows(RowLayer& L, const RowArrays& a, int32_t m, bool en
                 x = snn_rram_last.x; d = snn_rram_last.d; pg = snn_rram_last.pg;
             }
             L.i[j] = i;
-            if (energy) {
-                L.ddt[j] = d * a.dt;
-                Pg[n] += pg * a.dt;
-                En[n] += x * i * a.dt;
-            }
+            if (L.stride == 1) continue;
+            q[n] = d * a.dt;
+            q[N + n] = pg * a.dt;
+            q[2 * N + n] = x * i * a.dt;
         }
     }
     for (int32_t n = 0; n < N; ++n) {
         double I = a.gain[0][n] * L.i[n];
         for (int k = 1; k < K; ++k) I = I + a.gain[k][n] * L.i[(size_t)k * N + n];
-        a.I_in[n] += I;
+        out[n] = I;
     }
-    if (!energy) return;
-    for (int32_t q = 0; q < m; ++q)
-        for (int k = 0; k < K; ++k) {
-            double* acc = a.acc[k] + (size_t)a.spikespace[q] * N;
-            const double* dd = &L.ddt[(size_t)k * N];
-            for (int32_t n = 0; n < N; ++n) acc[n] += dd[n];
+}
+
+// Add the responses `in` (layout of respond()) of the step's m rows `rows`.
+static inline void add_responses(const RowLayer& L, const RowArrays& a, const double* in,
+                                 const int32_t* rows, int32_t m)
+{
+    const int N = L.N, K = L.K;
+    for (int32_t n = 0; n < N; ++n) a.I_in[n] += in[n];
+    if (L.stride == 1) return;
+    for (int k = 0; k < K; ++k) {
+        const double* q = in + (size_t)(1 + 3 * k) * N;
+        for (int32_t r = 0; r < m; ++r) {
+            double* acc = a.acc[k] + (size_t)rows[r] * N;
+            for (int32_t n = 0; n < N; ++n) acc[n] += q[n];
         }
+        for (int32_t n = 0; n < N; ++n) a.Pg[k][n] += q[N + n];
+        for (int32_t n = 0; n < N; ++n) a.En[k][n] += q[2 * N + n];
+    }
+}
+
+// The column sums of m rows, in the order of the spikes.
+static inline void sum_rows(RowLayer& L, const RowArrays& a, const int32_t* rows, int32_t m)
+{
+    const int N = L.N;
+    for (int k = 0; k < L.K; ++k) {
+        double* ga = &L.ga[(size_t)k * N];
+        const double* G0 = a.G[k] + (size_t)rows[0] * N;
+        for (int32_t n = 0; n < N; ++n) ga[n] = 0.0 + G0[n];
+        for (int32_t q = 1; q < m; ++q) {
+            const double* G = a.G[k] + (size_t)rows[q] * N;
+            for (int32_t n = 0; n < N; ++n) ga[n] += G[n];
+        }
+    }
 }
 
 // One step; returns the number of rows read in it.
@@ -209,25 +206,22 @@ static inline double rows_step(RowLayer& L, const RowArrays& a)
     const int32_t m = a.spikespace[a.n_source];
     if (m == 0) return 0.0;
     if (!L.ready) prepare_rows(L, a);
-    const bool energy = a.acc[0] != nullptr;
+    const int32_t* rows = a.spikespace;
     if (m > 1 || !L.precomputed) {
-        read_rows(L, a, m, energy);
+        sum_rows(L, a, rows, m);
+        respond(L, a, L.step.data());
+        add_responses(L, a, L.step.data(), rows, m);
         return (double)m;
     }
-    // one row: its precomputed responses
-    const int N = L.N, K = L.K;
-    const int32_t r = a.spikespace[0];
-    if (!L.single_ready[r]) prepare_single(L, a, r);
-    const double* in = &L.single[(size_t)r * N * L.stride];
-    for (int32_t n = 0; n < N; ++n) a.I_in[n] += in[n];
-    if (!energy) return 1.0;
-    for (int k = 0; k < K; ++k) {
-        const double* q = in + (size_t)(1 + 3 * k) * N;
-        double* acc = a.acc[k] + (size_t)r * N;
-        for (int32_t n = 0; n < N; ++n) acc[n] += q[n];
-        for (int32_t n = 0; n < N; ++n) a.Pg[k][n] += q[N + n];
-        for (int32_t n = 0; n < N; ++n) a.En[k][n] += q[2 * N + n];
+    // one row: its responses, evaluated the first time it is read alone
+    const int32_t r = rows[0];
+    double* single = &L.single[(size_t)r * L.N * L.stride];
+    if (!L.single_ready[r]) {
+        sum_rows(L, a, rows, 1);
+        respond(L, a, single);
+        L.single_ready[r] = 1;
     }
+    add_responses(L, a, single, rows, 1);
     return 1.0;
 }
 
