@@ -25,25 +25,43 @@ def test_defaults_and_units():
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        ("[mapping]\nbitz = 4\n", r"mapping: unknown key\(s\) mapping.bitz"),
-        ("[mappings]\nbits = 4\n", r"config: unknown section\(s\) mappings"),
-        ("[mapping]\nbits = 4.5\n", "mapping.bits: expected an integer"),
-        ("[mapping]\nbits = 1\n", "mapping.bits: must be >= 2"),
+        ("[mapping]\nbitz = 4\n", r"mapping.bitz: unknown key \(did you mean 'bits'\?\)"),
+        ("[mappings]\nbits = 4\n", r"mappings: unknown section \(did you mean 'mapping'\?\)"),
+        ("[mapping]\nbits = 4.5\n", "mapping.bits: input should be a valid integer"),
+        ("[mapping]\nbits = 1\n", "mapping.bits: input should be greater than or equal to 2"),
+        ("[mapping]\nbits = 40\n", "mapping.bits: input should be less than or equal to 16"),
         ('[circuit]\nv_read = "200 mA"\n', r"circuit.v_read: expected a value in V, got '200 mA'"),
         ('[circuit]\nv_read = "fast"\n', "circuit.v_read: expected a number in V"),
-        ("[circuit]\nv_read = -0.2\n", "circuit.v_read: must be > 0"),
-        ("[circuit]\nv_read = true\n", "circuit.v_read: expected a number, got a boolean"),
-        ('[circuit]\ninactive_rows = "open"\n', "circuit.inactive_rows: expected one of"),
+        ('[circuit]\nv_read = "2 parsecs"\n', "circuit.v_read: expected a value in V"),
+        ("[circuit]\nv_read = -0.2\n", "circuit.v_read: input should be greater than 0"),
+        ("[circuit]\nv_read = true\n", r"circuit.v_read: .*got a boolean"),
+        ('[circuit]\ninactive_rows = "grund"\n', "circuit.inactive_rows: .*did you mean 'ground'"),
         ('[simulation]\ntarget = "gpu"\n', "simulation.target: expected one of"),
-        ("[simulation]\nenergy = 1\n", "simulation.energy: expected true or false"),
-        ("[device.variation]\nsigma = 0.1\n", "device.variation: unknown key 'sigma'"),
+        ("[simulation]\nenergy = 1\n", "simulation.energy: input should be a valid boolean"),
+        ("[device.variation]\nsigma = 0.1\n", "device.variation.sigma: unknown key"),
         ('[output]\nname = "a/b"\n', "output.name"),
-        ("[data]\nn_images = 0\n", "data.n_images: must be > 0"),
+        ("[data]\nn_images = 0\n", "data.n_images: input should be greater than 0"),
+        ('[mapping]\nmethod = "qwms"\n', "mapping.method: .*did you mean 'qwsm'"),
+        ("[mapping.options]\nfrobnicate = 1\n", "mapping.options.frobnicate: unknown key"),
+        ("[mapping.options]\ncalibrte = true\n", "did you mean 'calibrate'"),
+        ("[mapping.options]\ncalibrate = 1\n", "mapping.options.calibrate: input should be"),
+        ('[device]\ncard = "defualt"\n', "device.card: .*did you mean 'default'"),
+        (
+            "[device.variation]\nstuck_lrs = 0.6\nstuck_hrs = 0.6\n",
+            "device.variation: .*must not exceed 1",
+        ),
+        ('[simulation]\ndt = "0.3 ms"\n', "encoder.image_duration: .* whole number"),
+        ('[circuit]\npulse_width = "1 s"\n', "circuit.pulse_width: .*longer than"),
+        ('[network]\nformat = "onx"\n', "network.format: .*did you mean 'onnx'"),
     ],
 )
 def test_errors_name_the_field(text, match):
+    if text.startswith("[network]"):
+        text = text.replace("[network]\n", '[network]\nweights = "w.npz"\n')
+    else:
+        text = BASE + text
     with pytest.raises(SnnRramError, match=match):
-        parse_config(BASE + text)
+        parse_config(text)
 
 
 def test_missing_network_and_malformed(tmp_path):
