@@ -1,7 +1,8 @@
-"""Physical values written in configs: SI numbers or strings such as ``"200 mV"``, via pint.
+"""Unit strings, through pint: values such as ``"200 mV"`` in configs, units such as ``"µA"``.
 
-Only ``<number> <unit>`` is accepted (the unit made of letters, an optional ``/`` and
-exponents are not): pint's expression parser never sees arithmetic a user wrote.
+Only ``<number> <unit>`` is accepted (the unit made of letters; no ``/``, exponents or
+arithmetic): pint's expression parser never sees an expression a user wrote. pint is imported
+on first use, so the layers that never parse a unit string do not load it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 
 from snn_rram.errors import SnnRramError
 
-__all__ = ["SI_UNITS", "quantity"]
+__all__ = ["SI_UNITS", "quantity", "unit_factor"]
 
 #: The SI unit of each kind of value a config holds (pint names).
 SI_UNITS = {"V": "volt", "s": "second", "ohm": "ohm", "Hz": "hertz", "S": "siemens", "A": "ampere"}
@@ -78,3 +79,38 @@ def _parse(value: str, unit: str) -> float:
     if not math.isfinite(x):
         raise SnnRramError(f"must be finite, got {value!r}")
     return x
+
+
+_UNIT = re.compile(r"^[^\W\d_]+$")
+
+
+def unit_factor(text: str, si_units) -> tuple[float, str] | None:
+    """SI factor and SI unit of a (prefixed) unit name such as ``"mV"`` or ``"kΩ"``.
+
+    Parameters
+    ----------
+    text : str
+        The unit as a user wrote it.
+    si_units : iterable of str
+        The SI units accepted (pint names or symbols such as ``"V"``, ``"Ω"``, ``"Hz"``).
+
+    Returns
+    -------
+    (float, str) or None
+        The factor to SI and which of ``si_units`` it measures; ``None`` when ``text`` is no
+        unit or measures none of them.
+    """
+    if not isinstance(text, str) or not _UNIT.match(text):
+        return None
+    import pint
+
+    ureg = _registry()
+    try:
+        q = ureg.Quantity(1.0, text)
+    except (pint.errors.PintError, AttributeError, ValueError):
+        return None
+    for si in si_units:
+        unit = ureg.Unit(si)
+        if q.dimensionality == unit.dimensionality:
+            return float(q.to(unit).magnitude), si
+    return None
