@@ -13,7 +13,8 @@ registry and ``mapping.options`` from the chosen method's signature, device card
 :class:`snn_rram.crossbar.Circuit`. :func:`load_config` refuses what a run would refuse:
 the card is loaded, its variation merged with ``device.variation`` (stuck fractions summing
 over 1 are refused), the time step must divide the image duration and the pulse width, and
-``mapping.bits`` is limited to :data:`MAX_BITS`; more bits than the card's levels can represent
+``mapping.bits`` is limited to :data:`MAX_BITS`, the data set must hold ``data.n_images`` test
+and ``data.n_calibration`` training images; more bits than the card's levels can represent
 distinctly give a :class:`~snn_rram.errors.SnnRramWarning`.
 
 Example::
@@ -32,6 +33,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import typing
@@ -472,6 +474,7 @@ class RunConfig(Section):
                 f"circuit.pulse_width: {circ.pulse_width:g} s is longer than "
                 f"encoder.image_duration = {enc.image_duration:g} s (no read fits in an image)"
             )
+        self._check_data()
         try:
             device = devices.load(self.card_path())
         except SnnRramError as exc:
@@ -496,6 +499,33 @@ class RunConfig(Section):
                 SnnRramWarning,
                 stacklevel=2,
             )
+
+    def _check_data(self) -> None:
+        """The data set exists and holds the images asked for (a run would refuse otherwise)."""
+        d = self.data
+        path = None if d.path is None else str(self.resolve_path(d.path).resolve())
+        try:
+            n_train, n_test = _dataset_sizes(d.dataset, path)
+        except SnnRramError as exc:
+            raise SnnRramError(f"data: {exc}") from None
+        if d.n_images > n_test:
+            raise SnnRramError(
+                f"data.n_images: {d.n_images} asked, the test set of {d.dataset!r} has {n_test}"
+            )
+        if d.n_calibration > n_train:
+            raise SnnRramError(
+                f"data.n_calibration: {d.n_calibration} asked, the training set of "
+                f"{d.dataset!r} has {n_train}"
+            )
+
+
+@functools.lru_cache(maxsize=16)
+def _dataset_sizes(name: str, path: str | None) -> tuple[int, int]:
+    """Training and test set sizes of a data set (loaded once per process and folder)."""
+    from snn_rram import datasets
+
+    ds = datasets.load(name, path)
+    return ds.n_train, ds.n_test
 
 
 def load_config(path: str | Path) -> RunConfig:
