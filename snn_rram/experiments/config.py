@@ -413,28 +413,32 @@ class RunConfig(Section):
         """The resolved configuration as TOML text (:func:`parse_config` reads it back)."""
         return dumps_toml(self.to_dict())
 
-    def replace(self, path: str, value: Any) -> RunConfig:
+    def replace(self, path: str | dict, value: Any = None) -> RunConfig:
         """A copy with the field at dotted ``path`` (``mapping.bits``) set to ``value``.
 
         ``device.variation.<key>`` and ``mapping.options.<key>`` set entries of those tables.
+        A dict ``{path: value, ...}`` sets several fields at once, validated together (so
+        ``mapping.method`` and an option of that method can change in one step).
         """
-        if not isinstance(path, str) or not path:
-            raise SnnRramError(
-                f"path: expected a dotted key path such as 'mapping.bits', got {path!r}"
-            )
-        parts = path.split(".")
+        changes = path if isinstance(path, dict) else {path: value}
         table = self.to_dict()
-        if parts[0] not in table:
-            raise SnnRramError(
-                f"{path}: unknown section {parts[0]!r}{suggest(parts[0], table)}; allowed: "
-                f"{', '.join(table)}"
-            )
-        node = table
-        for key in parts[:-1]:
-            node = node.setdefault(key, {})
-            if not isinstance(node, dict):
-                raise SnnRramError(f"{path}: {key!r} is not a table")
-        node[parts[-1]] = value
+        for where, new in changes.items():
+            if not isinstance(where, str) or not where:
+                raise SnnRramError(
+                    f"path: expected a dotted key path such as 'mapping.bits', got {where!r}"
+                )
+            parts = where.split(".")
+            if parts[0] not in table:
+                raise SnnRramError(
+                    f"{where}: unknown section {parts[0]!r}{suggest(parts[0], table)}; "
+                    f"allowed: {', '.join(table)}"
+                )
+            node = table
+            for key in parts[:-1]:
+                node = node.setdefault(key, {})
+                if not isinstance(node, dict):
+                    raise SnnRramError(f"{where}: {key!r} is not a table")
+            node[parts[-1]] = new
         return RunConfig.from_dict(table, self.base_dir)
 
     def resolve_path(self, path: str) -> Path:

@@ -105,26 +105,25 @@ class SweepSpec:
         out, seen = [], set()
         for label, axes in combos:
             for r in range(self.repeats):
-                cfg = self.base
-                for path, value in axes.items():
-                    cfg = cfg.replace(path, value)
+                changes = dict(axes)
                 if self.repeats > 1 or self.seed:
                     # one seed per repeat, the same for every point: comparisons between points
                     # are paired (repeat r of each sees the same input spikes and programming
                     # draws); a seed field swept as an axis keeps its value
                     s = _derived_seed(self.seed, r)
-                    for path in self.seed_fields:
-                        if path not in axes:
-                            cfg = cfg.replace(path, s)
+                    changes.update({p: s for p in self.seed_fields if p not in axes})
+                cfg = self.base.replace(changes)  # all at once: validated together
                 key = point_key(cfg)
                 if key in seen:
                     continue
                 seen.add(key)
-                cfg = (
-                    cfg.replace("output.directory", str(self.directory / "points"))
-                    .replace("output.name", key)
-                    .replace("output.figure", False)
-                    .replace("simulation.progress", False)
+                cfg = cfg.replace(
+                    {
+                        "output.directory": str(self.directory / "points"),
+                        "output.name": key,
+                        "output.figure": False,
+                        "simulation.progress": False,
+                    }
                 )
                 out.append(Point(key, {**axes, "label": label, "repeat": r}, cfg))
         return out

@@ -86,6 +86,11 @@ def test_replace_and_round_trip():
     with pytest.raises(SnnRramError, match="mapping.bits"):
         cfg.replace("mapping.bits", "four")
     assert isinstance(again, RunConfig)
+    # several fields at once, validated together: a method and an option only it takes
+    both = cfg.replace({"mapping.method": "qwsm", "mapping.options.power_weight": 0.5})
+    assert (both.mapping.method, both.mapping.options) == ("qwsm", {"power_weight": 0.5})
+    with pytest.raises(SnnRramError, match="mapping.options.power_weight: unknown key"):
+        cfg.replace("mapping.options.power_weight", 0.5)  # linear_pair has no such option
 
 
 def test_bundled_configs_are_valid():
