@@ -230,9 +230,18 @@ MAX_READ_SIZE = 1024
 _SEED = _int_in(0, 2**63 - 1)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with every usage error as ``snn-rram: error: <command>: …`` (exit status 2)."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        command = self.prog.removeprefix("snn-rram").strip()
+        self.exit(2, f"snn-rram: error: {command + ': ' if command else ''}{message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``snn-rram``."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="snn-rram",
         description="Spiking neural networks on passive RRAM crossbars.",
     )

@@ -67,7 +67,8 @@ def test_integer_and_range_arguments_checked(args, field, capsys):
         main(args)
     assert info.value.code == 2
     err = capsys.readouterr().err
-    assert f"argument {field}: expected" in err and "Traceback" not in err
+    assert f"snn-rram: error: {args[0]}: argument {field}: expected" in err
+    assert "Traceback" not in err
 
 
 def test_bad_files_give_one_line_and_debug_gives_the_traceback(tmp_path):
