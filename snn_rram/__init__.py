@@ -6,8 +6,12 @@ The package is layered (see ``DESIGN.md``): :mod:`snn_rram.devices` (one cell) â
 :mod:`snn_rram.snn` (Brian2 simulation); experiments, sweeps and the command line on top.
 """
 
-from snn_rram.errors import SnnRramError
+from snn_rram.errors import SnnRramError, SnnRramWarning, install_excepthook
 
 __version__ = "0.1.0"
 
-__all__ = ["SnnRramError", "__version__"]
+__all__ = ["SnnRramError", "SnnRramWarning", "__version__"]
+
+# Brian2 (imported by snn_rram.snn) claims every uncaught exception with its "unexpected error"
+# banner and a debug log; the packages that import it call this again after importing it.
+install_excepthook()

@@ -6,7 +6,10 @@ else is a :class:`~snn_rram.errors.SnnRramError` that names the parameter.
 
 from __future__ import annotations
 
+import difflib
 import numbers
+import tomllib
+from pathlib import Path
 
 import numpy as np
 
@@ -158,13 +161,13 @@ def _check_range(x, name, unit, positive, nonnegative, finite):
         raise SnnRramError(f"{name}: contains NaN")
     if finite and not np.isfinite(x).all():
         raise SnnRramError(f"{name}: contains infinite values")
-    shown = unit if unit != "1" else ""
+    shown = f" {unit}" if unit != "1" else ""
     if positive and (x <= 0).any():
-        bad = x[x <= 0].flat[0]
-        raise SnnRramError(f"{name}: must be > 0 {shown}, got {bad!r}".replace("  ", " "))
+        bad = float(x[x <= 0].flat[0])
+        raise SnnRramError(f"{name}: must be > 0{shown}, got {bad!r}")
     if nonnegative and (x < 0).any():
-        bad = x[x < 0].flat[0]
-        raise SnnRramError(f"{name}: must be >= 0 {shown}, got {bad!r}".replace("  ", " "))
+        bad = float(x[x < 0].flat[0])
+        raise SnnRramError(f"{name}: must be >= 0{shown}, got {bad!r}")
 
 
 def as_rng(seed, name: str = "rng") -> np.random.Generator:
@@ -181,9 +184,90 @@ def as_rng(seed, name: str = "rng") -> np.random.Generator:
     return np.random.default_rng(int(seed))
 
 
+def suggest(value, choices) -> str:
+    """A hint naming the allowed value nearest to ``value`` (a typo), or ``""``."""
+    if not isinstance(value, str):
+        return ""
+    close = difflib.get_close_matches(value, [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def one_of(value, name: str, choices) -> str:
-    """Check that ``value`` is one of the allowed strings."""
+    """Check that ``value`` is one of the allowed strings (the error suggests the nearest)."""
     if not isinstance(value, str) or value not in choices:
         allowed = ", ".join(repr(c) for c in choices)
-        raise SnnRramError(f"{name}: expected one of {allowed}, got {value!r}")
+        raise SnnRramError(
+            f"{name}: expected one of {allowed}, got {value!r}{suggest(value, choices)}"
+        )
     return value
+
+
+#: Largest TOML file (config, sweep file or device card) read, in bytes.
+MAX_TOML_BYTES = 1 << 20
+
+
+def read_toml(path, what: str, limit: int = MAX_TOML_BYTES) -> dict:
+    """Read a small TOML file (a config, sweep file or device card) with a size bound.
+
+    At most ``limit + 1`` bytes are read, so a device file such as ``/dev/zero`` or a huge file
+    is refused without being read whole.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    what : str
+        What it is, for error messages (``"config"``, ``"device card"``).
+    limit : int
+        Largest size accepted, in bytes.
+
+    Returns
+    -------
+    dict
+        The parsed TOML table.
+
+    Raises
+    ------
+    SnnRramError
+        Missing file, a directory, unreadable, larger than ``limit``, not UTF-8 or not TOML.
+    """
+    p = Path(path)
+    shown = str(p)
+    if p.is_dir():
+        raise SnnRramError(f"{what}: {shown!r} is a directory, expected a TOML file")
+    try:
+        with open(p, "rb") as fh:
+            data = fh.read(limit + 1)
+    except FileNotFoundError as exc:
+        raise SnnRramError(f"{what}: file {shown!r} not found") from exc
+    except OSError as exc:
+        raise SnnRramError(f"{what}: cannot read {shown!r}: {exc.strerror or exc}") from exc
+    if len(data) > limit:
+        raise SnnRramError(
+            f"{what}: {shown!r} is larger than {limit} bytes, too large for a {what} "
+            "(is it the right file?)"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SnnRramError(
+            f"{what}: {shown!r} is not UTF-8 text (byte {exc.start}: {exc.reason}); TOML files "
+            "are UTF-8"
+        ) from exc
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SnnRramError(f"{what}: malformed TOML in {shown!r}: {exc}") from exc
+
+
+def renamed(exc: SnnRramError, owner: str, where: str) -> SnnRramError:
+    """``exc`` with its subject ``owner`` (a class name such as ``Variation``) renamed ``where``.
+
+    Objects built from a file check themselves under their class name; the file's reader
+    reports the same error under the key path of the file (``levels.n``, not
+    ``UniformLevels.n``).
+    """
+    msg = str(exc)
+    if where and msg.startswith(owner):
+        return SnnRramError(where + msg[len(owner) :])
+    return SnnRramError(f"{where}: {msg}" if where else msg)

@@ -164,7 +164,12 @@ def _report(args) -> int:
 
     folder = Path(args.summary)
     folder = folder if folder.is_dir() else folder.parent
-    frame = load(args.summary)
+    try:
+        frame = load(args.summary)
+    except SnnRramError:
+        raise
+    except (OSError, ValueError, KeyError) as exc:  # e.g. a summary.csv that is not text
+        raise SnnRramError(f"summary: cannot read {args.summary!r}: {_describe(exc)}") from exc
     path = write_report(
         frame, folder, series=args.series, x=args.x, references=tuple(args.reference)
     )
@@ -188,13 +193,62 @@ def _train(args) -> int:
     return 0
 
 
+def _int_in(lo: int, hi: int):
+    """An argparse type: an integer from ``lo`` to ``hi``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"expected an integer from {lo} to {hi}, got {value}")
+        return value
+
+    return parse
+
+
+def _float_in(lo: float, hi: float, *, open_lo: bool = False):
+    """An argparse type: a finite number in ``[lo, hi]`` (``(lo, hi]`` with ``open_lo``)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (lo < value if open_lo else lo <= value) or not value <= hi:
+            raise argparse.ArgumentTypeError(
+                f"expected a number in {'(' if open_lo else '['}{lo:g}, {hi:g}], got {text}"
+            )
+        return value
+
+    return parse
+
+
+#: Largest array ``snn-rram read`` builds (rows and columns): a table printed to a terminal.
+MAX_READ_SIZE = 1024
+_SEED = _int_in(0, 2**63 - 1)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with every usage error as ``snn-rram: error: <command>: …`` (exit status 2)."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        command = self.prog.removeprefix("snn-rram").strip()
+        self.exit(2, f"snn-rram: error: {command + ': ' if command else ''}{message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``snn-rram``."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="snn-rram",
         description="Spiking neural networks on passive RRAM crossbars.",
     )
     parser.add_argument("--version", action="version", version=f"snn-rram {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="print the traceback of an error (for bug reports)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("devices", help="list the device cards")
@@ -213,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="address of a running dask scheduler (default $SNN_RRAM_SCHEDULER, "
         "else a local cluster)",
     )
-    p.add_argument("--workers", type=int, default=None, help="local worker processes")
+    p.add_argument("--workers", type=_int_in(1, 4096), default=None, help="local worker processes")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_sweep)
 
@@ -254,30 +308,40 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train an MLP on the bundled MNIST subset (needs torch)")
     p.add_argument(
-        "--hidden", type=int, nargs="+", action="extend", help="hidden layer sizes (default 256)"
+        "--hidden",
+        type=_int_in(1, 100_000),
+        nargs="+",
+        action="extend",
+        help="hidden layer sizes (default 256)",
     )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--seed", type=_SEED, default=0)
+    p.add_argument("--epochs", type=_int_in(1, 100_000), default=None)
     p.add_argument("--out", required=True, help="output .npz (a .toml sidecar is written too)")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("read", help="static read of a small random array, printed as a table")
-    p.add_argument("--rows", type=int, default=8)
-    p.add_argument("--cols", type=int, default=4)
+    p.add_argument("--rows", type=_int_in(1, MAX_READ_SIZE), default=8)
+    p.add_argument("--cols", type=_int_in(1, MAX_READ_SIZE), default=4)
     p.add_argument("--device", default="default", help="device card name or .toml path")
     p.add_argument("--v-read", type=float, default=0.2, help="read voltage, V")
     p.add_argument("--pulse-width", type=float, default=1e-4, help="pulse width, s")
     p.add_argument("--r-neuron", type=float, default=1e3, help="neuron input resistance, Ω")
     p.add_argument("--inactive-rows", choices=["ground", "float"], default="ground")
     p.add_argument("--r-wire", type=float, default=0.0, help="wire segment resistance, Ω")
-    p.add_argument("--activity", type=float, default=0.5, help="fraction of rows read")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--activity", type=_float_in(0.0, 1.0), default=0.5, help="fraction of rows read"
+    )
+    p.add_argument("--seed", type=_SEED, default=0)
     p.set_defaults(func=_read)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status.
+
+    Every failure prints ``snn-rram: error: …`` on stderr and exits with status 2 (usage
+    errors, bad input files, unreadable files); ``--debug`` shows the traceback instead.
+    """
     args = build_parser().parse_args(argv)
     if "MPLBACKEND" not in os.environ:
         import matplotlib
@@ -285,9 +349,27 @@ def main(argv: list[str] | None = None) -> int:
         matplotlib.use("Agg")  # the command writes figures to files and never shows them
     try:
         return args.func(args)
-    except SnnRramError as exc:
-        print(f"snn-rram: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("snn-rram: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"snn-rram: error: {_describe(exc)}", file=sys.stderr)
         return 2
+
+
+def _describe(exc: Exception) -> str:
+    """One line for an error: our messages as they are, others with their kind."""
+    if isinstance(exc, SnnRramError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.strerror or exc}: {exc.filename!r}"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {exc.start}: {exc.reason}); is it the right file?"
+    if isinstance(exc, OSError | ValueError):
+        return f"{exc}"
+    return f"{type(exc).__name__}: {exc} (unexpected; run with --debug for the traceback)"
 
 
 if __name__ == "__main__":

@@ -8,10 +8,11 @@ Examples
 2.0090...e-06
 """
 
-from snn_rram.devices.device import Device, card_dirs, list_cards, load
+from snn_rram.devices.device import Device, card_dirs, is_card_path, list_cards, load
 from snn_rram.devices.fitting import IVFit, LevelsFit, fit_iv, fit_levels
 from snn_rram.devices.iv import Linear, Polynomial, ReadModel, Separable, Sinh, Tabulated
 from snn_rram.devices.levels import (
+    MAX_LEVELS,
     Levels,
     MeasuredLevels,
     PotentiationLevels,
@@ -22,6 +23,7 @@ from snn_rram.devices.levels import (
 from snn_rram.devices.variation import Variation
 
 __all__ = [
+    "MAX_LEVELS",
     "Device",
     "IVFit",
     "Levels",
@@ -40,6 +42,7 @@ __all__ = [
     "card_dirs",
     "fit_iv",
     "fit_levels",
+    "is_card_path",
     "list_cards",
     "load",
     "nonlinearity_from_a",

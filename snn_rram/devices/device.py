@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-import tomllib
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from snn_rram._validation import read_toml, renamed, suggest
 from snn_rram.devices import iv
 from snn_rram.devices import levels as levels_mod
 from snn_rram.devices.iv import ReadModel
@@ -14,7 +17,7 @@ from snn_rram.devices.levels import Levels
 from snn_rram.devices.variation import Variation
 from snn_rram.errors import SnnRramError
 
-__all__ = ["Device", "card_dirs", "list_cards", "load"]
+__all__ = ["Device", "card_dirs", "is_card_path", "list_cards", "load"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,49 +56,121 @@ class Device:
             raise SnnRramError(f"Device.variation: expected a Variation, got {self.variation!r}")
 
     def to_dict(self) -> dict:
-        """The device as a TOML-ready table, in the card format."""
-        return {
-            "name": self.name,
-            "description": self.description,
-            "source": self.source,
-            "read": self.read_model.to_dict(),
-            "levels": self.levels.to_dict(),
-            "variation": self.variation.to_dict(),
-        }
+        """The device as a TOML-ready table, in the card format (plain Python values)."""
+        return _plain(
+            {
+                "name": self.name,
+                "description": self.description,
+                "source": self.source,
+                "read": self.read_model.to_dict(),
+                "levels": self.levels.to_dict(),
+                "variation": self.variation.to_dict(),
+            }
+        )
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the device as a card (TOML) that :func:`load` reads back to an equal device.
+
+        The file is written atomically: a temporary file in the same folder, renamed over
+        ``path`` once complete, so a reader never sees half a card.
+
+        Returns
+        -------
+        pathlib.Path
+            The card's path.
+        """
+        import tomli_w  # the writing twin of the standard library's tomllib; pure Python
+
+        path = Path(path)
+        if path.suffix != ".toml":
+            raise SnnRramError(f"path: a device card is a .toml file, got {str(path)!r}")
+        if not path.parent.is_dir():
+            raise SnnRramError(f"path: folder {str(path.parent)!r} does not exist")
+        text = tomli_w.dumps(self.to_dict())
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
 
     @classmethod
     def from_dict(cls, table: dict, where: str = "device") -> Device:
-        """Build a device from a card table (see ``models/devices/*.toml``)."""
-        allowed = {"name", "description", "source", "read", "levels", "variation"}
-        unknown = set(table) - allowed
-        if unknown:
-            raise SnnRramError(
-                f"{where}: unknown key(s) {', '.join(sorted(unknown))}; "
-                f"allowed: {', '.join(sorted(allowed))}"
-            )
+        """Build a device from a card table (see ``models/devices/*.toml``).
+
+        ``where`` prefixes the key paths in error messages (``""``: the card's own keys).
+        """
+        if not isinstance(table, dict):
+            raise SnnRramError(f"{where}: expected a table, got {table!r}")
+        for key in table:
+            if key not in _CARD_KEYS:
+                raise SnnRramError(
+                    f"{_key(where, key)}: unknown key{suggest(key, _CARD_KEYS)}; "
+                    f"allowed: {', '.join(sorted(_CARD_KEYS))}"
+                )
         for key in ("name", "source", "read", "levels"):
             if key not in table:
-                raise SnnRramError(f"{where}: missing required key {key!r}")
+                raise SnnRramError(f"{where or 'card'}: missing required key {key!r}")
         for key in ("name", "source", "description"):
             if key in table and not isinstance(table[key], str):
-                raise SnnRramError(f"{where}.{key}: expected a string, got {table[key]!r}")
+                raise SnnRramError(f"{_key(where, key)}: expected a string, got {table[key]!r}")
         variation = table.get("variation", {})
         if not isinstance(variation, dict):
-            raise SnnRramError(f"{where}.variation: expected a table, got {variation!r}")
-        unknown = set(variation) - set(Variation.__dataclass_fields__)
-        if unknown:
-            raise SnnRramError(
-                f"{where}.variation: unknown key(s) {', '.join(sorted(unknown))}; allowed: "
-                f"{', '.join(Variation.__dataclass_fields__)}"
-            )
+            raise SnnRramError(f"{_key(where, 'variation')}: expected a table, got {variation!r}")
+        fields = Variation.__dataclass_fields__
+        for key in variation:
+            if key not in fields:
+                raise SnnRramError(
+                    f"{_key(where, 'variation.' + key)}: unknown key{suggest(key, fields)}; "
+                    f"allowed: {', '.join(fields)}"
+                )
+        try:
+            var = Variation(**variation)
+        except SnnRramError as exc:
+            raise renamed(exc, "Variation", _key(where, "variation")) from None
         return cls(
             name=table["name"],
-            read_model=iv.from_dict(table["read"], f"{where}.read"),
-            levels=levels_mod.from_dict(table["levels"], f"{where}.levels"),
-            variation=Variation(**variation),
+            read_model=iv.from_dict(table["read"], _key(where, "read")),
+            levels=levels_mod.from_dict(table["levels"], _key(where, "levels")),
+            variation=var,
             source=table["source"],
             description=table.get("description", ""),
         )
+
+
+def _key(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+_CARD_KEYS = ("name", "description", "source", "read", "levels", "variation")
+
+
+def _plain(x):
+    """Nested tables with numpy scalars turned into Python numbers (for the TOML writer)."""
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_plain(v) for v in x]
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (Linux: /proc/self/status)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
 
 
 def card_dirs() -> list[Path]:
@@ -118,29 +193,38 @@ def list_cards() -> dict[str, Path]:
     return cards
 
 
+def is_card_path(name_or_path: str | os.PathLike) -> bool:
+    """True when :func:`load` reads ``name_or_path`` as a file path, not a preset name."""
+    text = os.fspath(name_or_path)
+    return Path(text).suffix == ".toml" or os.sep in text
+
+
 def load(name_or_path: str | os.PathLike) -> Device:
     """Load a device card by preset name (``"sinh_mild"``) or from a TOML file path.
+
+    A card is UTF-8 TOML of at most :data:`~snn_rram._validation.MAX_TOML_BYTES` (1 MiB) with
+    at most :data:`~snn_rram.devices.levels.MAX_LEVELS` levels.
 
     Raises
     ------
     SnnRramError
-        Unknown preset, unreadable or malformed TOML, or invalid values.
+        Unknown preset (the nearest name suggested), unreadable, too large, not UTF-8 or
+        malformed TOML, or invalid values (named by their key path).
     """
+    if not isinstance(name_or_path, str | os.PathLike):
+        raise SnnRramError(f"device: expected a card name or path, got {name_or_path!r}")
     text = os.fspath(name_or_path)
     path = Path(text)
-    if path.suffix != ".toml" and os.sep not in text:
+    if not is_card_path(text):
         cards = list_cards()
         if text not in cards:
             raise SnnRramError(
-                f"device: unknown preset {text!r}; available: {', '.join(sorted(cards))} "
-                f"(or give the path of a .toml card)"
+                f"device: unknown preset {text!r}{suggest(text, cards)}; available: "
+                f"{', '.join(sorted(cards))} (or give the path of a .toml card)"
             )
         path = cards[text]
+    table = read_toml(path, "device card")
     try:
-        with open(path, "rb") as fh:
-            table = tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise SnnRramError(f"device: card file {str(path)!r} not found") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise SnnRramError(f"device: malformed TOML in {str(path)!r}: {exc}") from exc
-    return Device.from_dict(table, where=f"device card {path.name}")
+        return Device.from_dict(table, where="")
+    except SnnRramError as exc:
+        raise SnnRramError(f"device card {str(path)!r}: {exc}") from None

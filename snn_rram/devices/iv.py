@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
-from snn_rram._validation import as_array, as_scalar
+from snn_rram._validation import as_array, as_scalar, one_of, renamed
 from snn_rram.errors import SnnRramError
 
 __all__ = ["Linear", "Polynomial", "ReadModel", "Separable", "Sinh", "Tabulated"]
@@ -444,10 +444,7 @@ def from_dict(table: dict, where: str = "read") -> ReadModel:
     table = dict(table)
     kind = table.pop("model", None)
     makers = {"linear": Linear, "sinh": Sinh, "polynomial": Polynomial, "tabulated": Tabulated}
-    if kind not in makers:
-        raise SnnRramError(
-            f"{where}.model: expected one of {', '.join(map(repr, makers))}, got {kind!r}"
-        )
+    one_of(kind, f"{where}.model", tuple(makers))
     cls = makers[kind]
     allowed = set(cls.__dataclass_fields__) - {"_knots"}
     unknown = set(table) - allowed
@@ -460,3 +457,5 @@ def from_dict(table: dict, where: str = "read") -> ReadModel:
         return cls(**table)
     except TypeError as exc:
         raise SnnRramError(f"{where}: {exc}") from exc
+    except SnnRramError as exc:
+        raise renamed(exc, cls.__name__, where) from None

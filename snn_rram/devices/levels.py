@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import math
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import brentq
 
-from snn_rram._validation import as_array, as_scalar
-from snn_rram.errors import SnnRramError
+from snn_rram._validation import as_array, as_scalar, one_of, renamed
+from snn_rram.errors import SnnRramError, SnnRramWarning
 
 __all__ = [
+    "MAX_LEVELS",
     "Levels",
     "MeasuredLevels",
     "PotentiationLevels",
@@ -52,7 +54,29 @@ class Levels(ABC):
         """The levels as a TOML-ready table (inverse of :func:`from_dict`)."""
 
 
-def _freeze(x: np.ndarray) -> np.ndarray:
+#: Most levels a device may have (a 16-bit level index; more is no physical device, and a card
+#: asking for 10**12 levels would need terabytes).
+MAX_LEVELS = 65536
+
+
+def _freeze(x: np.ndarray, where: str) -> np.ndarray:
+    """The levels, read-only, after checking that no two collapse onto one conductance."""
+    step = np.diff(x)
+    if np.any(step <= 0):
+        k = int(np.argmax(step <= 0))
+        raise SnnRramError(
+            f"{where}: levels must be distinct, but levels {k} and {k + 1} collapse onto the "
+            f"same conductance ({x[k]:.17g} S) in float64; use fewer levels or a wider range"
+        )
+    mean = (x[-1] - x[0]) / (x.size - 1)
+    if step.min() < 1e-6 * mean:
+        k = int(np.argmin(step))
+        warnings.warn(
+            f"{where}: levels {k} and {k + 1} differ by {step[k]:.3g} S, less than 1e-6 of the "
+            f"mean step ({mean:.3g} S): they are indistinguishable in practice",
+            SnnRramWarning,
+            stacklevel=4,
+        )
     x.setflags(write=False)
     return x
 
@@ -62,8 +86,8 @@ def _check_range(g_min, g_max, n, where):
     g_max = as_scalar(g_max, f"{where}.g_max", "siemens", positive=True)
     if g_max <= g_min:
         raise SnnRramError(f"{where}: g_max ({g_max:g} S) must exceed g_min ({g_min:g} S)")
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
-        raise SnnRramError(f"{where}.n: expected an integer >= 2, got {n!r}")
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or not 2 <= n <= MAX_LEVELS:
+        raise SnnRramError(f"{where}.n: expected an integer from 2 to {MAX_LEVELS}, got {n!r}")
     return g_min, g_max, int(n)
 
 
@@ -81,7 +105,7 @@ class UniformLevels(Levels):
         object.__setattr__(self, "g_min", g_min)
         object.__setattr__(self, "g_max", g_max)
         object.__setattr__(self, "n", n)
-        object.__setattr__(self, "values", _freeze(np.linspace(g_min, g_max, n)))
+        object.__setattr__(self, "values", _freeze(np.linspace(g_min, g_max, n), "UniformLevels"))
 
     def to_dict(self) -> dict:  # noqa: D102
         return {"kind": "uniform", "g_min": self.g_min, "g_max": self.g_max, "n": self.n}
@@ -166,7 +190,7 @@ class PotentiationLevels(Levels):
             object.__setattr__(self, name, value)
         object.__setattr__(self, "A", A)
         object.__setattr__(self, "B", B)
-        object.__setattr__(self, "values", _freeze(values))
+        object.__setattr__(self, "values", _freeze(values, "PotentiationLevels"))
 
     def conductance(self, pulses) -> np.ndarray:
         """Conductance after ``pulses`` potentiation pulses from ``g_min``, in S."""
@@ -195,11 +219,11 @@ class MeasuredLevels(Levels):
         v = np.sort(
             as_array(self.values, "MeasuredLevels.values", "siemens", ndim=1, nonnegative=True)
         )
-        if v.size < 2:
-            raise SnnRramError("MeasuredLevels.values: needs at least two levels")
-        if np.any(np.diff(v) <= 0):
-            raise SnnRramError("MeasuredLevels.values: levels must be distinct")
-        object.__setattr__(self, "values", _freeze(v))
+        if not 2 <= v.size <= MAX_LEVELS:
+            raise SnnRramError(
+                f"MeasuredLevels.values: expected 2 to {MAX_LEVELS} levels, got {v.size}"
+            )
+        object.__setattr__(self, "values", _freeze(v, "MeasuredLevels.values"))
 
     @property
     def n(self) -> int:
@@ -231,10 +255,7 @@ def from_dict(table: dict, where: str = "levels") -> Levels:
         "potentiation": (PotentiationLevels, {"g_min", "g_max", "n", "nonlinearity"}),
         "measured": (MeasuredLevels, {"values"}),
     }
-    if kind not in makers:
-        raise SnnRramError(
-            f"{where}.kind: expected one of {', '.join(map(repr, makers))}, got {kind!r}"
-        )
+    one_of(kind, f"{where}.kind", tuple(makers))
     cls, keys = makers[kind]
     if set(table) != keys:
         missing, unknown = keys - set(table), set(table) - keys
@@ -243,4 +264,7 @@ def from_dict(table: dict, where: str = "levels") -> Levels:
             + (f"; missing {', '.join(sorted(missing))}" if missing else "")
             + (f"; unknown {', '.join(sorted(unknown))}" if unknown else "")
         )
-    return cls(**table)
+    try:
+        return cls(**table)
+    except SnnRramError as exc:
+        raise renamed(exc, cls.__name__, where) from None

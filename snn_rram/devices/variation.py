@@ -10,7 +10,10 @@ from snn_rram._validation import as_rng, as_scalar, one_of
 from snn_rram.devices.levels import Levels
 from snn_rram.errors import SnnRramError
 
-__all__ = ["Variation"]
+__all__ = ["PROGRAMMING_DISTRIBUTIONS", "Variation"]
+
+#: The distributions of the programming error (``Variation.programming_distribution``).
+PROGRAMMING_DISTRIBUTIONS = ("normal", "lognormal")
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class Variation:
         one_of(
             self.programming_distribution,
             "Variation.programming_distribution",
-            ("normal", "lognormal"),
+            PROGRAMMING_DISTRIBUTIONS,
         )
         if self.stuck_lrs + self.stuck_hrs > 1:
             raise SnnRramError(

@@ -1,9 +1,21 @@
-"""The configuration of a run: TOML validated into frozen dataclasses.
+"""The configuration of a run: TOML validated into frozen pydantic models.
 
-Every section is a frozen dataclass; an unknown key, a missing required key, or a value of the
-wrong type or unit is a :class:`~snn_rram.errors.SnnRramError` naming its dotted path
-(``circuit.v_read``). Physical values are SI numbers, or strings with a unit and an optional SI
-prefix: ``v_read = "200 mV"``, ``pulse_width = "0.1 ms"``, ``r_neuron = "1 kohm"``.
+Every section is a frozen model (attribute access as on a frozen dataclass); an unknown key, a
+missing required key, or a value of the wrong type or unit is a
+:class:`~snn_rram.errors.SnnRramError` naming its dotted path (``circuit.v_read``), with the
+nearest allowed name for a typo. Physical values are SI numbers, or strings with a unit and an
+optional SI prefix parsed by pint: ``v_read = "200 mV"``, ``pulse_width = "0.1 ms"``,
+``r_neuron = "1 kohm"``.
+
+The allowed values come from the layers that use them: mapping methods from the mapping
+registry and ``mapping.options`` from the chosen method's signature, device cards from
+:func:`snn_rram.devices.list_cards`, simulation targets from Brian2's target list, row modes from
+:class:`snn_rram.crossbar.Circuit`. :func:`load_config` refuses what a run would refuse:
+the card is loaded, its variation merged with ``device.variation`` (stuck fractions summing
+over 1 are refused), the time step must divide the image duration and the pulse width, and
+``mapping.bits`` is limited to :data:`MAX_BITS`, the data set must hold ``data.n_images`` test
+and ``data.n_calibration`` training images; more bits than the card's levels can represent
+distinctly give a :class:`~snn_rram.errors.SnnRramWarning`.
 
 Example::
 
@@ -21,17 +33,36 @@ Example::
 
 from __future__ import annotations
 
-import dataclasses
-import math
+import functools
+import inspect
 import re
-import tomllib
-from dataclasses import dataclass, field, fields
+import typing
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
-from snn_rram.errors import SnnRramError
+import tomli_w
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from snn_rram._units import quantity
+from snn_rram._validation import MAX_TOML_BYTES, read_toml, renamed, suggest
+from snn_rram.errors import SnnRramError, SnnRramWarning
+from snn_rram.experiments._models import Section, choice, one_of, unknown_key
 
 __all__ = [
+    "MAX_BITS",
     "CircuitConfig",
     "ConversionConfig",
     "DataConfig",
@@ -48,114 +79,84 @@ __all__ = [
     "parse_config",
 ]
 
-# --- values with units --------------------------------------------------------------------------
+#: Largest ``mapping.bits``: 2·(2**15 − 1) + 1 = 65,535 weight codes, as many as the largest card
+#: (:data:`snn_rram.devices.MAX_LEVELS` levels) can hold.
+MAX_BITS = 16
 
-_PREFIX = {
-    "": 1.0,
-    "f": 1e-15,
-    "p": 1e-12,
-    "n": 1e-9,
-    "u": 1e-6,
-    "µ": 1e-6,
-    "m": 1e-3,
-    "k": 1e3,
-    "M": 1e6,
-    "G": 1e9,
-}
-_UNITS = {
-    "V": "V",
-    "volt": "V",
-    "s": "s",
-    "second": "s",
-    "ohm": "ohm",
-    "Ω": "ohm",
-    "Hz": "Hz",
-    "F": "F",
-    "farad": "F",
-    "S": "S",
-    "siemens": "S",
-    "A": "A",
-    "amp": "A",
-}
-_QUANTITY = re.compile(r"^\s*([-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)\s*([^\s\d.+-].*?)?\s*$")
+#: Largest count of images (``data.n_images``, ``data.n_calibration``): MNIST's 70,000 and room.
+MAX_IMAGES = 1_000_000
 
 
-def _parse_unit(text: str):
-    for name, unit in sorted(_UNITS.items(), key=lambda kv: -len(kv[0])):
-        if text.endswith(name):
-            prefix = text[: -len(name)]
-            if prefix in _PREFIX:
-                return _PREFIX[prefix], unit
-    return None
+def _unit(unit: str):
+    """Annotation parts of a physical value: a unit string parsed to an SI float."""
+    return BeforeValidator(lambda v: quantity(v, "", unit))
 
 
-def _number(
-    value,
-    where: str,
-    unit: str | None,
-    *,
-    integer=False,
-    positive=False,
-    nonnegative=False,
-    allow_none=False,
-):
-    """A number from TOML: int/float, or (for physical values) a string with a unit."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool):
-        raise SnnRramError(f"{where}: expected a number, got a boolean ({value!r})")
-    if isinstance(value, str) and unit is not None:
-        m = _QUANTITY.match(value)
-        parsed = _parse_unit(m.group(4) or "") if m and m.group(4) else None
-        if not m or parsed is None:
-            raise SnnRramError(
-                f"{where}: expected a number in {unit} or a string such as '1.5 m{unit}', "
-                f"got {value!r}"
-            )
-        factor, got = parsed
-        if got != unit:
-            raise SnnRramError(f"{where}: expected a value in {unit}, got {value!r} (in {got})")
-        value = float(m.group(1)) * factor
-    if integer:
-        if not isinstance(value, int):
-            raise SnnRramError(f"{where}: expected an integer, got {value!r}")
-    elif not isinstance(value, int | float):
-        shown = f" in {unit}" if unit else ""
-        raise SnnRramError(f"{where}: expected a number{shown}, got {value!r}")
-    if not integer:
-        value = float(value)
-        if not math.isfinite(value):
-            raise SnnRramError(f"{where}: must be finite, got {value!r}")
-    if positive and value <= 0:
-        raise SnnRramError(f"{where}: must be > 0, got {value!r}")
-    if nonnegative and value < 0:
-        raise SnnRramError(f"{where}: must be >= 0, got {value!r}")
-    return value
+def _no_nul(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("a path cannot contain a NUL character")
+    return text
 
 
-def _string(value, where, choices=None, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if not isinstance(value, str):
-        raise SnnRramError(f"{where}: expected a string, got {value!r}")
-    if choices is not None and value not in choices:
-        raise SnnRramError(
-            f"{where}: expected one of {', '.join(map(repr, choices))}, got {value!r}"
-        )
-    return value
+Path_ = Annotated[StrictStr, AfterValidator(_no_nul)]
+Volt = Annotated[float, _unit("V")]
+Second = Annotated[float, _unit("s")]
+Ohm = Annotated[float, _unit("ohm")]
+Hertz = Annotated[float, _unit("Hz")]
+Count = Annotated[StrictInt, Field(gt=0)]
+Seed = Annotated[StrictInt, Field(ge=0, lt=2**63)]
 
 
-def _bool(value, where):
-    if not isinstance(value, bool):
-        raise SnnRramError(f"{where}: expected true or false, got {value!r}")
-    return value
+def _tuple(v):
+    return tuple(v) if isinstance(v, list) else v
+
+
+PositiveInts = Annotated[tuple[Annotated[StrictInt, Field(gt=0)], ...], BeforeValidator(_tuple)]
+
+
+# Allowed names, asked from the layer that owns each list when a value is validated.
+def _formats():
+    from snn_rram.ann.importers import FORMATS
+
+    return FORMATS
+
+
+def _datasets():
+    from snn_rram.datasets import KNOWN_DATASETS
+
+    return KNOWN_DATASETS
+
+
+def _row_modes():
+    from snn_rram.crossbar.circuit import INACTIVE_ROW_MODES
+
+    return INACTIVE_ROW_MODES
+
+
+def _methods():
+    from snn_rram import mapping
+
+    return mapping.available()
+
+
+def _targets():
+    from snn_rram.snn._targets import TARGETS
+
+    return TARGETS
+
+
+#: Encoder kinds (``encoder.kind``) and the class of :mod:`snn_rram.snn` each selects.
+ENCODERS = {"poisson": "PoissonEncoder", "regular": "RegularEncoder"}
+#: Neuron reset modes and column solvers: :class:`snn_rram.snn.IFNeuron` and
+#: :class:`snn_rram.snn.SpikingNetwork` check these names but keep no list of them to import.
+RESETS = ("subtract", "zero")
+COLUMN_SOLVERS = ("table", "exact")
 
 
 # --- sections -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class NetworkConfig:
+class NetworkConfig(Section):
     """The trained network: a weights file, or a training recipe to run first.
 
     ``weights``: path (relative paths are resolved against the config file's folder, then the
@@ -165,300 +166,242 @@ class NetworkConfig:
     ``torch`` extra) and save it there.
     """
 
-    weights: str
-    format: str | None = None
-    input_shape: tuple[int, ...] | None = None
-    train_hidden: tuple[int, ...] | None = None
-    train_epochs: int | None = None
-    train_seed: int = 0
-
-    def __post_init__(self):
-        _string(self.weights, "network.weights")
-        _string(self.format, "network.format", allow_none=True)
-        for name in ("input_shape", "train_hidden"):
-            v = getattr(self, name)
-            if v is not None:
-                if not isinstance(v, list | tuple) or not all(
-                    isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in v
-                ):
-                    raise SnnRramError(f"network.{name}: expected a list of positive integers")
-                object.__setattr__(self, name, tuple(v))
-        _number(
-            self.train_epochs,
-            "network.train_epochs",
-            None,
-            integer=True,
-            positive=True,
-            allow_none=True,
-        )
-        _number(self.train_seed, "network.train_seed", None, integer=True, nonnegative=True)
+    key: ClassVar[str] = "network"
+    weights: Path_
+    format: Annotated[StrictStr, one_of(_formats)] | None = None
+    input_shape: PositiveInts | None = None
+    train_hidden: PositiveInts | None = None
+    train_epochs: Count | None = None
+    train_seed: Seed = 0
 
 
-@dataclass(frozen=True)
-class DataConfig:
+class DataConfig(Section):
     """Images to simulate and to calibrate the conversion with.
 
-    ``dataset``: ``mnist_5k``, ``fashion_mnist`` or ``mnist``, with an optional ``path``; the
-    first ``n_images`` test images are simulated, ``n_calibration`` training images normalise
-    the conversion.
+    ``dataset``: one of :data:`snn_rram.datasets.KNOWN_DATASETS`, with an optional ``path``;
+    the first ``n_images`` test images are simulated, ``n_calibration`` training images
+    normalise the conversion.
     """
 
-    dataset: str = "mnist_5k"
-    path: str | None = None
-    n_images: int = 1000
-    n_calibration: int = 500
-
-    def __post_init__(self):
-        _string(self.dataset, "data.dataset")
-        _string(self.path, "data.path", allow_none=True)
-        _number(self.n_images, "data.n_images", None, integer=True, positive=True)
-        _number(self.n_calibration, "data.n_calibration", None, integer=True, positive=True)
+    key: ClassVar[str] = "data"
+    dataset: Annotated[StrictStr, one_of(_datasets)] = "mnist_5k"
+    path: Path_ | None = None
+    n_images: Annotated[StrictInt, Field(gt=0, le=MAX_IMAGES)] = 1000
+    n_calibration: Annotated[StrictInt, Field(gt=0, le=MAX_IMAGES)] = 500
 
 
-@dataclass(frozen=True)
-class ConversionConfig:
+class ConversionConfig(Section):
     """ANN → SNN normalisation: percentile of each layer's positive activations."""
 
-    percentile: float = 99.9
-
-    def __post_init__(self):
-        p = _number(self.percentile, "conversion.percentile", None, positive=True)
-        if p > 100:
-            raise SnnRramError(f"conversion.percentile: must be in (0, 100], got {p}")
-        object.__setattr__(self, "percentile", p)
+    key: ClassVar[str] = "conversion"
+    percentile: Annotated[float, Field(gt=0, le=100)] = 99.9
 
 
-@dataclass(frozen=True)
-class DeviceConfig:
+class DeviceConfig(Section):
     """Device card (name or path) and optional overrides of its variation table."""
 
-    card: str = "default"
-    variation: dict = field(default_factory=dict)
+    key: ClassVar[str] = "device"
+    card: Path_ = "default"
+    variation: dict[str, Any] = Field(default_factory=dict)
 
-    def __post_init__(self):
-        _string(self.card, "device.card")
-        if not isinstance(self.variation, dict):
-            raise SnnRramError(f"device.variation: expected a table, got {self.variation!r}")
+    @field_validator("card")
+    @classmethod
+    def _card(cls, v):
+        from snn_rram.devices import is_card_path, list_cards
+
+        return v if is_card_path(v) else choice(v, "device.card", sorted(list_cards()))
+
+    @field_validator("variation")
+    @classmethod
+    def _variation(cls, v):
         from snn_rram.devices import Variation
 
-        allowed = {f.name for f in fields(Variation)}
-        for key, value in self.variation.items():
-            if key not in allowed:
-                raise SnnRramError(
-                    f"device.variation: unknown key {key!r}; allowed: {', '.join(sorted(allowed))}"
-                )
-            if key == "programming_distribution":
-                _string(value, f"device.variation.{key}", ("normal", "lognormal"))
-            else:
-                _number(value, f"device.variation.{key}", None, nonnegative=True)
+        allowed = Variation.__dataclass_fields__
+        for k in v:
+            if k not in allowed:
+                raise unknown_key("device.variation", k, allowed)
+        try:
+            Variation(**v)
+        except SnnRramError as exc:
+            raise renamed(exc, "Variation", "device.variation") from None
+        return v
 
 
-@dataclass(frozen=True)
-class CircuitConfig:
+class CircuitConfig(Section):
     """The read circuit (see :class:`snn_rram.crossbar.Circuit`), SI or unit strings."""
 
-    v_read: float = 0.2
-    pulse_width: float = 1e-4
-    r_neuron: float = 100.0
-    inactive_rows: str = "ground"
-    r_wire_row: float = 0.0
-    r_wire_col: float = 0.0
+    key: ClassVar[str] = "circuit"
+    v_read: Annotated[Volt, Field(gt=0)] = 0.2
+    pulse_width: Annotated[Second, Field(gt=0)] = 1e-4
+    r_neuron: Annotated[Ohm, Field(ge=0)] = 100.0
+    inactive_rows: Annotated[StrictStr, one_of(_row_modes)] = "ground"
+    r_wire_row: Annotated[Ohm, Field(ge=0)] = 0.0
+    r_wire_col: Annotated[Ohm, Field(ge=0)] = 0.0
 
-    def __post_init__(self):
-        set_ = object.__setattr__
-        set_(self, "v_read", _number(self.v_read, "circuit.v_read", "V", positive=True))
-        set_(
-            self,
-            "pulse_width",
-            _number(self.pulse_width, "circuit.pulse_width", "s", positive=True),
-        )
-        set_(self, "r_neuron", _number(self.r_neuron, "circuit.r_neuron", "ohm", nonnegative=True))
-        _string(self.inactive_rows, "circuit.inactive_rows", ("ground", "float"))
-        for name in ("r_wire_row", "r_wire_col"):
-            set_(
-                self,
-                name,
-                _number(getattr(self, name), f"circuit.{name}", "ohm", nonnegative=True),
-            )
+    @model_validator(mode="after")
+    def _circuit(self):
+        from snn_rram.crossbar import Circuit
+
+        try:  # the circuit's own rules, whatever they are
+            Circuit(**self.model_dump())
+        except SnnRramError as exc:
+            raise renamed(exc, "Circuit", "circuit") from None
+        return self
 
 
-@dataclass(frozen=True)
-class MappingConfig:
+# Keywords every mapping method takes from the pipeline, not from ``mapping.options``.
+_PIPELINE_KEYWORDS = {"bits", "bias", "bias_duty", "seed"}
+
+
+def method_options(method: str) -> dict[str, Any]:
+    """The ``mapping.options`` a registered method takes: name → type annotation."""
+    from snn_rram import mapping
+
+    func = mapping.get(method)
+    hints = typing.get_type_hints(func)
+    return {
+        name: hints.get(name, Any)
+        for name, p in inspect.signature(func).parameters.items()
+        if p.kind is p.KEYWORD_ONLY and name not in _PIPELINE_KEYWORDS
+    }
+
+
+class MappingConfig(Section):
     """Weights to conductances.
 
-    ``method`` (registered name), quantisation ``bits``, ``seed`` of the programming
-    variation, and method-specific ``options``.
+    ``method`` (registered name, see :func:`snn_rram.mapping.available`), quantisation
+    ``bits`` (2 to :data:`MAX_BITS`), ``seed`` of the programming variation, and the
+    keyword ``options`` of the method (its signature says which).
     """
 
-    method: str = "linear_pair"
-    bits: int = 4
-    seed: int = 0
-    options: dict = field(default_factory=dict)
+    key: ClassVar[str] = "mapping"
+    method: Annotated[StrictStr, one_of(_methods)] = "linear_pair"
+    bits: Annotated[StrictInt, Field(ge=2, le=MAX_BITS)] = 4
+    seed: Seed = 0
+    options: dict[str, Any] = Field(default_factory=dict)
 
-    def __post_init__(self):
-        _string(self.method, "mapping.method")
-        b = _number(self.bits, "mapping.bits", None, integer=True)
-        if b < 2:
-            raise SnnRramError(f"mapping.bits: must be >= 2, got {b}")
-        _number(self.seed, "mapping.seed", None, integer=True, nonnegative=True)
-        if not isinstance(self.options, dict):
-            raise SnnRramError(f"mapping.options: expected a table, got {self.options!r}")
+    @model_validator(mode="after")
+    def _options(self):
+        allowed = method_options(self.method)
+        for k, v in self.options.items():
+            if k not in allowed:
+                raise SnnRramError(
+                    str(unknown_key("mapping.options", k, allowed))
+                    + f" (options of mapping method {self.method!r})"
+                )
+            try:
+                TypeAdapter(allowed[k]).validate_python(v, strict=True)
+            except ValidationError as exc:
+                msg = exc.errors(include_url=False)[0]["msg"]
+                raise SnnRramError(
+                    f"mapping.options.{k}: {msg[0].lower() + msg[1:]}, got {v!r}"
+                ) from None
+        return self
 
 
-@dataclass(frozen=True)
-class EncoderConfig:
+class EncoderConfig(Section):
     """Input spike trains: ``poisson`` or ``regular``, maximum rate, presentation time."""
 
-    kind: str = "poisson"
-    max_rate: float = 100.0
-    image_duration: float = 0.1
-    seed: int = 0
-
-    def __post_init__(self):
-        _string(self.kind, "encoder.kind", ("poisson", "regular"))
-        object.__setattr__(
-            self, "max_rate", _number(self.max_rate, "encoder.max_rate", "Hz", positive=True)
-        )
-        object.__setattr__(
-            self,
-            "image_duration",
-            _number(self.image_duration, "encoder.image_duration", "s", positive=True),
-        )
-        _number(self.seed, "encoder.seed", None, integer=True, nonnegative=True)
+    key: ClassVar[str] = "encoder"
+    kind: Annotated[StrictStr, one_of(lambda: ENCODERS)] = "poisson"
+    max_rate: Annotated[Hertz, Field(gt=0)] = 100.0
+    image_duration: Annotated[Second, Field(gt=0)] = 0.1
+    seed: Seed = 0
 
 
-@dataclass(frozen=True)
-class NeuronConfig:
+class NeuronConfig(Section):
     """Integrate-and-fire neurons: threshold, reset, leak.
 
     ``threshold`` in V; the capacitance follows from the mapping so that one spike through one
     unit of normalised weight brings one threshold of charge.
     """
 
-    threshold: float = 1.0
-    reset: str = "subtract"
-    leak_tau: float | None = None
-    refractory: float | None = None
-
-    def __post_init__(self):
-        object.__setattr__(
-            self, "threshold", _number(self.threshold, "neuron.threshold", "V", positive=True)
-        )
-        _string(self.reset, "neuron.reset", ("subtract", "zero"))
-        object.__setattr__(
-            self,
-            "leak_tau",
-            _number(self.leak_tau, "neuron.leak_tau", "s", positive=True, allow_none=True),
-        )
-        object.__setattr__(
-            self,
-            "refractory",
-            _number(self.refractory, "neuron.refractory", "s", nonnegative=True, allow_none=True),
-        )
+    key: ClassVar[str] = "neuron"
+    threshold: Annotated[Volt, Field(gt=0)] = 1.0
+    reset: Annotated[StrictStr, one_of(lambda: RESETS)] = "subtract"
+    leak_tau: Annotated[Second, Field(gt=0)] | None = None
+    refractory: Annotated[Second, Field(ge=0)] | None = None
 
 
-@dataclass(frozen=True)
-class SimulationConfig:
+class SimulationConfig(Section):
     """Brian2 settings: time step, code-generation target, energy accounting."""
 
-    dt: float = 1e-4
-    target: str = "cpp_standalone"
-    energy: bool = True
-    column_solver: str = "table"
-    progress: bool = True
-
-    def __post_init__(self):
-        object.__setattr__(self, "dt", _number(self.dt, "simulation.dt", "s", positive=True))
-        _string(self.target, "simulation.target", ("numpy", "cython", "cpp_standalone"))
-        _bool(self.energy, "simulation.energy")
-        _string(self.column_solver, "simulation.column_solver", ("table", "exact"))
-        _bool(self.progress, "simulation.progress")
+    key: ClassVar[str] = "simulation"
+    dt: Annotated[Second, Field(gt=0)] = 1e-4
+    target: Annotated[StrictStr, one_of(_targets)] = "cpp_standalone"
+    energy: StrictBool = True
+    column_solver: Annotated[StrictStr, one_of(lambda: COLUMN_SOLVERS)] = "table"
+    progress: StrictBool = True
 
 
-@dataclass(frozen=True)
-class OutputConfig:
+class OutputConfig(Section):
     """Where results go: ``directory``/``name``.h5 (and .png with ``figure = true``)."""
 
-    directory: str = "results"
-    name: str = "run"
-    figure: bool = True
+    key: ClassVar[str] = "output"
+    directory: Path_ = "results"
+    name: StrictStr = "run"
+    figure: StrictBool = True
 
-    def __post_init__(self):
-        _string(self.directory, "output.directory")
-        _string(self.name, "output.name")
-        if not re.match(r"^[A-Za-z0-9_.\-]+$", self.name):
-            raise SnnRramError(
-                f"output.name: letters, digits, '_', '.', '-' only, got {self.name!r}"
-            )
-        _bool(self.figure, "output.figure")
-
-
-_SECTIONS = {
-    "network": NetworkConfig,
-    "data": DataConfig,
-    "conversion": ConversionConfig,
-    "device": DeviceConfig,
-    "circuit": CircuitConfig,
-    "mapping": MappingConfig,
-    "encoder": EncoderConfig,
-    "neuron": NeuronConfig,
-    "simulation": SimulationConfig,
-    "output": OutputConfig,
-}
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v):
+        if not re.fullmatch(r"[A-Za-z0-9_.\-]{1,200}", v) or v in (".", ".."):
+            raise ValueError(f"letters, digits, '_', '.', '-' only (1 to 200), got {v!r}")
+        return v
 
 
-@dataclass(frozen=True)
-class RunConfig:
-    """A whole run: one section per stage of the pipeline."""
+# --- the whole run ------------------------------------------------------------------------------
 
+
+class RunConfig(Section):
+    """A whole run: one section per stage of the pipeline.
+
+    ``base_dir`` (keyword, default ``"."``) is the folder relative paths resolve against; it is
+    not part of the configuration (not compared, not written).
+    """
+
+    key: ClassVar[str] = ""
     network: NetworkConfig
-    data: DataConfig = field(default_factory=DataConfig)
-    conversion: ConversionConfig = field(default_factory=ConversionConfig)
-    device: DeviceConfig = field(default_factory=DeviceConfig)
-    circuit: CircuitConfig = field(default_factory=CircuitConfig)
-    mapping: MappingConfig = field(default_factory=MappingConfig)
-    encoder: EncoderConfig = field(default_factory=EncoderConfig)
-    neuron: NeuronConfig = field(default_factory=NeuronConfig)
-    simulation: SimulationConfig = field(default_factory=SimulationConfig)
-    output: OutputConfig = field(default_factory=OutputConfig)
-    base_dir: str = field(default=".", compare=False)
+    data: DataConfig = DataConfig()
+    conversion: ConversionConfig = ConversionConfig()
+    device: DeviceConfig = DeviceConfig()
+    circuit: CircuitConfig = CircuitConfig()
+    mapping: MappingConfig = MappingConfig()
+    encoder: EncoderConfig = EncoderConfig()
+    neuron: NeuronConfig = NeuronConfig()
+    simulation: SimulationConfig = SimulationConfig()
+    output: OutputConfig = OutputConfig()
+    _base_dir: str = PrivateAttr(default=".")
+
+    def __init__(self, *, base_dir: str | Path = ".", **sections: Any):
+        if "network" not in sections:
+            raise SnnRramError("config: missing required section 'network'")
+        super().__init__(**sections)
+        self._base_dir = str(base_dir)
+        self._check()
+
+    @property
+    def base_dir(self) -> str:
+        """The folder relative paths in the config resolve against."""
+        return self._base_dir
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, RunConfig) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]  # the tables inside are mutable dicts
 
     @classmethod
     def from_dict(cls, table: dict, base_dir: str | Path = ".") -> RunConfig:
         """Build and validate a config from a TOML table."""
         if not isinstance(table, dict):
             raise SnnRramError(f"config: expected a table, got {table!r}")
-        unknown = set(table) - set(_SECTIONS)
-        if unknown:
-            raise SnnRramError(
-                f"config: unknown section(s) {', '.join(sorted(unknown))}; "
-                f"known: {', '.join(_SECTIONS)}"
-            )
-        if "network" not in table:
-            raise SnnRramError("config: missing required section 'network'")
-        sections = {}
-        for name, section in _SECTIONS.items():
-            values = table.get(name, {})
-            if not isinstance(values, dict):
-                raise SnnRramError(f"{name}: expected a table, got {values!r}")
-            known = {f.name for f in fields(section)}
-            bad = set(values) - known
-            if bad:
-                raise SnnRramError(
-                    f"{name}: unknown key(s) {', '.join(f'{name}.{k}' for k in sorted(bad))}; "
-                    f"allowed: {', '.join(sorted(known))}"
-                )
-            try:
-                sections[name] = section(**values)
-            except TypeError as exc:
-                raise SnnRramError(f"{name}: {exc}") from exc
-        return cls(**sections, base_dir=str(base_dir))
+        return cls(**table, base_dir=base_dir)
 
     def to_dict(self) -> dict:
-        """Plain nested dict (for TOML output and provenance)."""
+        """Plain nested dict (for TOML output and provenance); unset optional values left out."""
         out = {}
-        for name in _SECTIONS:
-            sec = dataclasses.asdict(getattr(self, name))
+        for name in type(self).model_fields:
+            sec = getattr(self, name).model_dump()
             out[name] = {
                 k: list(v) if isinstance(v, tuple) else v
                 for k, v in sec.items()
@@ -467,24 +410,35 @@ class RunConfig:
         return out
 
     def to_toml(self) -> str:
-        """The resolved configuration as TOML text."""
+        """The resolved configuration as TOML text (:func:`parse_config` reads it back)."""
         return dumps_toml(self.to_dict())
 
-    def replace(self, path: str, value: Any) -> RunConfig:
+    def replace(self, path: str | dict, value: Any = None) -> RunConfig:
         """A copy with the field at dotted ``path`` (``mapping.bits``) set to ``value``.
 
         ``device.variation.<key>`` and ``mapping.options.<key>`` set entries of those tables.
+        A dict ``{path: value, ...}`` sets several fields at once, validated together (so
+        ``mapping.method`` and an option of that method can change in one step).
         """
-        parts = path.split(".")
+        changes = path if isinstance(path, dict) else {path: value}
         table = self.to_dict()
-        node = table
-        for key in parts[:-1]:
-            if key not in _SECTIONS and node is table:
-                raise SnnRramError(f"{path}: unknown section {key!r}")
-            node = node.setdefault(key, {})
-            if not isinstance(node, dict):
-                raise SnnRramError(f"{path}: {key!r} is not a table")
-        node[parts[-1]] = value
+        for where, new in changes.items():
+            if not isinstance(where, str) or not where:
+                raise SnnRramError(
+                    f"path: expected a dotted key path such as 'mapping.bits', got {where!r}"
+                )
+            parts = where.split(".")
+            if parts[0] not in table:
+                raise SnnRramError(
+                    f"{where}: unknown section {parts[0]!r}{suggest(parts[0], table)}; "
+                    f"allowed: {', '.join(table)}"
+                )
+            node = table
+            for key in parts[:-1]:
+                node = node.setdefault(key, {})
+                if not isinstance(node, dict):
+                    raise SnnRramError(f"{where}: {key!r} is not a table")
+            node[parts[-1]] = new
         return RunConfig.from_dict(table, self.base_dir)
 
     def resolve_path(self, path: str) -> Path:
@@ -497,19 +451,105 @@ class RunConfig:
                 return root / p
         return Path(self.base_dir) / p
 
+    def card_path(self) -> str:
+        """``device.card`` as :func:`snn_rram.devices.load` takes it (a path resolved here)."""
+        from snn_rram.devices import is_card_path
+
+        card = self.device.card
+        return str(self.resolve_path(card)) if is_card_path(card) else card
+
+    def _check(self) -> None:
+        """The checks that need several sections (and the device card)."""
+        from snn_rram import devices
+
+        sim, enc, circ = self.simulation, self.encoder, self.circuit
+        for where, value in (
+            ("encoder.image_duration", enc.image_duration),
+            ("circuit.pulse_width", circ.pulse_width),
+        ):
+            n = round(value / sim.dt)
+            if n < 1 or abs(n * sim.dt - value) > 1e-9 * value:
+                raise SnnRramError(
+                    f"{where}: {value:g} s is not a whole number (>= 1) of time steps of "
+                    f"simulation.dt = {sim.dt:g} s"
+                )
+        if circ.pulse_width > enc.image_duration:
+            raise SnnRramError(
+                f"circuit.pulse_width: {circ.pulse_width:g} s is longer than "
+                f"encoder.image_duration = {enc.image_duration:g} s (no read fits in an image)"
+            )
+        self._check_data()
+        try:
+            device = devices.load(self.card_path())
+        except SnnRramError as exc:
+            raise SnnRramError(f"device.card: {exc}") from None
+        if self.device.variation:
+            merged = {**device.variation.to_dict(), **self.device.variation}
+            try:
+                devices.Variation(**merged)
+            except SnnRramError as exc:
+                raise SnnRramError(
+                    f"{renamed(exc, 'Variation', 'device.variation')} (with the values of card "
+                    f"{device.name!r})"
+                ) from None
+        codes = 2 ** (self.mapping.bits - 1) - 1  # weight codes per sign
+        n = device.levels.n
+        if codes > n - 1:
+            warnings.warn(
+                f"mapping.bits = {self.mapping.bits} asks for {2 * codes + 1} weight codes "
+                f"(±{codes}), but card {device.name!r} has {n} levels: a pair of a level and "
+                f"the lowest level represents at most {2 * n - 1} distinct weights, so codes "
+                f"collapse (at most {n.bit_length()} bits are distinct on this card)",
+                SnnRramWarning,
+                stacklevel=2,
+            )
+
+    def _check_data(self) -> None:
+        """The data set exists and holds the images asked for (a run would refuse otherwise)."""
+        d = self.data
+        path = None if d.path is None else str(self.resolve_path(d.path).resolve())
+        try:
+            n_train, n_test = _dataset_sizes(d.dataset, path)
+        except SnnRramError as exc:
+            raise SnnRramError(f"data: {exc}") from None
+        if d.n_images > n_test:
+            raise SnnRramError(
+                f"data.n_images: {d.n_images} asked, the test set of {d.dataset!r} has {n_test}"
+            )
+        if d.n_calibration > n_train:
+            raise SnnRramError(
+                f"data.n_calibration: {d.n_calibration} asked, the training set of "
+                f"{d.dataset!r} has {n_train}"
+            )
+
+
+@functools.lru_cache(maxsize=16)
+def _dataset_sizes(name: str, path: str | None) -> tuple[int, int]:
+    """Training and test set sizes of a data set (loaded once per process and folder)."""
+    from snn_rram import datasets
+
+    ds = datasets.load(name, path)
+    return ds.n_train, ds.n_test
+
 
 def load_config(path: str | Path) -> RunConfig:
-    """Load a run config from a TOML file; relative paths in it resolve against its folder."""
-    p = Path(path)
-    try:
-        text = p.read_text()
-    except (FileNotFoundError, IsADirectoryError) as exc:
-        raise SnnRramError(f"config: file {str(p)!r} not found") from exc
-    return parse_config(text, p.resolve().parent)
+    """Load a run config from a TOML file; relative paths in it resolve against its folder.
+
+    The file must be UTF-8 TOML of at most :data:`~snn_rram._validation.MAX_TOML_BYTES`
+    (1 MiB); everything a run would refuse is refused here (see the module documentation).
+    """
+    table = read_toml(path, "config", MAX_TOML_BYTES)
+    return RunConfig.from_dict(table, Path(path).resolve().parent)
 
 
 def parse_config(text: str, base_dir: str | Path = ".") -> RunConfig:
     """Parse and validate a run config given as TOML text."""
+    import tomllib
+
+    if not isinstance(text, str):
+        raise SnnRramError(f"config: expected TOML text (str), got {type(text).__name__}")
+    if len(text) > MAX_TOML_BYTES:
+        raise SnnRramError(f"config: text longer than {MAX_TOML_BYTES} characters")
     try:
         table = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -517,35 +557,9 @@ def parse_config(text: str, base_dir: str | Path = ".") -> RunConfig:
     return RunConfig.from_dict(table, base_dir)
 
 
-def _toml_value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return repr(v)
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise SnnRramError(f"config: cannot write {v!r} to TOML")
-
-
 def dumps_toml(table: dict) -> str:
-    """Write nested dicts of scalars and lists as TOML (tables, then sub-tables)."""
-    lines: list[str] = []
-
-    def emit(prefix, node):
-        scalars = {k: v for k, v in node.items() if not isinstance(v, dict)}
-        tables = {k: v for k, v in node.items() if isinstance(v, dict)}
-        if prefix and (scalars or not tables):
-            lines.append(f"[{prefix}]")
-        for k, v in scalars.items():
-            lines.append(f"{k} = {_toml_value(v)}")
-        if prefix and scalars:
-            lines.append("")
-        for k, v in tables.items():
-            emit(f"{prefix}.{k}" if prefix else k, v)
-
-    emit("", table)
-    return "\n".join(lines).rstrip() + "\n"
+    """Nested dicts of TOML values as TOML text (through tomli-w)."""
+    try:
+        return tomli_w.dumps(table)
+    except (TypeError, ValueError) as exc:
+        raise SnnRramError(f"config: cannot write as TOML: {exc}") from exc

@@ -1,4 +1,8 @@
-"""Helpers shared by the figure functions: axes, SI prefixes, units, input checks."""
+"""Helpers shared by the figure functions: axes, SI prefixes, units, input checks.
+
+Prefixes come from matplotlib's engineering notation (:class:`matplotlib.ticker.EngFormatter`)
+and prefixed unit names are parsed by pint (:mod:`snn_rram._units`): no prefix table here.
+"""
 
 from __future__ import annotations
 
@@ -8,25 +12,11 @@ import matplotlib.axes
 import matplotlib.pyplot as plt
 import numpy as np
 import scipy.sparse as sp
+from matplotlib.ticker import EngFormatter
 
+from snn_rram._units import unit_factor
 from snn_rram.errors import SnnRramError
 
-#: SI prefixes by name; ``u`` is accepted for ``µ``.
-_PREFIXES = {
-    "a": 1e-18,
-    "f": 1e-15,
-    "p": 1e-12,
-    "n": 1e-9,
-    "µ": 1e-6,
-    "u": 1e-6,
-    "m": 1e-3,
-    "": 1.0,
-    "k": 1e3,
-    "M": 1e6,
-    "G": 1e9,
-}
-#: Prefix of each power of 1000 chosen automatically.
-_AUTO = {-18: "a", -15: "f", -12: "p", -9: "n", -6: "µ", -3: "m", 0: "", 3: "k", 6: "M", 9: "G"}
 #: SI units a figure knows, with the name of the quantity they measure.
 BASE_UNITS = {
     "V": "voltage",
@@ -78,7 +68,7 @@ def auto_prefix(values, unit: str) -> tuple[float, str]:
         return 1.0, unit
     exponent = 3 * math.floor(math.log10(float(x.max())) / 3 + 1e-9)
     exponent = min(max(exponent, -18), 9)
-    return 10.0**exponent, _AUTO[exponent] + unit
+    return 10.0**exponent, EngFormatter.ENG_PREFIXES[exponent] + unit
 
 
 def display_unit(unit, values, name: str = "unit") -> tuple[float, str]:
@@ -88,8 +78,8 @@ def display_unit(unit, values, name: str = "unit") -> tuple[float, str]:
     ----------
     unit : str
         ``"V"`` (volts, prefix chosen from ``values``), ``"mV"`` (always millivolts), ``""``
-        (dimensionless). Known units: V, A, S, J, W, s, Ω, F, Hz; prefixes a f p n µ (or u) m
-        k M G.
+        (dimensionless). Known units: V, A, S, J, W, s, Ω, F, Hz, with any SI prefix
+        (``u`` for µ) or spelled out (``millivolt``).
     values : array_like
         The numbers to show, in the SI unit.
     name : str
@@ -106,10 +96,9 @@ def display_unit(unit, values, name: str = "unit") -> tuple[float, str]:
         raise SnnRramError(f"{name}: expected a unit string such as 'V' or 'mV', got {unit!r}")
     if unit == "" or unit in BASE_UNITS:
         return auto_prefix(values, unit)
-    for base in sorted(BASE_UNITS, key=len, reverse=True):
-        if unit.endswith(base) and unit[: -len(base)] in _PREFIXES:
-            prefix = unit[: -len(base)]
-            return _PREFIXES[prefix], ("µ" if prefix == "u" else prefix) + base
+    parsed = unit_factor(unit, BASE_UNITS)
+    if parsed is not None:
+        return parsed[0], "µ" + unit[1:] if unit.startswith("u") and len(unit) > 1 else unit
     raise SnnRramError(
         f"{name}: unknown unit {unit!r}; expected one of {', '.join(BASE_UNITS)}, optionally "
         "with an SI prefix (a f p n µ u m k M G), or '' for dimensionless values"
@@ -120,10 +109,8 @@ def base_of(unit: str) -> str:
     """The SI unit of a (possibly prefixed) unit string, e.g. ``"mV"`` → ``"V"``."""
     if unit == "" or unit in BASE_UNITS:
         return unit
-    for base in sorted(BASE_UNITS, key=len, reverse=True):
-        if unit.endswith(base) and unit[: -len(base)] in _PREFIXES:
-            return base
-    return unit
+    parsed = unit_factor(unit, BASE_UNITS)
+    return unit if parsed is None else parsed[1]
 
 
 def quantity_unit(value, name: str) -> tuple[np.ndarray | None, str | None]:

@@ -31,28 +31,19 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import tomllib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any, ClassVar
 
+from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, StrictStr, model_validator
+
+from snn_rram._validation import read_toml
 from snn_rram.errors import SnnRramError
-from snn_rram.experiments.config import RunConfig, load_config
+from snn_rram.experiments._models import Section
+from snn_rram.experiments.config import RunConfig, dumps_toml, load_config
 
-__all__ = ["Point", "SweepSpec", "load_sweep"]
-
-_KEYS = {
-    "base",
-    "directory",
-    "repeats",
-    "seed",
-    "retries",
-    "workers",
-    "seed_fields",
-    "grid",
-    "zip",
-    "extra",
-    "name",
-}
+__all__ = ["MAX_POINTS", "Point", "SweepFile", "SweepSpec", "load_sweep"]
 
 
 @dataclass(frozen=True)
@@ -114,26 +105,25 @@ class SweepSpec:
         out, seen = [], set()
         for label, axes in combos:
             for r in range(self.repeats):
-                cfg = self.base
-                for path, value in axes.items():
-                    cfg = cfg.replace(path, value)
+                changes = dict(axes)
                 if self.repeats > 1 or self.seed:
                     # one seed per repeat, the same for every point: comparisons between points
                     # are paired (repeat r of each sees the same input spikes and programming
                     # draws); a seed field swept as an axis keeps its value
                     s = _derived_seed(self.seed, r)
-                    for path in self.seed_fields:
-                        if path not in axes:
-                            cfg = cfg.replace(path, s)
+                    changes.update({p: s for p in self.seed_fields if p not in axes})
+                cfg = self.base.replace(changes)  # all at once: validated together
                 key = point_key(cfg)
                 if key in seen:
                     continue
                 seen.add(key)
-                cfg = (
-                    cfg.replace("output.directory", str(self.directory / "points"))
-                    .replace("output.name", key)
-                    .replace("output.figure", False)
-                    .replace("simulation.progress", False)
+                cfg = cfg.replace(
+                    {
+                        "output.directory": str(self.directory / "points"),
+                        "output.name": key,
+                        "output.figure": False,
+                        "simulation.progress": False,
+                    }
                 )
                 out.append(Point(key, {**axes, "label": label, "repeat": r}, cfg))
         return out
@@ -163,77 +153,89 @@ def point_key(cfg: RunConfig) -> str:
     table.get("simulation", {}).pop("progress", None)
     weights = cfg.resolve_path(cfg.network.weights)
     table["network"]["weights"] = str(weights.resolve()) if weights.exists() else str(weights)
-    from snn_rram.experiments.config import dumps_toml
-
     return hashlib.sha256(dumps_toml(table).encode()).hexdigest()[:16]
 
 
+#: Most points a sweep file may ask for (grid × zip rows × extras × repeats).
+MAX_POINTS = 100_000
+
+
+def _lists(axes: dict, where: str) -> dict:
+    """Axes (dotted path → non-empty list), nested tables of unquoted dotted keys flattened."""
+    axes = _flatten(axes)
+    for k, v in axes.items():
+        if not isinstance(v, list) or not v:
+            raise ValueError(f"{where}.{k}: expected a non-empty list of values, got {v!r}")
+    return axes
+
+
+def _tuple(v):
+    return tuple(v) if isinstance(v, list) else v
+
+
+class SweepFile(Section):
+    """The keys of a sweep file, validated (see the module documentation)."""
+
+    key: ClassVar[str] = "sweep"
+    base: StrictStr
+    directory: StrictStr | None = None
+    repeats: Annotated[StrictInt, Field(ge=1, le=10_000)] = 1
+    seed: Annotated[StrictInt, Field(ge=0, lt=2**63)] = 0
+    retries: Annotated[StrictInt, Field(ge=0, le=100)] = 1
+    workers: Annotated[StrictInt, Field(ge=1, le=4096)] | None = None
+    seed_fields: Annotated[tuple[StrictStr, ...], BeforeValidator(_tuple)] = (
+        "mapping.seed",
+        "encoder.seed",
+    )
+    grid: Annotated[dict[str, Any], AfterValidator(lambda v: _lists(v, "sweep.grid"))] = Field(
+        default_factory=dict
+    )
+    zip: Annotated[dict[str, Any], AfterValidator(lambda v: _lists(v, "sweep.zip"))] = Field(
+        default_factory=dict
+    )
+    extra: list[dict[str, Any]] = Field(default_factory=list)
+    name: StrictStr | None = None
+
+    @model_validator(mode="after")
+    def _sizes(self):
+        if self.zip and len({len(v) for v in self.zip.values()}) != 1:
+            lengths = {k: len(v) for k, v in self.zip.items()}
+            raise ValueError(f"every zip axis needs the same number of values, got {lengths}")
+        grid = math.prod(len(v) for v in self.grid.values())
+        rows = len(next(iter(self.zip.values()))) if self.zip else 1
+        n = grid * rows * (1 + len(self.extra)) * self.repeats
+        if n > MAX_POINTS:
+            raise ValueError(
+                f"asks for {n} points (grid {grid} × zip {rows} × {1 + len(self.extra)} "
+                f"× {self.repeats} repeats), more than {MAX_POINTS}"
+            )
+        return self
+
+
 def load_sweep(path: str | Path) -> SweepSpec:
-    """Load and validate a sweep file."""
+    """Load and validate a sweep file (UTF-8 TOML of at most 1 MiB) and every point in it."""
     path = Path(path)
-    try:
-        table = tomllib.loads(path.read_text())
-    except FileNotFoundError as exc:
-        raise SnnRramError(f"sweep: file {str(path)!r} not found") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise SnnRramError(f"sweep: malformed TOML in {str(path)!r}: {exc}") from exc
-    unknown = set(table) - _KEYS
-    if unknown:
-        raise SnnRramError(
-            f"sweep: unknown key(s) {', '.join(sorted(unknown))}; "
-            f"allowed: {', '.join(sorted(_KEYS))}"
-        )
-    if "base" not in table or not isinstance(table["base"], str):
-        raise SnnRramError("sweep.base: the path of a run config is required")
+    table = read_toml(path, "sweep")
+    f = SweepFile(**table)
     here = path.resolve().parent
-    base = load_config(here / table["base"])
-    directory = Path(table.get("directory", f"results/{path.stem}"))
+    try:
+        base = load_config(here / f.base)
+    except SnnRramError as exc:
+        raise SnnRramError(f"sweep.base: {exc}") from None
+    directory = Path(f.directory if f.directory is not None else f"results/{path.stem}")
     directory = directory if directory.is_absolute() else (here / directory)
-    grid, zip_ = table.get("grid", {}), table.get("zip", {})
-    for name, axes in (("grid", grid), ("zip", zip_)):
-        if not isinstance(axes, dict):
-            raise SnnRramError(f"sweep.{name}: expected a table of dotted paths to lists")
-    grid, zip_ = _flatten(grid), _flatten(zip_)
-    for name, axes in (("grid", grid), ("zip", zip_)):
-        for k, v in axes.items():
-            if not isinstance(v, list) or not v:
-                raise SnnRramError(f"sweep.{name}.{k}: expected a non-empty list of values")
-    if zip_ and len({len(v) for v in zip_.values()}) != 1:
-        lengths = {k: len(v) for k, v in zip_.items()}
-        raise SnnRramError(f"sweep.zip: every axis needs the same number of values, got {lengths}")
-    extra = table.get("extra", [])
-    if not isinstance(extra, list) or not all(isinstance(e, dict) for e in extra):
-        raise SnnRramError("sweep.extra: expected an array of tables ([[extra]])")
-    extra = [_flatten(e) for e in extra]
-    ints = {}
-    for name, default, lo in (("repeats", 1, 1), ("seed", 0, 0), ("retries", 1, 0)):
-        v = table.get(name, default)
-        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-            raise SnnRramError(f"sweep.{name}: expected an integer >= {lo}, got {v!r}")
-        ints[name] = v
-    workers = table.get("workers")
-    if workers is not None and (
-        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
-    ):
-        raise SnnRramError(f"sweep.workers: expected an integer >= 1, got {workers!r}")
-    seed_fields = table.get("seed_fields", ["mapping.seed", "encoder.seed"])
-    if not isinstance(seed_fields, list) or not all(isinstance(f, str) for f in seed_fields):
-        raise SnnRramError(
-            f"sweep.seed_fields: expected a list of dotted paths (strings), got {seed_fields!r}"
-        )
-    seed_fields = tuple(seed_fields)
     spec = SweepSpec(
         base,
         directory.resolve(),
-        grid,
-        zip_,
-        tuple(extra),
-        ints["repeats"],
-        ints["seed"],
-        ints["retries"],
-        workers,
-        seed_fields,
-        str(table.get("name", path.stem)),
+        f.grid,
+        f.zip,
+        tuple(_flatten(e) for e in f.extra),
+        f.repeats,
+        f.seed,
+        f.retries,
+        f.workers,
+        f.seed_fields,
+        f.name if f.name is not None else path.stem,
     )
     spec.points()  # validates every axis path and value now, before anything runs
     return spec

@@ -24,27 +24,79 @@ def test_paper2_cards_differ_in_nonlinearity():
     assert strong.read_model.b > 2 * mild.read_model.b
 
 
-def test_card_round_trip(tmp_path):
-    import tomllib
+def _same_device(a, b):
+    """Every field of two devices: read model, levels, variation, texts."""
+    assert (a.name, a.source, a.description) == (b.name, b.source, b.description)
+    assert a.read_model.to_dict() == b.read_model.to_dict()
+    assert type(a.read_model) is type(b.read_model)
+    assert a.levels.to_dict() == b.levels.to_dict()
+    np.testing.assert_array_equal(a.levels.values, b.levels.values)
+    assert a.variation == b.variation
 
-    dev = devices.load("sinh_mild")
-    path = tmp_path / "copy.toml"
-    lines = []
-    t = dev.to_dict()
-    lines += [f'name = "{t["name"]}"', f'source = "{t["source"]}"'.replace("\n", " ")]
-    for table in ("read", "levels", "variation"):
-        lines.append(f"[{table}]")
-        for k, v in t[table].items():
-            lines.append(f"{k} = {v!r}".replace("'", '"'))
-    path.write_text("\n".join(lines))
-    assert tomllib.loads(path.read_text())
-    again = devices.load(path)
-    np.testing.assert_array_equal(again.levels.values, dev.levels.values)
+
+@pytest.mark.parametrize("name", sorted(devices.list_cards()))
+def test_card_round_trip(tmp_path, name):
+    dev = devices.load(name)
+    path = dev.save(tmp_path / f"{name}.toml")
+    _same_device(devices.load(path), dev)
+    assert [p.name for p in tmp_path.iterdir()] == [f"{name}.toml"]  # no temporary left
+
+
+def test_saved_card_keeps_variation_measured_levels_and_odd_text(tmp_path):
+    dev = devices.Device(
+        'quote " and \\ and\nnew line, µS',
+        devices.Tabulated([1e-6, 1e-5], [-0.2, 0.0, 0.2], [[-2e-7, 0, 2e-7], [-2e-6, 0, 2e-6]]),
+        devices.MeasuredLevels(np.array([1e-6, 2.5e-6, 1e-5])),
+        devices.Variation(0.05, "lognormal", 0.01, 0.02, 0.03),
+        source="a\tsource\n",
+        description="ünïcode",
+    )
+    path = dev.save(tmp_path / "odd.toml")
+    _same_device(devices.load(path), dev)
+    np.testing.assert_array_equal(devices.load(path).read_model.I, dev.read_model.I)
+
+
+def test_save_refuses_bad_paths(tmp_path):
+    dev = devices.load("ideal")
+    with pytest.raises(SnnRramError, match="folder"):
+        dev.save(tmp_path / "missing" / "x.toml")
+    with pytest.raises(SnnRramError, match=".toml"):
+        dev.save(tmp_path / "x.txt")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_card_limits(tmp_path):
+    from snn_rram.devices import MAX_LEVELS
+
+    card = tmp_path / "big.toml"
+    card.write_text(
+        "name = 'x'\nsource = 's'\n[read]\nmodel = 'linear'\n"
+        f"[levels]\nkind = 'uniform'\ng_min = 1e-6\ng_max = 1e-5\nn = {10**12}\n"
+    )
+    with pytest.raises(
+        SnnRramError, match=f"levels.n: expected an integer from 2 to {MAX_LEVELS}"
+    ):
+        devices.load(card)
+    card.write_text(
+        "name = 'x'\nsource = 's'\n[read]\nmodel = 'linear'\n"
+        "[levels]\nkind = 'uniform'\ng_min = 1e-6\ng_max = 1.0000000000000002e-6\nn = 4\n"
+    )
+    with pytest.raises(SnnRramError, match="collapse onto the same"):
+        devices.load(card)
+
+
+def test_nearly_collapsed_levels_warn():
+    from snn_rram import SnnRramWarning
+
+    with pytest.warns(SnnRramWarning, match="indistinguishable"):
+        devices.MeasuredLevels(np.array([1e-6, 1e-6 * (1 + 1e-12), 1e-5]))
 
 
 def test_unknown_preset_and_malformed_cards(tmp_path):
     with pytest.raises(SnnRramError, match="unknown preset 'nope'.*available"):
         devices.load("nope")
+    with pytest.raises(SnnRramError, match="did you mean 'sinh_mild'"):
+        devices.load("sinh_mlid")
     bad = tmp_path / "bad.toml"
     bad.write_text("name = 'x'\n[read\nmodel = 'sinh'")
     with pytest.raises(SnnRramError, match="malformed TOML"):
@@ -56,7 +108,7 @@ def test_unknown_preset_and_malformed_cards(tmp_path):
         "name = 'x'\nsource = 's'\ncolour = 'red'\n[read]\nmodel = 'linear'\n"
         "[levels]\nkind = 'uniform'\ng_min = 1e-6\ng_max = 1e-5\nn = 4\n"
     )
-    with pytest.raises(SnnRramError, match="unknown key.*colour"):
+    with pytest.raises(SnnRramError, match="colour: unknown key"):
         devices.load(bad)
     bad.write_text(
         "name = 'x'\nsource = 's'\n[read]\nmodel = 'linear'\n"

@@ -21,7 +21,8 @@ GRID = '[grid]\n"mapping.bits" = [2, 3]\n"encoder.seed" = [0, 1]\n'
 MISSING = '[[extra]]\nlabel = "missing"\n"mapping.bits" = 2\n"encoder.seed" = 0\n'
 MISSING += '"network.weights" = "no_such_weights.npz"\n'
 BAD_METHOD = '[[extra]]\nlabel = "bad_method"\n"mapping.bits" = 2\n"encoder.seed" = 0\n'
-BAD_METHOD += '"mapping.method" = "no_such_method"\n'
+# an option value the method refuses when it runs (an unknown method is refused at load now)
+BAD_METHOD += '"mapping.method" = "qwsm"\n"mapping.options.parallel" = 0\n'
 
 
 def check_done(frame, spec):
@@ -52,7 +53,7 @@ def test_local_cluster_runs_points_reports_failures_and_resumes(tmp_path):
     assert (frame["status"] == "done").sum() == 4
     errors = dict(zip(frame["label"], frame["error"], strict=True))
     assert "network.weights" in errors["missing"] and "not found" in errors["missing"]
-    assert "no_such_method" in errors["bad_method"]
+    assert "parallel" in errors["bad_method"]
     check_done(frame, spec)
     # two worker processes shared the work
     assert frame.loc[frame["status"] == "done", "worker_pid"].nunique() == 2

@@ -109,7 +109,14 @@ def test_key_ignores_where_results_go(tmp_path):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ("colour = 1\n", "unknown key(s) colour"),
+        ("colour = 1\n", "sweep.colour: unknown key"),
+        ("repeat = 2\n", "did you mean 'repeats'"),
+        (
+            '[grid]\n"mapping.bits" = [2, 3, 4, 5, 6, 7, 8, 9, 10]\n"mapping.seed" = '
+            + str(list(range(20000)))
+            + "\n",
+            "more than 100000",
+        ),
         ('[grid]\n"mapping.bits" = [1, 4]\n', "mapping.bits"),
         ('[grid]\n"mapping.bits" = []\n', "sweep.grid.mapping.bits"),
         ('[grid]\n"mapping.bits" = 4\n', "non-empty list"),
