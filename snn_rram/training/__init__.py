@@ -12,9 +12,17 @@ functions need PyTorch, an optional dependency; the inference and error models a
 from snn_rram.training.ternary import (
     PCSAInference,
     ReadErrors,
+    errors_inference,
     pcsa_inference,
     split_alphabet,
     train_quantized,
 )
 
-__all__ = ["PCSAInference", "ReadErrors", "pcsa_inference", "split_alphabet", "train_quantized"]
+__all__ = [
+    "PCSAInference",
+    "ReadErrors",
+    "errors_inference",
+    "pcsa_inference",
+    "split_alphabet",
+    "train_quantized",
+]

@@ -48,7 +48,14 @@ from snn_rram.ann.train import _import_torch
 from snn_rram.crossbar.pcsa import ENCODINGS, PCSA, ReadErrorRates, TwoStateCells, program_2t2r
 from snn_rram.errors import SnnRramError
 
-__all__ = ["PCSAInference", "ReadErrors", "pcsa_inference", "split_alphabet", "train_quantized"]
+__all__ = [
+    "PCSAInference",
+    "ReadErrors",
+    "errors_inference",
+    "pcsa_inference",
+    "split_alphabet",
+    "train_quantized",
+]
 
 _BN_EPS = 1e-5
 
@@ -529,38 +536,67 @@ def pcsa_inference(
             t, scale = split_alphabet(layer)
             programmed[layer.name] = (program_2t2r(t, cells, rng), scale)
 
-    def sensed(name, batch=()):
+    def sense(name, batch):
         (g_bl, g_blb), scale = programmed[name]
         shape = (*batch, *g_bl.shape)
         g_bl, g_blb = np.broadcast_to(g_bl, shape), np.broadcast_to(g_blb, shape)
         q, energy = pcsa.read(g_bl, g_blb, rng, return_energy=True)
-        rows = scale.reshape((-1,) + (1,) * (q.ndim - 1 - len(batch)))
-        return rows * q, q.size, float(energy.sum())
+        return q, scale, float(energy.sum())
 
+    return _run(network, x, sense, reads, batch_size)
+
+
+def errors_inference(
+    network: Network, x, errors: ReadErrors, rng, *, reads: str = "once", batch_size: int = 100
+) -> PCSAInference:
+    """Run a binary/ternary network whose weight reads fail with given probabilities.
+
+    As :func:`pcsa_inference`, with the outcome of each read drawn from ``errors`` instead of
+    the circuit (the papers' bit-error injection at inference); ``read_energy`` is 0.
+    """
+    if not isinstance(network, Network):
+        raise SnnRramError(f"network: expected an snn_rram.ann.Network, got {type(network)}")
+    if not isinstance(errors, ReadErrors):
+        raise SnnRramError(f"errors: expected ReadErrors, got {type(errors).__name__}")
+    one_of(reads, "reads", ("once", "per_image"))
+    rng = as_rng(rng)
+    x = as_array(x, "x").reshape((-1, *network.input_shape))
+    split = {layer.name: split_alphabet(layer) for layer in network.layers if layer.has_weights}
+
+    def sense(name, batch):
+        t, scale = split[name]
+        return errors.corrupt(np.broadcast_to(t, (*batch, *t.shape)), rng), scale, 0.0
+
+    return _run(network, x, sense, reads, batch_size)
+
+
+def _run(network, x, sense, reads, batch_size) -> PCSAInference:
+    """The forward pass with weights ``scale · q`` where ``sense(name, batch)`` gives q."""
     n_reads, energy = 0, 0.0
+
+    def weights(layer, batch):
+        nonlocal n_reads, energy
+        q, scale, e = sense(layer.name, batch)
+        n_reads, energy = n_reads + q.size, energy + e
+        return scale.reshape((-1,) + (1,) * (q.ndim - 1 - len(batch))) * q
+
     if reads == "once":
-        layers = []
-        for layer in network.layers:
-            if layer.has_weights:
-                weight, count, e = sensed(layer.name)
-                layers.append(_layer_with(layer, weight))
-                n_reads, energy = n_reads + count, energy + e
-            else:
-                layers.append(layer)
+        layers = [
+            _layer_with(layer, weights(layer, ())) if layer.has_weights else layer
+            for layer in network.layers
+        ]
         outputs = Network(layers, network.input_shape).forward(x)
-        return PCSAInference(outputs.argmax(axis=1), outputs, n_reads, energy)
-    outputs = []
-    for first in range(0, x.shape[0], batch_size):
-        h = x[first : first + batch_size]
-        for layer in network.layers:
-            if not layer.has_weights:
-                h = layer.forward(h)
-                continue
-            weight, count, e = sensed(layer.name, (h.shape[0],))
-            n_reads, energy = n_reads + count, energy + e
-            h = _per_image_forward(layer, h, weight)
-        outputs.append(h)
-    outputs = np.concatenate(outputs)
+    else:
+        parts = []
+        for first in range(0, x.shape[0], batch_size):
+            h = x[first : first + batch_size]
+            for layer in network.layers:
+                if layer.has_weights:
+                    h = _per_image_forward(layer, h, weights(layer, (h.shape[0],)))
+                else:
+                    h = layer.forward(h)
+            parts.append(h)
+        outputs = np.concatenate(parts)
     return PCSAInference(outputs.argmax(axis=1), outputs, n_reads, energy)
 
 

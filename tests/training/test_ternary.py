@@ -7,7 +7,13 @@ from snn_rram import datasets
 from snn_rram.ann import Dense, Network
 from snn_rram.crossbar import PCSA, TwoStateCells
 from snn_rram.errors import SnnRramError
-from snn_rram.training import ReadErrors, pcsa_inference, split_alphabet, train_quantized
+from snn_rram.training import (
+    ReadErrors,
+    errors_inference,
+    pcsa_inference,
+    split_alphabet,
+    train_quantized,
+)
 
 CELLS = TwoStateCells(2e-5, 1e-6, sigma_lrs=0.1, sigma_hrs=0.3)
 
@@ -147,6 +153,21 @@ def test_nominal_supply_costs_accuracy_near_threshold_does_not(mnist, ternary_ml
     nominal = pcsa_inference(network, x, PCSA(1.2), CELLS, rng=0).accuracy(y)
     assert near == pytest.approx(clean, abs=1e-12)
     assert nominal < clean - 0.05
+
+
+def test_injected_errors_at_inference(mnist, ternary_mlp):
+    network, _ = ternary_mlp
+    x, y = mnist[2], mnist[3]
+    clean = errors_inference(network, x, ReadErrors(), rng=0)
+    assert np.allclose(clean.outputs, network.forward(x), rtol=0, atol=1e-12)
+    accuracy = [
+        errors_inference(network, x, ReadErrors.uniform(ber), rng=0, reads=reads).accuracy(y)
+        for ber in (0.0, 0.3)
+        for reads in ("once", "per_image")
+    ]
+    assert accuracy[0] == accuracy[1] == clean.accuracy(y)
+    assert max(accuracy[2:]) < accuracy[0]
+    assert clean.n_reads == sum(layer.weight.size for layer in network.layers if layer.has_weights)
 
 
 @pytest.mark.parametrize(
