@@ -522,14 +522,9 @@ def pcsa_inference(
     -------
     PCSAInference
     """
-    if not isinstance(network, Network):
-        raise SnnRramError(f"network: expected an snn_rram.ann.Network, got {type(network)}")
     if not isinstance(pcsa, PCSA):
         raise SnnRramError(f"pcsa: expected a PCSA, got {type(pcsa).__name__}")
-    one_of(reads, "reads", ("once", "per_image"))
-    rng = as_rng(rng)
-    x = as_array(x, "x")
-    x = x.reshape((x.shape[0], *network.input_shape))
+    x, rng = _checked_run(network, x, rng, reads)
     programmed = {}
     for layer in network.layers:
         if layer.has_weights:
@@ -554,13 +549,9 @@ def errors_inference(
     As :func:`pcsa_inference`, with the outcome of each read drawn from ``errors`` instead of
     the circuit (the papers' bit-error injection at inference); ``read_energy`` is 0.
     """
-    if not isinstance(network, Network):
-        raise SnnRramError(f"network: expected an snn_rram.ann.Network, got {type(network)}")
     if not isinstance(errors, ReadErrors):
         raise SnnRramError(f"errors: expected ReadErrors, got {type(errors).__name__}")
-    one_of(reads, "reads", ("once", "per_image"))
-    rng = as_rng(rng)
-    x = as_array(x, "x").reshape((-1, *network.input_shape))
+    x, rng = _checked_run(network, x, rng, reads)
     split = {layer.name: split_alphabet(layer) for layer in network.layers if layer.has_weights}
 
     def sense(name, batch):
@@ -568,6 +559,20 @@ def errors_inference(
         return errors.corrupt(np.broadcast_to(t, (*batch, *t.shape)), rng), scale, 0.0
 
     return _run(network, x, sense, reads, batch_size)
+
+
+def _checked_run(network, x, rng, reads):
+    if not isinstance(network, Network):
+        raise SnnRramError(f"network: expected an snn_rram.ann.Network, got {type(network)}")
+    one_of(reads, "reads", ("once", "per_image"))
+    x = as_array(x, "x")
+    try:
+        x = x.reshape((x.shape[0], *network.input_shape))
+    except (ValueError, IndexError):
+        raise SnnRramError(
+            f"x: shape {x.shape} does not hold inputs of shape {network.input_shape}"
+        ) from None
+    return x, as_rng(rng)
 
 
 def _run(network, x, sense, reads, batch_size) -> PCSAInference:
