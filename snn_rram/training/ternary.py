@@ -250,8 +250,9 @@ def train_quantized(
         Labels.
     input_shape : sequence of int
         Shape of one sample: ``(features,)`` or ``(C, H, W)`` (needed for ``conv``).
-    alphabet : {"ternary", "binary"}
-        The weight values.
+    alphabet : {"ternary", "binary", "float"}
+        The weight values; ``"float"`` trains the same architecture without quantisation (the
+        reference; latent weights still clipped to [−1, 1]).
     hidden : int or sequence of int
         Widths of the hidden dense layers.
     conv : sequence of int
@@ -282,7 +283,9 @@ def train_quantized(
         ``training_seconds``, versions.
     """
     torch = _import_torch("train_quantized")
-    one_of(alphabet, "alphabet", tuple(ENCODINGS))
+    one_of(alphabet, "alphabet", (*ENCODINGS, "float"))
+    if alphabet == "float" and errors is not None:
+        raise SnnRramError("errors: a float network has no read errors to inject")
     hidden, conv = _int_list(hidden, "hidden"), _int_list(conv, "conv")
     threshold = as_scalar(threshold, "threshold", nonnegative=True)
     lr = as_scalar(lr, "lr", positive=True)
@@ -322,6 +325,8 @@ def train_quantized(
     def quantise(w):
         """Alphabet values t and the layer scale α of latent weights (no gradient)."""
         a = w.detach().abs()
+        if alphabet == "float":  # the reference: the latent weights themselves
+            return w.detach(), torch.ones(())
         if alphabet == "binary":
             t = torch.where(w.detach() >= 0, 1.0, -1.0)
             return t, a.mean()
@@ -391,7 +396,7 @@ def train_quantized(
         layer_cls = Conv2d if step[0] == "conv" else Dense
         extra = {"padding": 1} if step[0] == "conv" else {}
         layers.append(layer_cls(weight, bias, **extra))
-        sparsity.append(float((t == 0).mean()))
+        sparsity.append(float((t == 0).mean()) if alphabet != "float" else 0.0)
         if k < len(weights) - 1:
             layers.append(ReLU())
         k += 1

@@ -91,6 +91,14 @@ def test_binary_network_has_no_zeros_and_training_with_errors_runs(mnist):
     assert meta["test_accuracy"] > 0.5
 
 
+def test_float_reference_is_the_same_architecture_unquantised(mnist):
+    pytest.importorskip("torch")
+    network, meta = train_quantized(*mnist, alphabet="float", hidden=(16,), epochs=1)
+    assert meta["test_accuracy"] > 0.7 and meta["sparsity"] == [0.0, 0.0]
+    with pytest.raises(SnnRramError, match="not a binary/ternary layer"):
+        split_alphabet(network.layers[0])
+
+
 def test_cnn_trains_and_exports_conv_layers():
     pytest.importorskip("torch")
     rng = np.random.default_rng(0)
