@@ -9,7 +9,7 @@ export SNN_RRAM_BUILD_DIR := $(CURDIR)/build
 export MPLCONFIGDIR       := $(CURDIR)/build/matplotlib
 export MPLBACKEND         := Agg
 
-.PHONY: setup system-deps test lint demo bench clean
+.PHONY: setup system-deps test lint demo bench study-pcsa study-distortion clean
 
 setup: $(VENV)/.installed system-deps
 
@@ -50,6 +50,14 @@ bench: setup
 	$(BIN)/python benchmarks/bench_crossbar.py
 	$(BIN)/python benchmarks/bench_snn.py
 	$(BIN)/python benchmarks/bench_sweep.py
+
+# Paper 5: binary vs ternary networks read by the PCSA model (trains on Fashion-MNIST: ~1 h)
+study-pcsa: setup
+	$(BIN)/python studies/pcsa_study.py --out results/pcsa_study
+
+# Papers 1 x 2: distortion-aware fine-tuning + linear_pair vs qwsm and calibration (~20 min)
+study-distortion: setup
+	$(BIN)/python studies/distortion_study.py --out results/distortion_study
 
 clean:
 	rm -rf build .pytest_cache .hypothesis .ruff_cache

@@ -19,7 +19,12 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
-EXPECTED = {"01_spike_dynamics.ipynb", "02_import_and_convert.ipynb", "03_sweep_analysis.ipynb"}
+EXPECTED = {
+    "01_spike_dynamics.ipynb",
+    "02_import_and_convert.ipynb",
+    "03_sweep_analysis.ipynb",
+    "05_ternary_pcsa.ipynb",
+}
 KERNEL = "python3"
 CELL_TIMEOUT = 600  # s, per cell: generous, the test must not fail on a slow machine
 #: Cell metadata a stripped notebook may keep (Jupyter's own cell tags).

@@ -1,0 +1,33 @@
+"""Training recipes that know the hardware.
+
+:mod:`snn_rram.training.distortion` fine-tunes a float network with the weights its mapped
+crossbars realise when read (the passive array's static read distortion) in the forward pass.
+:mod:`snn_rram.training.ternary` trains binary and ternary networks (paper 5) with a
+straight-through estimator and the read errors of a precharge sense amplifier injected in the
+forward pass, and reads trained networks through the PCSA model of
+:mod:`snn_rram.crossbar.pcsa`.
+
+This package may import devices, crossbar, mapping and ann (see DESIGN.md). Its training
+functions need PyTorch, an optional dependency; the inference and error models are numpy only.
+"""
+
+from snn_rram.training.distortion import effective_network, train_distortion_aware
+from snn_rram.training.ternary import (
+    PCSAInference,
+    ReadErrors,
+    errors_inference,
+    pcsa_inference,
+    split_alphabet,
+    train_quantized,
+)
+
+__all__ = [
+    "PCSAInference",
+    "ReadErrors",
+    "effective_network",
+    "errors_inference",
+    "pcsa_inference",
+    "split_alphabet",
+    "train_distortion_aware",
+    "train_quantized",
+]
