@@ -25,7 +25,7 @@ import brian2 as b2
 import jinja2
 
 from snn_rram.crossbar import columns
-from snn_rram.devices.iv import Linear, Separable, Sinh
+from snn_rram.devices.iv import Sinh
 from snn_rram.errors import SnnRramError
 from snn_rram.snn import tables
 
@@ -107,20 +107,8 @@ def _from_header(func: b2.Function, numpy_impl, name: str, cython_decl: str) -> 
     return func
 
 
-def column_current_function(model: Separable) -> b2.Function | None:
-    """The Brian2 function ``column_current(ga, gg, R, v_read, b)`` for a read model.
-
-    Returns ``None`` for linear devices, whose column current has the closed form
-    ``v_read · ga / (1 + R · (ga + gg))`` written directly in the equations.
-    """
-    if isinstance(model, Linear):
-        return None
-    if not isinstance(model, Sinh):
-        raise SnnRramError(
-            f"device: the event-based synapse layer solves columns for linear and sinh read "
-            f"models; {type(model).__name__} needs the coupled solve (use a runtime target "
-            f"with coupled=True)"
-        )
+def column_current_function(model: Sinh) -> b2.Function:
+    """The Brian2 function ``column_current(ga, gg, R, v_read, b)`` of sinh columns (exact)."""
     func = b2.Function(
         tables.column_current,
         arg_units=[b2.siemens, b2.siemens, b2.ohm, b2.volt, 1 / b2.volt],

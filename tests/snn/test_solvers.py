@@ -76,10 +76,26 @@ def test_exact_and_tabulated_solves_agree_on_numpy(numpy_runs):
     _agree(numpy_runs["table"], numpy_runs["exact"], 1e-12)
 
 
+def _built_with_other_conductances(case, **kw):
+    """A network built for other layer-0 conductances, given ``case``'s before its first run
+    (the values every target must then use)."""
+    xbars, neuron, spikes = case
+    levels = xbars[0].device.levels
+    G_other = levels.values[np.random.default_rng(7).integers(0, levels.n, xbars[0].shape)]
+    other = [xbars[0].with_conductances(G_other), *xbars[1:]]
+    net = snn.SpikingNetwork(other, neuron, spikes, **kw)
+    net.set_conductances(0, xbars[0].G)
+    return net
+
+
+def test_set_conductances_before_the_first_run_on_numpy(case, numpy_runs):
+    net = _built_with_other_conductances(case, target="numpy")
+    _agree(net.run(), numpy_runs["table"], 0)
+
+
 @pytest.fixture(scope="module")
 def cython_exact(case):
-    xbars, neuron, spikes = case
-    return snn.SpikingNetwork(xbars, neuron, spikes, target="cython", column_solver="exact").run()
+    return _built_with_other_conductances(case, target="cython", column_solver="exact").run()
 
 
 def test_exact_solve_compiled_for_cython(cython_exact, numpy_runs):
@@ -90,10 +106,9 @@ def test_exact_solve_compiled_for_cython(cython_exact, numpy_runs):
 @pytest.mark.standalone
 def test_exact_solve_compiled_for_standalone(case, numpy_runs, cython_exact):
     """The header's exact solve in C++ standalone, against numpy, Cython and brute force (the
-    static reads of every step)."""
-    xbars, neuron, spikes = case
-    net = snn.SpikingNetwork(
-        xbars, neuron, spikes, target="cpp_standalone", name="t_exact", column_solver="exact"
+    static reads of every step); conductances set before the first run."""
+    net = _built_with_other_conductances(
+        case, target="cpp_standalone", name="t_exact", column_solver="exact"
     )
     res = net.run()
     _agree(res, numpy_runs["exact"], 1e-13)
