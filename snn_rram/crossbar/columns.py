@@ -8,6 +8,17 @@ neuron input resistance and the sums running over the column's cells, KCL reads
 written multiplied by R so that R = 0 (ideal virtual ground, x = 0) needs no special case. The
 left side decreases strictly in x (the I–V is increasing), is ≥ 0 at 0 and < 0 at V_read, so the
 root is unique and bracketed; a Newton step that leaves the bracket is replaced by bisection.
+
+For separable devices ``I = G·f(V)`` (f odd) the column depends only on the conductance sums of
+its active (``g_act``) and grounded (``g_gnd``) cells, and :func:`separable_current` solves for
+the neuron current ``i`` (``x = R·i``)
+
+    i = g_act · f(V_read − R·i) − g_gnd · f(R·i),      i in [0, g_act · f(V_read)].
+
+It is the one numpy implementation of that solve: the static reads here, the mapping methods and
+the numpy target of :mod:`snn_rram.snn` use it, and ``snn_rram/snn/include/snn_rram_column.h``
+is its compiled twin (same iteration, same arithmetic, same stopping rule: its ``MAX_ITER`` and
+``RTOL`` are these, passed to the compiler by :mod:`snn_rram.snn.functions`).
 """
 
 from __future__ import annotations
@@ -17,10 +28,21 @@ import scipy.sparse as sp
 
 from snn_rram.devices.iv import ReadModel, Separable
 
-__all__ = ["solve_cells", "solve_linear", "solve_separable"]
+__all__ = [
+    "MAX_ITER",
+    "RTOL",
+    "separable_current",
+    "solve_cells",
+    "solve_linear",
+    "solve_separable",
+]
 
-_MAX_ITER = 100
-_RTOL = 4 * np.finfo(np.float64).eps
+#: Newton iterations at most.
+MAX_ITER = 100
+#: Newton stops once a step is at most this fraction of the iterate.
+RTOL = 4e-16
+# The per-cell solve sums the device law over a column's cells: its rounding is a few ulps of x
+_CELLS_RTOL = 4 * np.finfo(np.float64).eps
 
 
 def _neuron_current(x, r, at_zero):
@@ -52,25 +74,27 @@ def solve_linear(v_read: float, g_act, g_tot, r):
     return r * i_n, i_n
 
 
-def _bracketed_newton(h_and_dh, x0, hi):
+def _bracketed_newton(h_and_dh, x0, hi, rtol=RTOL):
     """Vectorised safeguarded Newton for a decreasing function with a root in [0, hi].
 
     ``h_and_dh(x, idx)`` returns h and h' at ``x`` for the flat element indices ``idx``; only
-    the elements not yet converged are evaluated.
+    the elements not yet converged are evaluated. An element stops when h is 0 (at ``x``) or
+    the step is at most ``rtol·|x|`` (at ``x + step``); a step that leaves the bracket is
+    replaced by bisection.
     """
     shape = x0.shape
     x = x0.ravel().copy()
     lo = np.zeros_like(x)
     hi = np.broadcast_to(hi, shape).ravel().copy()
     idx = np.arange(x.size)
-    for _ in range(_MAX_ITER):
+    for _ in range(MAX_ITER):
         xi = x[idx]
         h, dh = h_and_dh(xi, idx)
         lo[idx] = np.where(h > 0, xi, lo[idx])
         hi[idx] = np.where(h < 0, xi, hi[idx])
         step = -h / dh
         x_new = xi + step
-        small = (np.abs(step) <= _RTOL * np.abs(xi)) | (h == 0)
+        small = (np.abs(step) <= rtol * np.abs(xi)) | (h == 0)
         outside = ((x_new < lo[idx]) | (x_new > hi[idx])) & ~small
         x[idx] = np.where(outside, 0.5 * (lo[idx] + hi[idx]), x_new)
         idx = idx[~small]
@@ -79,8 +103,51 @@ def _bracketed_newton(h_and_dh, x0, hi):
     return x.reshape(shape)
 
 
+def separable_current(model: Separable, v_read, g_act, g_gnd, r) -> np.ndarray:
+    """Neuron current of columns of separable cells, by safeguarded Newton on ``i``.
+
+    Parameters
+    ----------
+    model : Separable
+        The read model (``f`` odd: grounded cells carry ``−G·f(x)``).
+    v_read : float or array_like
+        Read voltage, V (broadcast with the sums).
+    g_act, g_gnd : array_like
+        Conductance sums of the active and of the grounded cells of each column, S.
+    r : array_like
+        Neuron input resistance, Ω (0: ideal virtual ground).
+
+    Returns
+    -------
+    numpy.ndarray
+        Neuron current ``i`` (A), the broadcast shape of the arguments; ``x = r · i``.
+    """
+    v, ga, gg, r = np.broadcast_arrays(
+        *(np.asarray(a, dtype=np.float64) for a in (v_read, g_act, g_gnd, r))
+    )
+    out = np.zeros(ga.shape)
+    hi = ga * model.f(v)  # the current into an ideal virtual ground
+    ideal = (ga > 0) & (r <= 0)
+    out[ideal] = hi[ideal]
+    idx = np.flatnonzero((ga > 0) & (r > 0))
+    if idx.size == 0:
+        return out
+    v, ga, gg, r, hi = (a.ravel()[idx] for a in (v, ga, gg, r, hi))
+
+    def h_and_dh(i, j):
+        x = r[j] * i
+        va = v[j] - x
+        h = ga[j] * model.f(va) - gg[j] * model.f(x) - i
+        dh = -r[j] * (ga[j] * model.df(va) + gg[j] * model.df(x)) - 1.0
+        return h, dh
+
+    i0 = v * ga / (1.0 + r * (ga + gg))  # the linear-device solution
+    out.ravel()[idx] = _bracketed_newton(h_and_dh, i0, hi)
+    return out
+
+
 def solve_separable(model: Separable, v_read: float, g_act, g_gnd, r):
-    """Safeguarded Newton on one unknown per column for ``I = G·f(V)`` with f odd.
+    """Column voltage and neuron current for ``I = G·f(V)`` with f odd (:func:`separable_current`).
 
     Parameters
     ----------
@@ -99,20 +166,8 @@ def solve_separable(model: Separable, v_read: float, g_act, g_gnd, r):
     """
     g_act, g_gnd = np.broadcast_arrays(np.asarray(g_act, float), np.asarray(g_gnd, float))
     r = np.broadcast_to(np.asarray(r, float), g_act.shape)
-    ra, rg = r * g_act, r * g_gnd
-    x0 = v_read * ra / (1.0 + ra + rg)  # the linear-device solution
-
-    ra_flat, rg_flat = ra.ravel(), rg.ravel()
-
-    def h_and_dh(x, idx):
-        a, g = ra_flat[idx], rg_flat[idx]
-        va = v_read - x
-        h = a * model.f(va) - g * model.f(x) - x
-        dh = -a * model.df(va) - g * model.df(x) - 1.0
-        return h, dh
-
-    x = _bracketed_newton(h_and_dh, x0, v_read)
-    return x, _neuron_current(x, r, g_act * model.f(v_read))
+    i = separable_current(model, v_read, g_act, g_gnd, r)
+    return r * i, i
 
 
 def solve_cells(model: ReadModel, v_read: float, G, active, r, *, max_elements=4_000_000):
@@ -176,7 +231,7 @@ def solve_cells(model: ReadModel, v_read: float, G, active, r, *, max_elements=4
         ga = colsum(a * gc)
         gt = colsum(np.broadcast_to(gc, a.shape))
         x0 = v_read * r * ga / (1.0 + r * gt)
-        x = _bracketed_newton(h_and_dh, x0, v_read)
+        x = _bracketed_newton(h_and_dh, x0, v_read, _CELLS_RTOL)
         at_zero = colsum(model.current(gc, a * v_read))
         x_all[sl] = x
         i_all[sl] = _neuron_current(x, r, at_zero)

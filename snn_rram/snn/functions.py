@@ -7,162 +7,120 @@ active cells (``ga``) and of the grounded ones (``gg``):
     i = ga · f(v_read − R·i) − gg · f(R·i)
 
 solved by safeguarded Newton on i in ``[0, ga·f(v_read)]`` (the upper end is the current into an
-ideal virtual ground, R = 0). The same algorithm is written for numpy, Cython and C++ so that the
-runtime and standalone targets agree to rounding.
+ideal virtual ground, R = 0). The compiled solve (exact and tabulated) is written once, in
+``include/snn_rram_column.h``: the C++ standalone target includes it, Cython declares its
+functions with ``cdef extern``. The numpy target runs its numpy twins
+(:func:`snn_rram.crossbar.columns.separable_current`, :mod:`snn_rram.snn.tables`), so that the
+targets agree to rounding. The header's constants are Python's (:data:`MACROS`), defined by the
+compiler. The per-layer code of the row kernel is rendered from ``templates/row_kernel.cpp``.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
 import brian2 as b2
-import numpy as np
+import jinja2
 
-from snn_rram.devices.iv import Linear, Separable, Sinh
+from snn_rram.crossbar import columns
+from snn_rram.devices.iv import Sinh
 from snn_rram.errors import SnnRramError
+from snn_rram.snn import tables
 
-__all__ = ["column_current_function", "tabulated_column_functions"]
+__all__ = [
+    "MACROS",
+    "MAX_SLOTS",
+    "SINGLE_ROW_BYTES",
+    "column_current_function",
+    "rows_function",
+    "set_rows_kernel",
+    "tabulated_column_functions",
+]
 
-_MAX_ITER = 100
-_RTOL = 4e-16
+#: Column slots per neuron the row kernel handles (``SNN_RRAM_MAX_SLOTS``).
+MAX_SLOTS = 8
+#: Memory the row kernel may take per layer for the responses of rows read alone, bytes
+#: (inputs × neurons × (1 + 3 · slots with energy) doubles); a larger layer evaluates its
+#: columns from the tables at every step with a row read instead.
+SINGLE_ROW_BYTES = 256 * 2**20
 
-_CPP = """
-#include <cmath>
-static inline double snn_rram_column_current_sinh(double ga, double gg, double R, double V,
-                                                  double b)
-{
-    if (ga <= 0.0) return 0.0;
-    double hi = ga * sinh(b * V) / b;
-    if (R <= 0.0) return hi;
-    double lo = 0.0;
-    double i = V * ga / (1.0 + R * (ga + gg));
-    for (int it = 0; it < @MAX_ITER@; ++it) {
-        const double x = R * i;
-        const double ua = b * (V - x), ug = b * x;
-        const double h = (ga * sinh(ua) - gg * sinh(ug)) / b - i;
-        if (h == 0.0) return i;
-        if (h > 0.0) lo = i; else hi = i;
-        const double dh = -R * (ga * cosh(ua) + gg * cosh(ug)) - 1.0;
-        const double step = -h / dh;
-        double i_new = i + step;
-        if (std::fabs(step) <= @RTOL@ * std::fabs(i)) return i_new;
-        if (i_new < lo || i_new > hi) i_new = 0.5 * (lo + hi);
-        i = i_new;
+#: The constants of the compiled code, ``(macro, value)``: the headers take them from the
+#: compiler's command line (``define_macros``; Cython: a verbatim block before the header).
+MACROS = (
+    ("SNN_RRAM_MAX_ITER", str(columns.MAX_ITER)),
+    ("SNN_RRAM_RTOL", repr(columns.RTOL)),
+    ("SNN_RRAM_TABLE_RTOL", repr(tables.TABLE_RTOL)),
+    ("SNN_RRAM_TABLE_M0", str(tables.TABLE_M0)),
+    ("SNN_RRAM_TABLE_MMAX", str(tables.TABLE_MMAX)),
+    ("SNN_RRAM_MAX_SLOTS", str(MAX_SLOTS)),
+)
+
+_HERE = Path(__file__).resolve().parent
+_INCLUDE = _HERE / "include"
+_HEADER = _INCLUDE / "snn_rram_column.h"
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(_HERE / "templates"),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+def _cpp_kwds(header: str) -> dict:
+    """Compiler arguments of a function of ``header`` for the C++ targets."""
+    return {
+        "include_dirs": [str(_INCLUDE)],
+        "headers": [f'"{header}"'],
+        "define_macros": list(MACROS),
     }
-    return i;
-}
-""".replace("@MAX_ITER@", str(_MAX_ITER)).replace("@RTOL@", repr(_RTOL))
-
-_CYTHON = """
-cdef double snn_rram_column_current_sinh(double ga, double gg, double R, double V, double b):
-    cdef double hi, lo, i, x, ua, ug, h, dh, step, i_new
-    cdef int it
-    if ga <= 0.0:
-        return 0.0
-    hi = ga * sinh(b * V) / b
-    if R <= 0.0:
-        return hi
-    lo = 0.0
-    i = V * ga / (1.0 + R * (ga + gg))
-    for it in range(@MAX_ITER@):
-        x = R * i
-        ua = b * (V - x)
-        ug = b * x
-        h = (ga * sinh(ua) - gg * sinh(ug)) / b - i
-        if h == 0.0:
-            return i
-        if h > 0.0:
-            lo = i
-        else:
-            hi = i
-        dh = -R * (ga * cosh(ua) + gg * cosh(ug)) - 1.0
-        step = -h / dh
-        i_new = i + step
-        if fabs(step) <= @RTOL@ * fabs(i):
-            return i_new
-        if i_new < lo or i_new > hi:
-            i_new = 0.5 * (lo + hi)
-        i = i_new
-    return i
-""".replace("@MAX_ITER@", str(_MAX_ITER)).replace("@RTOL@", repr(_RTOL))
 
 
-def _column_current_sinh(ga, gg, R, V, b):
-    """Vectorised numpy twin of the C++/Cython code above (same iteration, same stopping)."""
-    ga, gg, R, V, b = np.broadcast_arrays(
-        *(np.asarray(a, dtype=np.float64) for a in (ga, gg, R, V, b))
-    )
-    out = np.zeros(ga.shape)
-    hi = ga * np.sinh(b * V) / b
-    ideal = (ga > 0) & (R <= 0)
-    out[ideal] = hi[ideal]
-    idx = np.flatnonzero((ga > 0) & (R > 0))
-    ga, gg, R, V, b, hi = (a.ravel()[idx] for a in (ga, gg, R, V, b, hi))
-    lo = np.zeros_like(ga)
-    i = V * ga / (1.0 + R * (ga + gg))
-    result = np.empty_like(ga)
-    todo = np.arange(ga.size)
-    for _ in range(_MAX_ITER):
-        if todo.size == 0:
-            break
-        x = R[todo] * i[todo]
-        ua, ug = b[todo] * (V[todo] - x), b[todo] * x
-        h = (ga[todo] * np.sinh(ua) - gg[todo] * np.sinh(ug)) / b[todo] - i[todo]
-        zero = h == 0.0
-        lo[todo] = np.where(h > 0, i[todo], lo[todo])
-        hi[todo] = np.where(h < 0, i[todo], hi[todo])
-        dh = -R[todo] * (ga[todo] * np.cosh(ua) + gg[todo] * np.cosh(ug)) - 1.0
-        step = -h / dh
-        i_new = i[todo] + step
-        small = np.abs(step) <= _RTOL * np.abs(i[todo])
-        result[todo[zero]] = i[todo[zero]]
-        done_small = small & ~zero
-        result[todo[done_small]] = i_new[done_small]
-        i_new = np.where(
-            (i_new < lo[todo]) | (i_new > hi[todo]), 0.5 * (lo[todo] + hi[todo]), i_new
-        )
-        i[todo] = i_new
-        todo = todo[~(zero | small)]
-    result[todo] = i[todo]
-    out.ravel()[idx] = result
-    return out
+@functools.cache
+def _cython_extern() -> str:
+    """The Cython lines that declare the column header's functions (a ``cdef extern`` block).
 
-
-def column_current_function(model: Separable) -> b2.Function | None:
-    """The Brian2 function ``column_current(ga, gg, R, v_read, b)`` for a read model.
-
-    Returns ``None`` for linear devices, whose column current has the closed form
-    ``v_read · ga / (1 + R · (ga + gg))`` written directly in the equations.
+    Brian2's Cython target takes neither a function's ``include_dirs`` nor ``define_macros``:
+    the header is named by path, its constants are defined in a verbatim C block before it, and
+    its digest is written into the code, since Brian2's module cache keys on the code only.
     """
-    if isinstance(model, Linear):
-        return None
-    if not isinstance(model, Sinh):
-        raise SnnRramError(
-            f"device: the event-based synapse layer solves columns for linear and sinh read "
-            f"models; {type(model).__name__} needs the coupled solve (use a runtime target "
-            f"with coupled=True)"
-        )
+    digest = hashlib.sha256(_HEADER.read_bytes()).hexdigest()
+    defines = "\n".join(f"#define {name} {value}" for name, value in MACROS)
+    return (
+        f"# snn_rram_column.h sha256 {digest}\n"
+        f'cdef extern from *:\n    """\n{defines}\n    """\n'
+        f'cdef extern from "{_HEADER}":\n'
+    )
+
+
+def _from_header(func: b2.Function, numpy_impl, name: str, cython_decl: str) -> b2.Function:
+    """Give ``func`` its numpy twin and the header's function ``name`` for C++ and Cython."""
+    func.implementations.add_numpy_implementation(numpy_impl, discard_units=True)
+    func.implementations.add_implementation(
+        "cpp", None, name=name, compiler_kwds=_cpp_kwds("snn_rram_column.h")
+    )
+    func.implementations.add_implementation(
+        "cython", _cython_extern() + f"    {cython_decl}\n", name=name
+    )
+    return func
+
+
+def column_current_function(model: Sinh) -> b2.Function:
+    """The Brian2 function ``column_current(ga, gg, R, v_read, b)`` of sinh columns (exact)."""
     func = b2.Function(
-        _column_current_sinh,
+        tables.column_current,
         arg_units=[b2.siemens, b2.siemens, b2.ohm, b2.volt, 1 / b2.volt],
         return_unit=b2.amp,
         arg_names=["ga", "gg", "R", "V", "b"],
     )
-    func.implementations.add_numpy_implementation(_column_current_sinh, discard_units=True)
-    func.implementations.add_implementation(
-        "cpp", {"support_code": _CPP}, name="snn_rram_column_current_sinh"
+    return _from_header(
+        func,
+        tables.column_current,
+        "snn_rram_column_current",
+        "double snn_rram_column_current(double, double, double, double, double)",
     )
-    func.implementations.add_implementation("cython", _CYTHON, name="snn_rram_column_current_sinh")
-    return func
-
-
-_INCLUDE = str(Path(__file__).resolve().parent / "include")
-_HEADER = str(Path(_INCLUDE) / "snn_rram_column.h")
-_WRAP_I = (
-    "static inline double snn_rram_column_i(double ga, double gt, double R, double V, "
-    "double b, long id, int col)\n{ return snn_rram::column_i(ga, gt, R, V, b, id, col); }\n"
-)
 
 
 def tabulated_column_functions() -> dict[str, b2.Function]:
@@ -173,15 +131,6 @@ def tabulated_column_functions() -> dict[str, b2.Function]:
     ``column_d(table_id, col)`` (``p(v_read − x) − p(x)``) and ``column_pg(table_id, col)``
     (``p(x)``), in that order within one update. See :mod:`snn_rram.snn.tables`.
     """
-    from snn_rram.snn import tables
-
-    kwds = {"include_dirs": [_INCLUDE], "headers": ['"snn_rram_column.h"']}
-    # Brian2's Cython target ignores a function's include_dirs: the header is named by path,
-    # and its digest is written into the code, since Brian2's module cache keys on the code only
-    cython_kwds = {}
-    digest = hashlib.sha256(Path(_HEADER).read_bytes()).hexdigest()
-    extern = f'# snn_rram_column.h sha256 {digest}\ncdef extern from "{_HEADER}":\n'
-    funcs = {}
     main = b2.Function(
         tables.column_i,
         arg_units=[b2.siemens, b2.siemens, b2.ohm, b2.volt, 1 / b2.volt, 1, 1],
@@ -191,21 +140,14 @@ def tabulated_column_functions() -> dict[str, b2.Function]:
         arg_names=["ga", "gt", "R", "V", "b", "table_id", "col"],
         stateless=False,
     )
-    main.implementations.add_numpy_implementation(tables.column_i, discard_units=True)
-    main.implementations.add_implementation(
-        "cpp",
-        {"support_code": _WRAP_I},
-        name="snn_rram_column_i",
-        compiler_kwds=kwds,
-    )
-    main.implementations.add_implementation(
-        "cython",
-        extern + '    double snn_rram_column_i "snn_rram::column_i"'
-        "(double, double, double, double, double, long, int)\n",
-        name="snn_rram_column_i",
-        compiler_kwds=cython_kwds,
-    )
-    funcs["column_i"] = main
+    funcs = {
+        "column_i": _from_header(
+            main,
+            tables.column_i,
+            "snn_rram_column_i",
+            "double snn_rram_column_i(double, double, double, double, double, long, int)",
+        )
+    }
     for which, (name, unit) in enumerate(
         [("column_x", b2.volt), ("column_d", b2.volt**2), ("column_pg", b2.volt**2)], start=1
     ):
@@ -218,34 +160,13 @@ def tabulated_column_functions() -> dict[str, b2.Function]:
             arg_names=["table_id", "col"],
             stateless=False,
         )
-        f.implementations.add_numpy_implementation(
-            tables.column_accessor(which), discard_units=True
+        funcs[name] = _from_header(
+            f,
+            tables.column_accessor(which),
+            f"snn_rram_{name}",
+            f"double snn_rram_{name}(long, int)",
         )
-        f.implementations.add_implementation(
-            "cpp",
-            {
-                "support_code": f"static inline double snn_rram_{name}(long id, int col)\n"
-                f"{{ return snn_rram::{name}(id, col); }}\n"
-            },
-            name=f"snn_rram_{name}",
-            compiler_kwds=kwds,
-        )
-        f.implementations.add_implementation(
-            "cython",
-            extern + f'    double snn_rram_{name} "snn_rram::{name}"(long, int)\n',
-            name=f"snn_rram_{name}",
-            compiler_kwds=cython_kwds,
-        )
-        funcs[name] = f
     return funcs
-
-
-#: Column slots per neuron the row kernel handles (``SNN_RRAM_MAX_SLOTS``).
-MAX_SLOTS = 8
-#: Memory the row kernel may take per layer for the responses of rows read alone, bytes
-#: (inputs × neurons × (1 + 3 · slots with energy) doubles); a larger layer evaluates its
-#: columns from the tables at every step with a row read instead.
-SINGLE_ROW_BYTES = 256 * 2**20
 
 
 def _standalone_only(*args):
@@ -272,10 +193,11 @@ def set_rows_kernel(func, name, source, neurons, synapses, n_slots, table_ids, e
     """Give ``func`` (from :func:`rows_function`) its C++ code ``name`` for these objects.
 
     The synapses must join every input ``r`` to every neuron ``n``, synapse ``r·N + n`` (the
-    kernel's layout). The code reads the arrays of the standalone project by their generated
-    names: the source's spikes, the synapses' conductances ``G<k>`` (and accumulators ``acc<k>``),
-    the neurons' column totals ``gt<k>``, resistances ``R<k>``, gains ``gain<k>`` (and integrals
-    ``Pg<k>``, ``En<k>``), input current ``I_in``, read voltage and device constant.
+    kernel's layout). The code (``templates/row_kernel.cpp``) reads the arrays of the standalone
+    project by their generated names: the source's spikes, the synapses' conductances ``G<k>``
+    (and accumulators ``acc<k>``), the neurons' column totals ``gt<k>``, resistances ``R<k>``,
+    gains ``gain<k>`` (and integrals ``Pg<k>``, ``En<k>``), input current ``I_in``, read
+    voltage and device constant.
     """
     device = b2.get_device()
 
@@ -285,37 +207,30 @@ def set_rows_kernel(func, name, source, neurons, synapses, n_slots, table_ids, e
     def vector(var):
         return "brian::" + device.get_array_name(synapses.variables[var], access_data=False)
 
-    lines = [
-        f"static double {name}(double dt)",
-        "{",
-        f'    static_assert({n_slots} <= SNN_RRAM_MAX_SLOTS, "column slots per neuron");',
-        "    static snn_rram::RowLayer layer;",
-        "    snn_rram::RowArrays a;",
-        f"    a.spikespace = {static(source, '_spikespace')};",
-        f"    a.n_source = {len(source)};",
-        f"    a.n_neurons = {len(neurons)};",
-        f"    a.K = {n_slots};",
+    slots = [
+        {
+            "table_id": int(table_ids[k]),
+            "G": vector(f"G{k}") + ".data()",
+            "acc": vector(f"acc{k}") + ".data()" if energy else "nullptr",
+            "gt": static(neurons, f"gt{k}"),
+            "R": static(neurons, f"R{k}"),
+            "gain": static(neurons, f"gain{k}"),
+            "Pg": static(neurons, f"Pg{k}") if energy else "nullptr",
+            "En": static(neurons, f"En{k}") if energy else "nullptr",
+        }
+        for k in range(n_slots)
     ]
-    for k in range(n_slots):
-        lines += [
-            f"    a.table_id[{k}] = {int(table_ids[k])};",
-            f"    a.G[{k}] = {vector(f'G{k}')}.data();",
-            f"    a.acc[{k}] = {vector(f'acc{k}') + '.data()' if energy else 'nullptr'};",
-            f"    a.gt[{k}] = {static(neurons, f'gt{k}')};",
-            f"    a.R[{k}] = {static(neurons, f'R{k}')};",
-            f"    a.gain[{k}] = {static(neurons, f'gain{k}')};",
-            f"    a.Pg[{k}] = {static(neurons, f'Pg{k}') if energy else 'nullptr'};",
-            f"    a.En[{k}] = {static(neurons, f'En{k}') if energy else 'nullptr'};",
-        ]
-    lines += [
-        f"    a.I_in = {static(neurons, 'I_in')};",
-        f"    a.V = {static(neurons, 'v_read')}[0];",
-        f"    a.b = {static(neurons, 'b_dev')}[0];",
-        "    a.dt = dt;",
-        f"    a.single_bytes = {float(SINGLE_ROW_BYTES)!r};",
-        "    return snn_rram::rows_step(layer, a);",
-        "}",
-    ]
+    code = _TEMPLATES.get_template("row_kernel.cpp").render(
+        name=name,
+        spikespace=static(source, "_spikespace"),
+        n_source=len(source),
+        n_neurons=len(neurons),
+        slots=slots,
+        I_in=static(neurons, "I_in"),
+        v_read=static(neurons, "v_read"),
+        b_dev=static(neurons, "b_dev"),
+        single_bytes=repr(float(SINGLE_ROW_BYTES)),
+    )
     # Brian2 caches the values of arrays no code object of its own writes (the zeros these
     # start with), and would return them after a run
     written = [neurons.variables["I_in"]]
@@ -325,8 +240,5 @@ def set_rows_kernel(func, name, source, neurons, synapses, n_slots, table_ids, e
     for var in written:
         device.array_cache[var] = None
     func.implementations.add_implementation(
-        "cpp",
-        {"support_code": "\n".join(lines) + "\n"},
-        name=name,
-        compiler_kwds={"include_dirs": [_INCLUDE], "headers": ['"snn_rram_rows.h"']},
+        "cpp", {"support_code": code}, name=name, compiler_kwds=_cpp_kwds("snn_rram_rows.h")
     )

@@ -19,19 +19,27 @@ always-on rows, no shared columns) are stepped instead by the row kernel of
 it does nothing when no row is read, adds the precomputed responses of a row read alone, and
 evaluates the tables only when rows overlap; the update integrates the ``I_in`` it leaves. The
 numbers are those of the generated code (same tables, same order of operations).
+
+The columns of a group are a column model (:class:`LinearColumns`, :class:`SinhExactColumns`,
+:class:`SinhTableColumns`, :class:`SinhRowColumns`): its Brian2 variables, update statements,
+device constants and conductance-dependent values. The read model picks it: a factory is
+registered per read model class with :func:`column_model`; a device law without one takes the
+coupled solve (:class:`CoupledLayer`). A layer is built from a :class:`LayerSpec`.
 """
 
 from __future__ import annotations
 
 import itertools
 import time
+from dataclasses import dataclass
 
 import brian2 as b2
 import numpy as np
 import scipy.sparse as sp
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 
-from snn_rram.devices.iv import Linear
+from snn_rram.devices.iv import Linear, Sinh
+from snn_rram.errors import SnnRramError
 from snn_rram.snn.energy import linear_energy
 from snn_rram.snn.functions import (
     MAX_SLOTS,
@@ -42,7 +50,7 @@ from snn_rram.snn.functions import (
 )
 from snn_rram.snn.result import LayerResult
 
-__all__ = ["CoupledLayer", "EventLayer"]
+__all__ = ["CoupledLayer", "EventLayer", "LayerSpec", "column_model", "has_column_model"]
 
 _table_ids = itertools.count(1)
 
@@ -92,27 +100,77 @@ def layer_result(name, layer, device_energy, neuron_energy, input_counts) -> Lay
     )
 
 
-class _Columns:
-    """Variables and per-step statements of the columns of one group (slots ``suffixes``).
+@dataclass(frozen=True)
+class LayerSpec:
+    """What a layer's Brian2 objects are built from.
 
-    ``consume``: pulses last one step, so synapses add into ``gs`` and the update uses and
-    clears it (no pathway removes them; with event energy, one a step later adds the step's
-    ``dD`` to ``acc``); otherwise synapses add to and remove from ``ga``.
-    ``table_ids``: one table set per slot for the tabulated sinh solve, or ``None`` for the
-    exact solve. ``direct``: linear one-step pulses whose column values are not stored; the
-    currents superpose, so each synapse adds its own contribution to the neuron's input
-    current of the step, ``I_in`` (one sum per neuron instead of one per column).
+    Attributes
+    ----------
+    prefix : str
+        Name prefix of the Brian2 objects.
+    xbar : Crossbar
+        The crossbar.
+    plan : LayerPlan
+        Its synapses and columns (:class:`~snn_rram.snn.plan.LayerPlan`).
+    neuron : IFNeuron
+        The layer's neuron parameters.
+    dt : float
+        Time step, s.
+    pulse_steps : int
+        Read pulse width in steps.
+    refractory : float
+        Refractory period, s.
+    energy : bool
+        Account device energies: event based for sinh devices; for linear devices exactly
+        from the activity's moments after the run (:mod:`snn_rram.snn.energy`), which costs
+        the simulation nothing.
+    record : tuple of str
+        Variables that will be recorded (event-based layers: ``vcol0``, ``icol0``, ... are then
+        stored every step).
+    solver : {"table", "exact"}
+        Column solve of sinh devices (event-based layers): tabulated (cubic Hermite, ~1e-12,
+        fast) or exact Newton at every step.
     """
 
-    def __init__(
-        self, suffixes, linear, consume, event_energy, store, gain, table_ids=None, rows=False
-    ):
-        self.s, self.linear, self.consume = list(suffixes), linear, consume
-        self.event_energy, self.store, self.gain = event_energy, store, gain
-        self.table_ids = table_ids
-        self.direct = linear and consume and gain and not store
-        self.rows = rows
-        self.summed = self.direct or rows  # the neurons' input current arrives as I_in
+    prefix: str
+    xbar: object
+    plan: object
+    neuron: object
+    dt: float
+    pulse_steps: int
+    refractory: float
+    energy: bool
+    record: tuple = ()
+    solver: str = "table"
+
+
+class _Columns:
+    """Variables, per-step statements and values of the columns of one group (slots ``s``).
+
+    One subclass per kind of column (linear closed form, sinh exact, sinh tables, sinh row
+    kernel); the read model picks it (:func:`column_model`). Common to every kind:
+    ``consume``: pulses last one step, so synapses add into ``gs`` and the update uses and
+    clears it (no pathway removes them; with event energy, one a step later adds the step's
+    ``dD`` to ``acc``); otherwise synapses add to and remove from ``ga``. ``store``: the
+    columns' currents and voltages are kept (``icol``, ``vcol``). ``gain``: the group's
+    neurons read the columns (``False`` for shared columns, read through synapses).
+    """
+
+    #: Synapses add their own current into the neurons' ``I_in`` (no conductance sums).
+    direct = False
+    #: Stepped by the row kernel (``include/snn_rram_rows.h``).
+    rows = False
+    #: Energies follow from the activity after the run (none is integrated during it).
+    energy_from_activity = False
+
+    def __init__(self, suffixes, consume, energy, store, gain):
+        self.s, self.consume, self.store, self.gain = list(suffixes), consume, store, gain
+        self.event_energy = energy and not self.energy_from_activity
+
+    @property
+    def summed(self) -> bool:
+        """The neurons' input current arrives as ``I_in``."""
+        return self.direct or self.rows
 
     def sum_name(self, s: str) -> str:
         """Variable the synapses write to."""
@@ -122,79 +180,51 @@ class _Columns:
         """Expression of the active conductance sum in the update."""
         return f"(gb{s} + gs{s})" if self.consume else f"ga{s}"
 
+    def _bias_sum(self) -> bool:
+        """One-step pulses: the always-on sum ``gb`` is kept apart from the pulses' ``gs``."""
+        return self.consume
+
+    def functions(self, model) -> dict:
+        """The Brian2 functions the update calls, by name."""
+        return {}
+
+    def device_variables(self) -> list[str]:
+        """Shared constants of the device law."""
+        return []
+
+    def device_values(self, group, model) -> list:
+        """``(view, value, length)`` of :meth:`device_variables` for read model ``model``."""
+        return []
+
+    def _slot_variables(self, s: str) -> list[str]:
+        raise NotImplementedError
+
+    def _energy_variables(self, s: str) -> list[str]:
+        lines = [f"D{s} : volt**2*second", f"Pg{s} : volt**2*second", f"En{s} : joule"]
+        return [*lines, f"dD{s} : volt**2*second"] if self.consume else lines
+
+    def _extra_variables(self) -> list[str]:
+        return []
+
     def variables(self) -> list[str]:
+        """Brian2 equation lines of the columns' variables."""
         lines = ["I_in : amp"] if self.summed else []
         for s in self.s:
             if not self.summed:
                 lines.append(f"{self.sum_name(s)} : siemens")
-            if self.consume and (self.store or not self.linear) and not self.rows:
+            if self._bias_sum():
                 lines.append(f"gb{s} : siemens (constant)")
             lines.append(f"R{s} : ohm (constant)")
-            if self.linear:
-                if self.store:
-                    lines.append(f"kk{s} : volt (constant)")
-                if self.gain and not self.direct:
-                    lines.append(f"w{s} : volt (constant)")
-            else:
-                lines.append(f"gt{s} : siemens (constant)")
-                if self.gain:
-                    lines.append(f"gain{s} : 1 (constant)")
+            lines += self._slot_variables(s)
             if self.store:
                 lines += [f"icol{s} : amp", f"vcol{s} : volt"]
-            if self.event_energy and self.rows:
-                lines += [f"Pg{s} : volt**2*second", f"En{s} : joule"]
-            elif self.event_energy:
-                lines += [f"D{s} : volt**2*second", f"Pg{s} : volt**2*second", f"En{s} : joule"]
-                if self.consume:
-                    lines.append(f"dD{s} : volt**2*second")
-        if self.linear and self.consume and self.gain:
-            lines.append("WB : amp (constant)")
-        return lines
+            if self.event_energy:
+                lines += self._energy_variables(s)
+        return lines + self._extra_variables()
 
     def update(self) -> tuple[list[str], list[str]]:
         """Statements of the step, and the terms of the neurons' input current."""
-        lines, terms = [], []
-        if self.rows:
-            return lines, ["I_in"]
-        for n, s in enumerate(self.s):
-            ga = self.active(s)
-            if self.linear:
-                if self.store:
-                    lines += [f"icol{s} = kk{s}*{ga}", f"vcol{s} = R{s}*icol{s}"]
-                if self.gain and not self.direct:
-                    terms.append(f"w{s}*{self.sum_name(s) if self.consume else ga}")
-                continue
-            i = f"icol{s}" if self.store else f"_icol{s}"
-            x = f"vcol{s}" if self.store else f"_vcol{s}"
-            if self.table_ids is None:
-                lines += [
-                    f"{i} = column_current({ga}, gt{s} - {ga}, R{s}, v_read, b_dev)",
-                    f"{x} = R{s}*{i}",
-                ]
-                if self.event_energy:
-                    lines += [
-                        f"_ua{s} = v_read - {x}",
-                        f"_pg{s} = {x}*sinh(b_dev*{x})/b_dev",
-                        *self._integrate(s, f"(_ua{s}*sinh(b_dev*_ua{s})/b_dev - _pg{s})"),
-                        f"Pg{s} += _pg{s}*dt",
-                    ]
-            else:
-                tid = self.table_ids[n]
-                lines.append(f"{i} = column_i({ga}, gt{s}, R{s}, v_read, b_dev, {tid}, i)")
-                if self.store or self.event_energy:
-                    lines.append(f"{x} = column_x({tid}, i)")
-                if self.event_energy:
-                    lines += self._integrate(s, f"column_d({tid}, i)")
-                    lines.append(f"Pg{s} += column_pg({tid}, i)*dt")
-            if self.event_energy:
-                lines.append(f"En{s} += {x}*{i}*dt")
-            if self.gain:
-                terms.append(f"gain{s}*{i}")
-        if self.direct:
-            terms.append("I_in")
-        if self.linear and self.consume and self.gain:
-            terms.insert(0, "WB")
-        return lines, terms
+        raise NotImplementedError
 
     def _integrate(self, s: str, rate: str) -> list[str]:
         """Statements that advance ``D`` by ``rate·dt`` (keeping the increment ``dD``)."""
@@ -213,6 +243,12 @@ class _Columns:
         """Neuron current per unit of read conductance of linear columns, ``i = kk · ga``."""
         return v_read / (1.0 + r * cond_gt)
 
+    def _slot_values(self, group, k, s, cond_gt, kk_gain, kk) -> list:
+        raise NotImplementedError
+
+    def _extra_values(self, group, cond_bias, kk_gain, kk) -> list:
+        return []
+
     def values(self, group, cond_gt, cond_bias, r, kk_gain, v_read) -> list:
         """``(view, value, length)`` of the conductance-dependent variables of ``group``.
 
@@ -223,22 +259,225 @@ class _Columns:
         n = cond_gt.shape[0]
         kk = self.kk(cond_gt, r, v_read)
         for k, s in enumerate(self.s):
-            if self.consume:
-                if (self.store or not self.linear) and not self.rows:
-                    out.append((getattr(group, f"gb{s}"), cond_bias[:, k] * b2.siemens, n))
-            else:
+            if self._bias_sum():
+                out.append((getattr(group, f"gb{s}"), cond_bias[:, k] * b2.siemens, n))
+            elif not self.consume:
                 out.append((getattr(group, f"ga{s}"), cond_bias[:, k] * b2.siemens, n))
-            if self.linear:
-                if self.store:
-                    out.append((getattr(group, f"kk{s}"), kk[:, k] * b2.volt, n))
-                if self.gain and not self.direct:
-                    out.append((getattr(group, f"w{s}"), kk_gain[:, k] * kk[:, k] * b2.volt, n))
-            else:
-                out.append((getattr(group, f"gt{s}"), cond_gt[:, k] * b2.siemens, n))
-        if self.linear and self.consume and self.gain:
-            wb = np.sum(kk_gain * kk * cond_bias, axis=1)
-            out.append((group.WB, wb * b2.amp, n))
+            out += self._slot_values(group, k, s, cond_gt, kk_gain, kk)
+        return out + self._extra_values(group, cond_bias, kk_gain, kk)
+
+
+_COLUMN_MODELS: dict[type, object] = {}
+
+
+def column_model(*read_models):
+    """Register a column-model factory as the one serving these read model classes.
+
+    The factory is called as ``factory(suffixes, consume, energy, store, gain, solver=...,
+    row_kernel=...)`` (``row_kernel``: the layer could be stepped by the row kernel) and
+    returns a :class:`_Columns`. Subclasses of a registered read model are served by it too.
+    """
+
+    def register(factory):
+        for read_model in read_models:
+            _COLUMN_MODELS[read_model] = factory
+        return factory
+
+    return register
+
+
+def _factory(model):
+    for klass in type(model).__mro__:
+        if klass in _COLUMN_MODELS:
+            return _COLUMN_MODELS[klass]
+    return None
+
+
+def has_column_model(model) -> bool:
+    """Whether an event-based layer can solve columns of read model ``model``."""
+    return _factory(model) is not None
+
+
+def make_columns(model, *args, solver: str = "table", row_kernel: bool = False) -> _Columns:
+    """The column model serving ``model`` (arguments as :func:`column_model`'s factories)."""
+    factory = _factory(model)
+    if factory is None:
+        raise SnnRramError(
+            f"device: the event-based synapse layer solves columns of the read models "
+            f"{sorted(k.__name__ for k in _COLUMN_MODELS)}; {type(model).__name__} needs the "
+            f"coupled solve (use a runtime target with coupled=True)"
+        )
+    return factory(*args, solver=solver, row_kernel=row_kernel)
+
+
+@column_model(Linear)
+class LinearColumns(_Columns):
+    """Ohmic cells: ``i = kk · ga`` with ``kk = v_read / (1 + R · gt)``, weights ``w = gain · kk``.
+
+    ``direct``: one-step pulses whose column values are not stored; the currents superpose,
+    so each synapse adds its own contribution to the neuron's input current of the step,
+    ``I_in`` (one sum per neuron instead of one per column); always-on rows are the constant
+    ``WB``. Energies follow from the activity's moments after the run.
+    """
+
+    energy_from_activity = True
+
+    def __init__(self, suffixes, consume, energy, store, gain, *, solver, row_kernel):
+        super().__init__(suffixes, consume, energy, store, gain)
+        self.direct = consume and gain and not store
+
+    def _bias_sum(self) -> bool:
+        return self.consume and self.store
+
+    def _slot_variables(self, s):
+        lines = [f"kk{s} : volt (constant)"] if self.store else []
+        if self.gain and not self.direct:
+            lines.append(f"w{s} : volt (constant)")
+        return lines
+
+    def _extra_variables(self):
+        return ["WB : amp (constant)"] if self.consume and self.gain else []
+
+    def update(self):
+        lines, terms = [], []
+        for s in self.s:
+            ga = self.active(s)
+            if self.store:
+                lines += [f"icol{s} = kk{s}*{ga}", f"vcol{s} = R{s}*icol{s}"]
+            if self.gain and not self.direct:
+                terms.append(f"w{s}*{self.sum_name(s) if self.consume else ga}")
+        if self.direct:
+            terms.append("I_in")
+        if self.consume and self.gain:
+            terms.insert(0, "WB")
+        return lines, terms
+
+    def _slot_values(self, group, k, s, cond_gt, kk_gain, kk):
+        n = cond_gt.shape[0]
+        out = []
+        if self.store:
+            out.append((getattr(group, f"kk{s}"), kk[:, k] * b2.volt, n))
+        if self.gain and not self.direct:
+            out.append((getattr(group, f"w{s}"), kk_gain[:, k] * kk[:, k] * b2.volt, n))
         return out
+
+    def _extra_values(self, group, cond_bias, kk_gain, kk):
+        if not (self.consume and self.gain):
+            return []
+        wb = np.sum(kk_gain * kk * cond_bias, axis=1)
+        return [(group.WB, wb * b2.amp, cond_bias.shape[0])]
+
+
+class _SinhColumns(_Columns):
+    """Sinh cells, ``f(u) = sinh(b·u) / b``: columns solved at every step from ``ga``."""
+
+    def device_variables(self):
+        return ["b_dev : 1/volt (shared, constant)"]
+
+    def device_values(self, group, model):
+        return [(group.b_dev, model.b / b2.volt, 1)]
+
+    def _slot_variables(self, s):
+        lines = [f"gt{s} : siemens (constant)"]
+        return [*lines, f"gain{s} : 1 (constant)"] if self.gain else lines
+
+    def _slot_values(self, group, k, s, cond_gt, kk_gain, kk):
+        n = cond_gt.shape[0]
+        out = [(getattr(group, f"gt{s}"), cond_gt[:, k] * b2.siemens, n)]
+        if self.gain:
+            out.append((getattr(group, f"gain{s}"), kk_gain[:, k], n))
+        return out
+
+    def _solve(self, n: int, s: str, ga: str, i: str, x: str) -> list[str]:
+        raise NotImplementedError
+
+    def update(self):
+        lines, terms = [], []
+        for n, s in enumerate(self.s):
+            i = f"icol{s}" if self.store else f"_icol{s}"
+            x = f"vcol{s}" if self.store else f"_vcol{s}"
+            lines += self._solve(n, s, self.active(s), i, x)
+            if self.event_energy:
+                lines.append(f"En{s} += {x}*{i}*dt")
+            if self.gain:
+                terms.append(f"gain{s}*{i}")
+        return lines, terms
+
+
+class SinhExactColumns(_SinhColumns):
+    """Sinh columns solved exactly at every step (``column_current``, safeguarded Newton)."""
+
+    def functions(self, model):
+        return {"column_current": column_current_function(model)}
+
+    def _solve(self, n, s, ga, i, x):
+        lines = [
+            f"{i} = column_current({ga}, gt{s} - {ga}, R{s}, v_read, b_dev)",
+            f"{x} = R{s}*{i}",
+        ]
+        if self.event_energy:
+            lines += [
+                f"_ua{s} = v_read - {x}",
+                f"_pg{s} = {x}*sinh(b_dev*{x})/b_dev",
+                *self._integrate(s, f"(_ua{s}*sinh(b_dev*_ua{s})/b_dev - _pg{s})"),
+                f"Pg{s} += _pg{s}*dt",
+            ]
+        return lines
+
+
+class SinhTableColumns(_SinhColumns):
+    """Sinh columns read from per-column tables, one table set per slot.
+
+    ``column_i`` and its accessors (:mod:`snn_rram.snn.tables`, ``include/snn_rram_column.h``).
+    """
+
+    def __init__(self, suffixes, consume, energy, store, gain):
+        super().__init__(suffixes, consume, energy, store, gain)
+        self.table_ids = [next(_table_ids) for _ in self.s]
+
+    def functions(self, model):
+        return tabulated_column_functions()
+
+    def _solve(self, n, s, ga, i, x):
+        tid = self.table_ids[n]
+        lines = [f"{i} = column_i({ga}, gt{s}, R{s}, v_read, b_dev, {tid}, i)"]
+        if self.store or self.event_energy:
+            lines.append(f"{x} = column_x({tid}, i)")
+        if self.event_energy:
+            lines += self._integrate(s, f"column_d({tid}, i)")
+            lines.append(f"Pg{s} += column_pg({tid}, i)*dt")
+        return lines
+
+
+class SinhRowColumns(SinhTableColumns):
+    """Sinh columns of one-step pulses stepped by the row kernel.
+
+    The kernel leaves ``I_in`` (and integrates ``Pg``, ``En`` and the synapses' ``acc``); the
+    update integrates ``I_in``.
+    """
+
+    rows = True
+
+    def functions(self, model):
+        return {}  # the layer's own row-kernel function
+
+    def _bias_sum(self):
+        return False
+
+    def _energy_variables(self, s):
+        return [f"Pg{s} : volt**2*second", f"En{s} : joule"]
+
+    def update(self):
+        return [], ["I_in"]
+
+
+@column_model(Sinh)
+def _sinh_columns(suffixes, consume, energy, store, gain, *, solver, row_kernel):
+    if solver == "exact":
+        return SinhExactColumns(suffixes, consume, energy, store, gain)
+    if row_kernel:
+        return SinhRowColumns(suffixes, consume, energy, store, gain)
+    return SinhTableColumns(suffixes, consume, energy, store, gain)
 
 
 class EventLayer:
@@ -246,61 +485,29 @@ class EventLayer:
 
     Parameters
     ----------
-    prefix : str
-        Name prefix of the Brian2 objects.
-    xbar, plan, neuron
-        The crossbar, its :class:`~snn_rram.snn.plan.LayerPlan` and its neurons' parameters.
+    spec : LayerSpec
+        What the layer is built from.
     source : brian2.Group
         Spike source (input generator or previous layer's neurons).
-    dt : float
-        Time step, s.
-    pulse_steps : int
-        Read pulse width in steps.
-    refractory : float
-        Refractory period, s.
-    energy : bool
-        Account device energies: event based for sinh devices; for linear devices exactly
-        from the activity's moments after the run (:mod:`snn_rram.snn.energy`), which costs
-        the simulation nothing.
-    record : list of str
-        Variables that will be recorded (``vcol0``, ``icol0``, ...: then stored every step).
-    solver : {"table", "exact"}
-        Column solve of sinh devices: tabulated (cubic Hermite, ~1e-12, fast) or exact Newton
-        at every step.
     """
 
     coupled = False
 
-    def __init__(
-        self,
-        prefix,
-        xbar,
-        plan,
-        neuron,
-        source,
-        dt,
-        pulse_steps,
-        refractory,
-        energy,
-        record=(),
-        solver="table",
-    ):
+    def __init__(self, spec: LayerSpec, source):
+        prefix, xbar, plan, neuron = spec.prefix, spec.xbar, spec.plan, spec.neuron
+        dt, pulse_steps, energy, solver = spec.dt, spec.pulse_steps, spec.energy, spec.solver
+        record = spec.record
         model = xbar.device.read_model
-        self.linear = linear = isinstance(model, Linear)
         self.energy = energy
-        self.event_energy = energy and not linear
         self.consume = pulse_steps == 1
         dt_q = dt * b2.second
         K = plan.n_slots
         self.plan, self.xbar, self.K, self.pulse_steps, self.dt = plan, xbar, K, pulse_steps, dt
         store = any(name.startswith(("icol", "vcol")) for name in record)
-        tabulated = not linear and solver == "table"
-        ids = [next(_table_ids) for _ in range(K + 1)] if tabulated else None
-        # sinh one-step pulses in standalone, every input reaching every neuron: stepped by the
-        # row kernel (include/snn_rram_rows.h)
-        rows = (
-            tabulated
-            and self.consume
+        # one-step pulses in standalone, every input reaching every neuron: the row kernel
+        # (include/snn_rram_rows.h) may step the layer, if its column model has one
+        row_kernel = (
+            self.consume
             and not store
             and isinstance(b2.get_device(), CPPStandaloneDevice)
             and plan.n_shared == 0
@@ -308,30 +515,25 @@ class EventLayer:
             and 1 <= K <= MAX_SLOTS
             and plan.dense_synapses
         )
-        self.cols = _Columns(
+        self.cols = make_columns(
+            model,
             [str(k) for k in range(K)],
-            linear,
             self.consume,
-            self.event_energy,
+            energy,
             store,
-            gain=True,
-            table_ids=None if ids is None else ids[:K],
-            rows=rows,
+            True,
+            solver=solver,
+            row_kernel=row_kernel,
         )
+        rows = self.cols.rows
+        namespace = self.cols.functions(model)
         if rows:
             self.rows_name = f"snn_rram_rows_{prefix}"
             self.rows_function = rows_function()
-            namespace = {self.rows_name: self.rows_function}
-        elif linear:
-            namespace = {}
-        elif tabulated:
-            namespace = tabulated_column_functions()
-        else:
-            namespace = {"column_current": column_current_function(model)}
+            namespace[self.rows_name] = self.rows_function
 
         lines = ["v : volt", "v_read : volt (shared, constant)", *_neuron_lines(neuron)]
-        if not linear:
-            lines.append("b_dev : 1/volt (shared, constant)")
+        lines += self.cols.device_variables()
         if rows:
             lines.append("rows_read : 1 (shared)")
         lines += self.cols.variables()
@@ -350,7 +552,7 @@ class EventLayer:
             "\n".join(lines),
             threshold="v > theta",
             reset=_reset(neuron),
-            refractory=refractory * b2.second,
+            refractory=spec.refractory * b2.second,
             dt=dt_q,
             namespace=namespace,
             name=f"{prefix}_neurons",
@@ -363,19 +565,9 @@ class EventLayer:
         self.objects = [g, self.update]
 
         self.shared = None
-        self.scols = _Columns(
-            [""],
-            linear,
-            self.consume,
-            self.event_energy,
-            True,
-            gain=False,
-            table_ids=None if ids is None else ids[K:],
-        )
+        self.scols = make_columns(model, [""], self.consume, energy, True, False, solver=solver)
         if plan.n_shared:
-            slines = ["v_read : volt (shared, constant)"]
-            if not linear:
-                slines.append("b_dev : 1/volt (shared, constant)")
+            slines = ["v_read : volt (shared, constant)", *self.scols.device_variables()]
             slines += self.scols.variables()
             s_update, _ = self.scols.update()
             self.shared = b2.NeuronGroup(
@@ -405,7 +597,14 @@ class EventLayer:
             self.objects.append(self.syn)
         if rows:  # before the neurons' update, which uses the I_in it leaves
             set_rows_kernel(
-                self.rows_function, self.rows_name, source, g, self.syn, K, ids[:K], self.energy
+                self.rows_function,
+                self.rows_name,
+                source,
+                g,
+                self.syn,
+                K,
+                self.cols.table_ids,
+                self.energy,
             )
             self.objects.append(
                 g.run_regularly(
@@ -476,13 +675,10 @@ class EventLayer:
         plan, g, n = self.plan, self.group, self.plan.n_neurons
         v_read = self.xbar.circuit.v_read
         cond = plan.conductances(G)
-        out = [(g.v_read, v_read * b2.volt, 1)]
-        if not self.linear:
-            out.append((g.b_dev, self.xbar.device.read_model.b / b2.volt, 1))
+        model = self.xbar.device.read_model
+        out = [(g.v_read, v_read * b2.volt, 1), *self.cols.device_values(g, model)]
         for k in range(self.K):
             out.append((getattr(g, f"R{k}"), self.r_slot[:, k] * b2.ohm, n))
-            if not self.linear:
-                out.append((getattr(g, f"gain{k}"), plan.slot_gain[:, k], n))
         out += self.cols.values(g, cond["gt"], cond["g_bias"], self.r_slot, plan.slot_gain, v_read)
         if self.syn is not None and self.cols.direct:  # Σ over its columns of gain · kk · G
             w = plan.slot_gain * self.cols.kk(cond["gt"], self.r_slot, v_read)
@@ -497,8 +693,7 @@ class EventLayer:
             s = self.shared
             r = self.xbar.circuit.r_neuron_for(self.xbar.n_cols)[plan.shared_cols]
             out.append((s.v_read, v_read * b2.volt, 1))
-            if not self.linear:
-                out.append((s.b_dev, self.xbar.device.read_model.b / b2.volt, 1))
+            out += self.scols.device_values(s, model)
             out.append((s.R, r * b2.ohm, plan.n_shared))
             out.append((self.readout.gain_s, plan.shared_gain, plan.shared_i.size))
             out += self.scols.values(
@@ -519,7 +714,7 @@ class EventLayer:
         n_cols = plan.shape[1]
         device_energy = neuron_energy = None
         start = time.perf_counter()
-        if self.energy and self.linear:
+        if self.energy and self.cols.energy_from_activity:
             device_energy, neuron_energy = linear_energy(
                 self.xbar.with_conductances(G), windows, self.dt
             )
@@ -562,14 +757,17 @@ class CoupledLayer:
 
     A network operation re-solves the whole array with :meth:`Crossbar.read` whenever the set
     of active rows changes, sets the neurons' input currents, and integrates every device's
-    power between changes. Runtime targets only. Parameters as :class:`EventLayer`.
+    power between changes. Runtime targets only. Parameters as :class:`EventLayer` (a
+    spec's ``record`` and ``solver`` do not apply).
     """
 
     coupled = True
 
-    def __init__(self, prefix, xbar, plan, neuron, source, dt, pulse_steps, refractory, energy):
+    def __init__(self, spec: LayerSpec, source):
+        prefix, xbar, neuron, energy = spec.prefix, spec.xbar, spec.neuron, spec.energy
+        dt, pulse_steps = spec.dt, spec.pulse_steps
         dt_q = dt * b2.second
-        self.plan, self.xbar, self.energy, self.dt = plan, xbar, energy, dt
+        self.plan, self.xbar, self.energy, self.dt = spec.plan, xbar, energy, dt
         self.rows = b2.NeuronGroup(
             xbar.layout.n_inputs, "active : 1", dt=dt_q, name=f"{prefix}_rows"
         )
@@ -589,7 +787,7 @@ class CoupledLayer:
             "\n".join(lines),
             threshold="v > theta",
             reset=_reset(neuron),
-            refractory=refractory * b2.second,
+            refractory=spec.refractory * b2.second,
             method="euler",
             dt=dt_q,
             name=f"{prefix}_neurons",

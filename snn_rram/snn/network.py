@@ -37,8 +37,7 @@ from snn_rram.snn._build_cache import compile_project
 from snn_rram.snn._targets import TARGETS, build_dir, configure_runtime
 from snn_rram.snn.encoders import SpikeTrains
 from snn_rram.snn.energy import activity_windows
-from snn_rram.snn.functions import column_current_function
-from snn_rram.snn.layers import CoupledLayer, EventLayer
+from snn_rram.snn.layers import CoupledLayer, EventLayer, LayerSpec, has_column_model
 from snn_rram.snn.neuron import IFNeuron
 from snn_rram.snn.plan import LayerPlan
 from snn_rram.snn.result import SnnResult
@@ -66,11 +65,7 @@ def _needs_coupled(xbar: Crossbar) -> bool:
 
 
 def _has_column_solver(xbar: Crossbar) -> bool:
-    try:
-        column_current_function(xbar.device.read_model)
-    except SnnRramError:
-        return False
-    return True
+    return has_column_model(xbar.device.read_model)
 
 
 class SpikingNetwork:
@@ -201,6 +196,7 @@ class SpikingNetwork:
         self._n_steps = spikes.n_images * spikes.image_steps
         self._built = False
         self.reused_build = False
+        self.layers = []  # the Brian2 layers: built now in standalone, at each run otherwise
         if target == "cpp_standalone":
             self._build_standalone()
 
@@ -242,22 +238,19 @@ class SpikingNetwork:
         for k, (xbar, plan, neuron) in enumerate(
             zip(self.crossbars, self.plans, self.neurons, strict=True)
         ):
-            cls = CoupledLayer if self.coupled[k] else EventLayer
-            args = (
-                f"{self.name}_L{k}",
-                xbar,
-                plan,
-                neuron,
-                source,
-                self.dt,
-                self.pulse_steps[k],
-                self.refractory[k],
-                self.energy,
+            spec = LayerSpec(
+                prefix=f"{self.name}_L{k}",
+                xbar=xbar,
+                plan=plan,
+                neuron=neuron,
+                dt=self.dt,
+                pulse_steps=self.pulse_steps[k],
+                refractory=self.refractory[k],
+                energy=self.energy,
+                record=tuple(self.record.get(k, ())),
+                solver=self.column_solver,
             )
-            if cls is EventLayer:
-                layer = cls(*args, self.record.get(k, ()), self.column_solver)
-            else:
-                layer = cls(*args)
+            layer = (CoupledLayer if self.coupled[k] else EventLayer)(spec, source)
             layer.spikes = b2.SpikeMonitor(layer.group, name=f"{self.name}_L{k}_spikes")
             reset = layer.group.run_regularly(
                 "v = 0*volt", dt=sp_.image_steps * dt, when="start", name=f"{self.name}_L{k}_image"
@@ -392,7 +385,7 @@ class SpikingNetwork:
         self.crossbars[layer] = xbar
         self.plans[layer] = plan
         self._conductances[layer] = xbar.G
-        if self.layers and hasattr(self.layers[layer], "retarget"):
+        if self.layers and hasattr(self.layers[layer], "retarget"):  # standalone: run arguments
             self.layers[layer].retarget(xbar, plan)
 
     def _run_args(self) -> dict:

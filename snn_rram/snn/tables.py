@@ -1,4 +1,7 @@
-"""Tabulated column solve for sinh devices: the numpy twin of ``include/snn_rram_column.h``.
+"""Column solves of sinh devices on the numpy target: the twin of ``include/snn_rram_column.h``.
+
+:func:`column_current` is the exact solve (:func:`snn_rram.crossbar.columns.separable_current`,
+the solve of the static reads, with Brian2's arguments); the rest is the tabulated solve.
 
 For each column (total conductance ``gt``, neuron input ``R``) cubic Hermite tables over the
 read conductance ``ga`` in ``[0, gt]`` hold the column voltage ``x`` and the power rates
@@ -13,20 +16,60 @@ targets agree to rounding.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from snn_rram.snn.functions import _column_current_sinh
+from snn_rram.crossbar.columns import separable_current
+from snn_rram.devices.iv import Sinh
 
-__all__ = ["TABLE_RTOL", "column_accessor", "column_i", "column_point"]
+__all__ = [
+    "TABLE_M0",
+    "TABLE_MMAX",
+    "TABLE_RTOL",
+    "column_accessor",
+    "column_current",
+    "column_i",
+    "column_point",
+]
 
+#: Largest error of a table at a fine interval's midpoint, relative to the quantity's largest
+#: value.
 TABLE_RTOL = 1e-12
-_M0, _MMAX = 16, 65536
+#: Coarse intervals per column.
+TABLE_M0 = 16
+#: Finest subdivision of a column's range (fine intervals of all its coarse ones).
+TABLE_MMAX = 65536
+
+
+@functools.lru_cache(maxsize=64)
+def _sinh(b: float) -> Sinh:
+    return Sinh(b)
+
+
+def column_current(ga, gg, R, V, b) -> np.ndarray:
+    """Exact neuron current of sinh columns (vectorised; ``b`` in 1/V, one value per call site).
+
+    Brian2's numpy implementation of ``column_current``: the solve of the static reads, per
+    value of ``b`` (a layer's device constant, shared by its columns).
+    """
+    ga, gg, R, V, b = np.broadcast_arrays(
+        *(np.asarray(a, dtype=np.float64) for a in (ga, gg, R, V, b))
+    )
+    values = np.unique(b)
+    if values.size == 1:
+        return separable_current(_sinh(float(values[0])), V, ga, gg, R)
+    out = np.empty(ga.shape)
+    for value in values:  # one per device constant (every layer has one)
+        m = b == value
+        out[m] = separable_current(_sinh(float(value)), V[m], ga[m], gg[m], R[m])
+    return out
 
 
 def column_point(ga, gt, R, V, b) -> np.ndarray:
     """Exact ``x, x', d, d', pg, pg'`` (slopes with respect to ga), shape ``ga.shape + (6,)``."""
     ga, gt, R = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (ga, gt, R)))
-    i = _column_current_sinh(ga, gt - ga, R, V, b)
+    i = column_current(ga, gt - ga, R, V, b)
     x = R * i
     u = V - x
     fa, fg = np.sinh(b * u) / b, np.sinh(b * x) / b
@@ -65,8 +108,8 @@ class _Set:
         self.pV = np.zeros(0)
         self.scale = np.zeros((0, 3))
         self.trivial = np.zeros(0, dtype=bool)
-        self.level = np.zeros((0, _M0), dtype=np.int64)
-        self.off = np.zeros((0, _M0), dtype=np.int64)
+        self.level = np.zeros((0, TABLE_M0), dtype=np.int64)
+        self.off = np.zeros((0, TABLE_M0), dtype=np.int64)
         self.coef = np.zeros(0)
         self.stale = 0  # coefficients of tables dropped since coef was last cleared
         self.cache = np.zeros((0, 4))  # i, x, d, pg of the last evaluation
@@ -80,8 +123,8 @@ class _Set:
             setattr(self, name, np.r_[getattr(self, name), np.zeros(extra)])
         self.scale = np.vstack([self.scale, np.zeros((extra, 3))])
         self.trivial = np.r_[self.trivial, np.zeros(extra, dtype=bool)]
-        self.level = np.vstack([self.level, -np.ones((extra, _M0), dtype=np.int64)])
-        self.off = np.vstack([self.off, np.zeros((extra, _M0), dtype=np.int64)])
+        self.level = np.vstack([self.level, -np.ones((extra, TABLE_M0), dtype=np.int64)])
+        self.off = np.vstack([self.off, np.zeros((extra, TABLE_M0), dtype=np.int64)])
         self.cache = np.vstack([self.cache, np.zeros((extra, 4))])
 
     def reset(self, cols, params):
@@ -93,7 +136,7 @@ class _Set:
         trivial = ~((R > 0) & (gt > 0))
         self.trivial[cols] = trivial
         with np.errstate(divide="ignore"):
-            self.inv_h0[cols] = np.where(trivial, 0.0, _M0 / gt)
+            self.inv_h0[cols] = np.where(trivial, 0.0, TABLE_M0 / gt)
             self.inv_R[cols] = np.where(trivial, 0.0, 1.0 / R)
         # drop the columns' tables; once most of coef is dropped tables, clear it (every
         # column's tables are then rebuilt when next read), so reruns do not pile up
@@ -116,14 +159,14 @@ class _Set:
         cols, ks = np.asarray(cols), np.asarray(ks)
         gt, R, V, b = self.params[cols].T
         g = ks[:, None] + np.arange(2)
-        knots = np.where(g == _M0, gt[:, None], g * (gt / _M0)[:, None])
+        knots = np.where(g == TABLE_M0, gt[:, None], g * (gt / TABLE_M0)[:, None])
         P = column_point(knots, gt[:, None], R[:, None], V[:, None], b[:, None])  # (p, 2, 6)
         todo = np.arange(cols.size)
         L = 0
-        while todo.size and (_M0 << L) <= _MMAX:
+        while todo.size and (TABLE_M0 << L) <= TABLE_MMAX:
             n = 1 << L
             c = cols[todo]
-            h = gt[todo] / float(_M0 << L)
+            h = gt[todo] / float(TABLE_M0 << L)
             gidx = (ks[todo] * n)[:, None] + np.arange(n)
             mid = column_point(
                 (gidx + 0.5) * h[:, None],
@@ -159,7 +202,7 @@ class _Set:
             return out
         c, g = col[idx], ga[idx]
         u = g * self.inv_h0[c]
-        k = np.clip(u.astype(np.int64), 0, _M0 - 1)
+        k = np.clip(u.astype(np.int64), 0, TABLE_M0 - 1)
         pending = self.level[c, k] == -1
         if pending.any():
             pairs = np.unique(np.stack([c[pending], k[pending]]), axis=1)

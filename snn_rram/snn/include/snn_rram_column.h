@@ -12,18 +12,23 @@
 // range its activity reaches (a few rows of hundreds are active at once). The coefficients are
 // stored in power form, 12 contiguous doubles per fine interval.
 //
-// Used by the C++ standalone and Cython targets; snn_rram/snn/tables.py is its numpy twin.
+// Used by the C++ standalone and Cython targets (snn_rram.snn.functions names it in the Brian2
+// functions); its numpy twins are snn_rram.crossbar.columns.separable_current (the exact solve,
+// the same arithmetic) and snn_rram/snn/tables.py (the tables).
+//
+// The constants are Python's, defined by the compiler (snn_rram.snn.functions.MACROS): the Newton
+// solve's SNN_RRAM_MAX_ITER and SNN_RRAM_RTOL are snn_rram.crossbar.columns.MAX_ITER and RTOL, the
+// tables' SNN_RRAM_TABLE_RTOL, _M0 and _MMAX those of snn_rram.snn.tables.
 #ifndef SNN_RRAM_COLUMN_H
 #define SNN_RRAM_COLUMN_H
 
 #include <cmath>
 #include <vector>
 
-#define SNN_RRAM_MAX_ITER 100
-#define SNN_RRAM_RTOL 4e-16
-#define SNN_RRAM_TABLE_RTOL 1e-12
-#define SNN_RRAM_TABLE_M0 16
-#define SNN_RRAM_TABLE_MMAX 65536
+#if !defined(SNN_RRAM_MAX_ITER) || !defined(SNN_RRAM_RTOL) || !defined(SNN_RRAM_TABLE_RTOL) \
+    || !defined(SNN_RRAM_TABLE_M0) || !defined(SNN_RRAM_TABLE_MMAX)
+#error "snn_rram_column.h: its constants are defined by snn_rram.snn.functions (MACROS)"
+#endif
 
 #if defined(__GNUC__)
 #define SNN_RRAM_COLD __attribute__((noinline, cold))
@@ -33,21 +38,26 @@
 
 namespace snn_rram {
 
-// Exact neuron current of a column (the numpy twin is snn_rram.snn.functions).
+// The device law per unit conductance, f(u) = sinh(b u) / b, and f'(u) (snn_rram.devices.Sinh).
+static inline double sinh_f(double u, double b) { return std::sinh(b * u) / b; }
+static inline double sinh_df(double u, double b) { return std::cosh(b * u); }
+
+// Exact neuron current of a column: snn_rram.crossbar.columns.separable_current, operation by
+// operation (safeguarded Newton on i in [0, ga f(V)] from the linear-device solution).
 static inline double column_current(double ga, double gg, double R, double V, double b)
 {
     if (ga <= 0.0) return 0.0;
-    double hi = ga * std::sinh(b * V) / b;
+    double hi = ga * sinh_f(V, b);
     if (R <= 0.0) return hi;
     double lo = 0.0;
     double i = V * ga / (1.0 + R * (ga + gg));
     for (int it = 0; it < SNN_RRAM_MAX_ITER; ++it) {
         const double x = R * i;
-        const double ua = b * (V - x), ug = b * x;
-        const double h = (ga * std::sinh(ua) - gg * std::sinh(ug)) / b - i;
+        const double va = V - x;
+        const double h = ga * sinh_f(va, b) - gg * sinh_f(x, b) - i;
         if (h == 0.0) return i;
         if (h > 0.0) lo = i; else hi = i;
-        const double dh = -R * (ga * std::cosh(ua) + gg * std::cosh(ug)) - 1.0;
+        const double dh = -R * (ga * sinh_df(va, b) + gg * sinh_df(x, b)) - 1.0;
         const double step = -h / dh;
         double i_new = i + step;
         if (std::fabs(step) <= SNN_RRAM_RTOL * std::fabs(i)) return i_new;
@@ -62,8 +72,8 @@ static inline void column_point(double ga, double gt, double R, double V, double
 {
     const double i = column_current(ga, gt - ga, R, V, b);
     const double x = R * i, u = V - x;
-    const double fa = std::sinh(b * u) / b, fg = std::sinh(b * x) / b;
-    const double dfa = std::cosh(b * u), dfg = std::cosh(b * x);
+    const double fa = sinh_f(u, b), fg = sinh_f(x, b);
+    const double dfa = sinh_df(u, b), dfg = sinh_df(x, b);
     // implicit function: h(i, ga) = ga f(V - R i) - (gt - ga) f(R i) - i = 0
     const double dh_dga = fa + fg;
     const double dh_di = -R * (ga * dfa + (gt - ga) * dfg) - 1.0;
@@ -137,7 +147,7 @@ SNN_RRAM_COLD static void reset_column(TableSet& set, int col, double gt, double
     }
     if (set.V != V || set.b != b) {  // every column's table depends on them
         set.V = V; set.b = b;
-        set.fV = std::sinh(b * V) / b;
+        set.fV = sinh_f(V, b);
         set.pV = V * set.fV;
         for (size_t c = 0; c < set.gt.size(); ++c) set.gt[c] = -1.0;  // rebuilt when next read
     }
@@ -266,5 +276,19 @@ static inline double column_d(long, int) { return snn_rram_last.d; }
 static inline double column_pg(long, int) { return snn_rram_last.pg; }
 
 }  // namespace snn_rram
+
+// The names of the Brian2 functions (snn_rram.snn.functions), for generated code and Cython.
+static inline double snn_rram_column_current(double ga, double gg, double R, double V, double b)
+{
+    return snn_rram::column_current(ga, gg, R, V, b);
+}
+static inline double snn_rram_column_i(double ga, double gt, double R, double V, double b, long id,
+                                       int col)
+{
+    return snn_rram::column_i(ga, gt, R, V, b, id, col);
+}
+static inline double snn_rram_column_x(long id, int col) { return snn_rram::column_x(id, col); }
+static inline double snn_rram_column_d(long id, int col) { return snn_rram::column_d(id, col); }
+static inline double snn_rram_column_pg(long id, int col) { return snn_rram::column_pg(id, col); }
 
 #endif

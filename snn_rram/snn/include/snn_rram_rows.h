@@ -26,7 +26,9 @@
 
 #include "snn_rram_column.h"
 
-#define SNN_RRAM_MAX_SLOTS 8
+#ifndef SNN_RRAM_MAX_SLOTS
+#error "snn_rram_rows.h: SNN_RRAM_MAX_SLOTS is defined by snn_rram.snn.functions (MACROS)"
+#endif
 
 #if defined(__GNUC__)
 #define SNN_RRAM_PREFETCH(p) __builtin_prefetch(p)
