@@ -23,7 +23,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "snn_rram"
 
 #: Top-level modules every layer may import (and which import nothing above them).
-BASE = {"snn_rram", "snn_rram.errors", "snn_rram._validation"}
+BASE = {"snn_rram", "snn_rram.errors", "snn_rram._validation", "snn_rram._units"}
 
 _LOWER = {"devices", "crossbar", "mapping", "ann", "snn", "analog", "training"}
 _DATA = {"results", "datasets", "plot"}
