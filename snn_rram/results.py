@@ -5,7 +5,7 @@ describes it in a few lines (``snn-rram info FILE.h5``) and :func:`is_complete` 
 file is a finished result (sweeps use it to resume).
 
 A file is written under a temporary name in the target's folder
-(``<name>.tmp-<pid>-<token>``) and renamed into place with :func:`os.replace` only when
+(``.<name>.<random>.tmp``, :func:`snn_rram._io.atomic_path`) and renamed into place only when
 complete, after a final ``complete = True`` attribute and an ``fsync``: a reader never sees a
 half-written result, and a failed :func:`save` leaves whatever was at the target untouched.
 
@@ -76,14 +76,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
-import hashlib
 import importlib.metadata
 import json
 import math
 import numbers
 import os
 import re
-import secrets
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -93,6 +91,7 @@ import h5py
 import numpy as np
 import scipy.sparse as sp
 
+from snn_rram._io import atomic_path, file_sha256, is_temporary
 from snn_rram._validation import as_array, as_scalar
 from snn_rram.errors import SnnRramError
 
@@ -142,7 +141,6 @@ _METRIC_UNITS = {
 #: Relative tolerance (of the image duration) for assigning a spike to the next image.
 _BOUNDARY_TOL = 1e-9
 
-_TMP_RE = re.compile(r"\.tmp-\d+(-[0-9a-f]+)?$")
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _COMPRESSION = {"chunks": True, "compression": "gzip", "compression_opts": 4, "shuffle": True}
 
@@ -728,20 +726,6 @@ def _write_metrics(parent: h5py.Group, metrics: dict[str, Any]) -> None:
         _dataset(parent, key, data, _METRIC_UNITS.get(key))
 
 
-def _fsync(path: Path) -> None:
-    with open(path, "rb+") as fh:
-        os.fsync(fh.fileno())
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def save(
     path: str | os.PathLike,
     *,
@@ -860,59 +844,24 @@ def save(
     if path.is_dir():
         raise SnnRramError(f"path: {str(path)!r} is a folder")
 
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-    created = False
-    try:
-        with h5py.File(tmp, "x") as f:
-            created = True
-            f.attrs["schema_version"] = np.int64(SCHEMA_VERSION)
-            for key, value in _versions().items():
-                f.attrs[key] = value
-            f.attrs["created"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-            f.attrs["config"] = config_text
-            f.attrs["weights_sha256"] = weights_sha256.lower()
-            for key, value in extra.items():
-                f.attrs[key] = value
-            g = f.create_group("layers", track_order=True)
-            for rec in layers:
-                _write_layer(g, rec)
-            g = f.create_group("spikes", track_order=True)
-            for pop, rec in spikes.items():
-                _write_spikes(g, pop, rec, ranges[pop])
-            _write_metrics(f.create_group("metrics", track_order=True), metrics)
-            f.attrs["complete"] = True
-        _fsync(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if created:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-        raise
-    _fsync_dir(folder)
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["schema_version"] = np.int64(SCHEMA_VERSION)
+        for key, value in _versions().items():
+            f.attrs[key] = value
+        f.attrs["created"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        f.attrs["config"] = config_text
+        f.attrs["weights_sha256"] = weights_sha256.lower()
+        for key, value in extra.items():
+            f.attrs[key] = value
+        g = f.create_group("layers", track_order=True)
+        for rec in layers:
+            _write_layer(g, rec)
+        g = f.create_group("spikes", track_order=True)
+        for pop, rec in spikes.items():
+            _write_spikes(g, pop, rec, ranges[pop])
+        _write_metrics(f.create_group("metrics", track_order=True), metrics)
+        f.attrs["complete"] = True
     return path
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of a file's bytes, hex (for ``weights_sha256``).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The file, e.g. the input weights.
-
-    Returns
-    -------
-    str
-        64 lower-case hexadecimal digits.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise SnnRramError(f"path: no such file {str(path)!r}")
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 # --------------------------------------------------------------------------------------------
@@ -1068,7 +1017,7 @@ def is_complete(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a finished snn-rram result file.
 
     True when the file exists, is not a temporary file of :func:`save`
-    (``*.tmp-<pid>-<token>``), opens as HDF5, has a ``schema_version`` attribute and the
+    (``.<name>.<random>.tmp``), opens as HDF5, has a ``schema_version`` attribute and the
     ``complete = True`` attribute :func:`save` writes last. Never raises.
 
     Parameters
@@ -1082,7 +1031,7 @@ def is_complete(path: str | os.PathLike) -> bool:
     """
     try:
         path = Path(path)
-        if _TMP_RE.search(path.name) or not path.is_file() or not h5py.is_hdf5(path):
+        if is_temporary(path) or not path.is_file() or not h5py.is_hdf5(path):
             return False
         with h5py.File(path, "r") as f:
             return "schema_version" in f.attrs and bool(f.attrs.get("complete", False))

@@ -34,7 +34,7 @@ import numpy as np
 
 from snn_rram._validation import one_of
 from snn_rram.ann._common import apply_skeleton, group_parameters, infer_network
-from snn_rram.ann.native import NETWORK_KEY, network_from_native
+from snn_rram.ann.native import NETWORK_KEY, check_sidecar, network_from_native
 from snn_rram.ann.network import Network, check_input_shape
 from snn_rram.errors import SnnRramError
 
@@ -200,6 +200,7 @@ def _load_npz(path: Path, *, skeleton, input_shape, pooling) -> Network:
                 "a skeleton is only for weights-only files"
             )
         network = network_from_native(str(header), arrays, source)
+        check_sidecar(path)
         if input_shape is not None and input_shape != network.input_shape:
             raise SnnRramError(
                 f"input_shape: {source} has input shape {network.input_shape}, got {input_shape}"

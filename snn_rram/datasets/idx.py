@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
-import secrets
 import struct
 import zlib
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from snn_rram._io import atomic_write
 from snn_rram.errors import SnnRramError
 
 __all__ = ["UBYTE", "read_idx", "write_idx"]
@@ -219,38 +219,9 @@ def write_idx(
             f.write(header)
             f.write(payload)
 
-    _atomic_write(path, write)
-    return path
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Create ``path`` through ``write(file)`` on a temporary name in its directory, then rename.
-
-    The temporary file is created with the usual permissions (``0o666`` less the umask) and is
-    removed if ``write`` raises, so neither a partial ``path`` nor a stray file is left behind.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        The final file name.
-    write : callable
-        Called with the open binary file; whatever it raises is re-raised (``OSError`` as
-        :class:`SnnRramError`).
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with atomic_write(path) as fh:
+            write(fh)
     except OSError as exc:
-        raise SnnRramError(f"{path}: cannot create a file there: {exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        if isinstance(exc, OSError):
-            raise SnnRramError(f"{path}: writing failed: {exc}") from exc
-        raise
+        raise SnnRramError(f"{path}: writing failed: {exc}") from exc
+    return path

@@ -11,6 +11,8 @@ import pytest
 from snn_rram import SnnRramError, ann
 from snn_rram.ann.native import NETWORK_KEY
 
+pytest.importorskip("torch")
+
 from ._models import assert_same, cnn_skeleton, torch_forward
 
 

@@ -1,0 +1,89 @@
+"""snn_rram._io: atomic writes, file hashes and the inter-process lock."""
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from snn_rram import SnnRramError
+from snn_rram._io import (
+    atomic_path,
+    atomic_write,
+    file_sha256,
+    is_temporary,
+    locked,
+    new_file_mode,
+)
+
+
+def test_atomic_write_replaces_with_usual_permissions(tmp_path):
+    target = tmp_path / "a.txt"
+    target.write_text("old")
+    with atomic_write(target, "w") as fh:
+        fh.write("new")
+        assert target.read_text() == "old"  # nothing visible before the block ends
+    assert target.read_text() == "new"
+    assert os.listdir(tmp_path) == ["a.txt"]
+    mask = os.umask(0o022)  # the test may set the umask; the code never does
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask == new_file_mode(tmp_path)
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("boom"), KeyboardInterrupt()])
+def test_error_in_block_removes_temporary_and_keeps_target(tmp_path, exc):
+    target = tmp_path / "a.bin"
+    target.write_bytes(b"old")
+    with pytest.raises(type(exc)), atomic_write(target) as fh:
+        fh.write(b"half")
+        raise exc
+    assert target.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["a.bin"]
+
+
+def test_temporary_names_are_unique_and_recognised(tmp_path):
+    with atomic_path(tmp_path / "r.h5") as a, atomic_path(tmp_path / "r.h5") as b:
+        assert a != b and a.parent == b.parent == tmp_path
+        assert is_temporary(a) and is_temporary(b)
+    assert not is_temporary(tmp_path / "r.h5")
+
+
+def test_bad_targets(tmp_path):
+    with pytest.raises(SnnRramError, match="folder .* does not exist"):
+        with atomic_write(tmp_path / "missing" / "x"):
+            pass
+    with pytest.raises(SnnRramError, match="is a folder"):
+        with atomic_write(tmp_path):
+            pass
+    assert os.listdir(tmp_path) == []
+
+
+def test_file_sha256(tmp_path):
+    p = tmp_path / "x.bin"
+    p.write_bytes(b"abc" * 100_000)
+    assert file_sha256(p) == hashlib.sha256(b"abc" * 100_000).hexdigest()
+    with pytest.raises(SnnRramError, match="no such file"):
+        file_sha256(tmp_path / "nope")
+    with pytest.raises(SnnRramError, match="is a folder"):
+        file_sha256(tmp_path)
+
+
+def test_lock_excludes_other_processes(tmp_path):
+    lock = tmp_path / "x.lock"
+    code = (
+        "import sys; from snn_rram._io import locked; from snn_rram import SnnRramError\n"
+        "try:\n"
+        f"    with locked({str(lock)!r}, wait=False, busy='busy'):\n"
+        "        print('got')\n"
+        "except SnnRramError as e:\n"
+        "    print(e)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    with locked(lock) as held:
+        assert held
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+        assert out.stdout.strip() == "busy", out.stderr
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip() == "got", out.stderr
