@@ -1,7 +1,8 @@
 """The one place where snn-rram writes, hashes and locks files.
 
-:func:`atomic_path` / :func:`atomic_write`
-    Write a file under a unique temporary name in the target's folder, ``fsync`` it, give it the
+:func:`atomic_write`
+    Write a file as an unnamed file in the target's folder (Linux ``O_TMPFILE``: a process
+    killed mid-write leaves nothing) or under a unique temporary name, ``fsync`` it, give it the
     usual permissions (``0o666`` less the umask) and rename it into place. On any error,
     ``KeyboardInterrupt`` included, the temporary file is removed and the target is left as it
     was. A reader never sees a half-written file. The umask is read without changing it (from
@@ -10,11 +11,15 @@
     world-writable files.
 :func:`file_sha256`
     SHA-256 of a file's bytes (:func:`hashlib.file_digest`).
+:func:`check_declared_size`, :func:`read_bounded`
+    The size checks of every reader: a size a file declares is compared with a limit and with
+    what the stored bytes can hold (:data:`MAX_DEFLATE_RATIO`) before anything is allocated,
+    and a stream is read only up to its limit.
 :func:`locked`
     An inter-process lock on a lock file (the ``filelock`` package: ``flock`` on POSIX, released
     by the kernel when the process dies, ``kill -9`` included).
 
-Temporary files are named ``.<name>.<random>.tmp`` (see :data:`TEMP_SUFFIX`).
+Named temporary files are ``.<name>.<random>.tmp`` (see :data:`TEMP_SUFFIX`).
 """
 
 from __future__ import annotations
@@ -23,8 +28,8 @@ import contextlib
 import hashlib
 import os
 import re
+import secrets
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import filelock
@@ -32,19 +37,97 @@ import filelock
 from snn_rram.errors import SnnRramError
 
 __all__ = [
+    "MAX_DEFLATE_RATIO",
     "TEMP_SUFFIX",
-    "atomic_path",
     "atomic_write",
+    "check_declared_size",
     "file_sha256",
     "is_temporary",
     "locked",
     "new_file_mode",
+    "read_bounded",
     "temporaries",
 ]
 
-#: Temporary files of :func:`atomic_path` are ``.<name>.<random>`` followed by this suffix.
+#: Named temporary files of :func:`atomic_write` are ``.<name>.<random>`` followed by this suffix.
 TEMP_SUFFIX = ".tmp"
 _TEMP_RE = re.compile(r"^\..+\.[A-Za-z0-9_]{6,}\.tmp$")
+_AT_FDCWD = -100
+_AT_EMPTY_PATH = 0x1000
+
+
+#: Deflate (zip, gzip, HDF5's gzip filter) expands data at most about 1032 times: a size declared
+#: beyond this many times the stored bytes (plus 64 KiB of slack) is not data of the file.
+MAX_DEFLATE_RATIO = 1032
+_SLACK = 64 << 10
+
+
+def _bytes(n: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.4g} {unit}"
+    return f"{n} B"
+
+
+def check_declared_size(
+    declared: int, stored: int | None, where: str, *, limit: int, limit_name: str
+) -> int:
+    """Check a size a file declares before anything is allocated for it.
+
+    Parameters
+    ----------
+    declared : int
+        Bytes the file says the data has (elements × item size, an archive member's size).
+    stored : int or None
+        Bytes of the file (or member) that hold the data, compressed or not; None: unknown.
+    where : str
+        The file and the part of it, for the message.
+    limit : int
+        The documented limit for this kind of data, bytes.
+    limit_name : str
+        The name of that limit (e.g. ``"snn_rram.ann.MAX_TENSOR_BYTES"``).
+
+    Returns
+    -------
+    int
+        ``declared``.
+
+    Raises
+    ------
+    SnnRramError
+        ``declared`` exceeds ``limit``, or exceeds what ``stored`` bytes can hold even
+        compressed (:data:`MAX_DEFLATE_RATIO`).
+    """
+    if declared < 0:
+        raise SnnRramError(f"{where}: declares a negative size ({declared} bytes)")
+    if declared > limit:
+        raise SnnRramError(
+            f"{where}: declares {_bytes(declared)} ({declared} bytes), more than the limit of "
+            f"{_bytes(limit)} ({limit_name})"
+        )
+    if stored is not None and declared > MAX_DEFLATE_RATIO * stored + _SLACK:
+        raise SnnRramError(
+            f"{where}: declares {_bytes(declared)} ({declared} bytes), more than its "
+            f"{stored} stored bytes can hold even compressed (at most {MAX_DEFLATE_RATIO}:1): "
+            "a damaged or hostile file"
+        )
+    return declared
+
+
+def read_bounded(stream, limit: int, where: str, *, limit_name: str) -> bytes:
+    """Read ``stream`` to its end, but never more than ``limit`` bytes.
+
+    Raises
+    ------
+    SnnRramError
+        The stream holds more than ``limit`` bytes (reading stops there).
+    """
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise SnnRramError(
+            f"{where}: holds more than {_bytes(limit)} ({limit_name}); reading stopped there"
+        )
+    return data
 
 
 def _umask_from_proc() -> int | None:
@@ -109,87 +192,135 @@ def _check_target(path: Path) -> Path:
     return folder
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path to write ``path`` through; rename it into place on success.
+def _unnamed(folder: Path):
+    """An unnamed file in ``folder`` (Linux ``O_TMPFILE``), or None where there is none."""
+    flag = getattr(os, "O_TMPFILE", 0)
+    if not flag:
+        return None
+    try:
+        return os.open(folder, flag | os.O_RDWR, 0o666)  # the kernel applies the umask
+    except OSError:  # a file system or kernel without O_TMPFILE
+        return None
 
-    For writers that want a file name (HDF5, figures, pandas). The temporary file exists
-    (empty) when yielded; the caller writes it and closes it before the block ends.
+
+def _link(fd: int, name: Path) -> bool:
+    """Give the unnamed file ``fd`` the name ``name``; False where the system does not let us."""
+    with contextlib.suppress(OSError):
+        os.link(f"/proc/self/fd/{fd}", name, follow_symlinks=True)
+        return True
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.linkat(fd, b"", _AT_FDCWD, os.fsencode(name), _AT_EMPTY_PATH) == 0
+    return False
+
+
+def _named_temp(path: Path) -> Path:
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    except OSError as exc:
+        raise SnnRramError(f"path: cannot create a file in {str(path.parent)!r}: {exc}") from exc
+    os.close(fd)
+    return Path(name)
+
+
+def _publish(fd: int, name: str | None, path: Path) -> None:
+    """Make the complete, synced temporary file (``fd``; ``name``, None if unnamed) ``path``."""
+    folder = path.parent
+    if name is not None:
+        os.chmod(name, new_file_mode(folder))
+        os.replace(name, path)
+        return
+    # an unnamed file: link it under a temporary name (which exists only until the rename)
+    tmp = folder / f".{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
+    if not _link(fd, tmp):  # no way to name it here: copy it into a named temporary file
+        tmp = _named_temp(path)
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            with open(tmp, "wb") as out:
+                while block := os.read(fd, 1 << 20):
+                    out.write(block)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, new_file_mode(folder))
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb", *, encoding: str | None = None):
+    """Open ``path`` for writing, atomically.
+
+    The file is written as an unnamed file in the target's folder (Linux ``O_TMPFILE``; a
+    process killed while writing, ``kill -9`` included, leaves nothing behind), or elsewhere as
+    ``.<name>.<random>.tmp``; when the block ends without error it is flushed, ``fsync``-ed,
+    given the usual permissions (``0o666`` less the umask) and renamed to ``path``. On any
+    error, ``KeyboardInterrupt`` included, the temporary file is removed and ``path`` is left
+    as it was.
 
     Parameters
     ----------
     path : str or os.PathLike
         The target; its folder must exist. An existing file is replaced.
-
-    Yields
-    ------
-    pathlib.Path
-        ``<folder>/.<name>.<random>.tmp``.
-
-    Raises
-    ------
-    SnnRramError
-        If the folder does not exist, ``path`` is a folder, or the temporary file cannot be
-        created or renamed (``OSError``). Whatever the block raises is re-raised; in every case
-        the temporary file is removed and ``path`` is untouched.
-    """
-    path = Path(path)
-    folder = _check_target(path)
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=folder)
-    except OSError as exc:
-        raise SnnRramError(f"path: cannot create a file in {str(folder)!r}: {exc}") from exc
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        try:
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.chmod(tmp, new_file_mode(folder))
-            os.replace(tmp, path)
-        except OSError as exc:
-            raise SnnRramError(f"path: cannot write {str(path)!r}: {exc}") from exc
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_dir(folder)
-
-
-@contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "wb", *, encoding: str | None = None):
-    """Open ``path`` for writing, atomically: see :func:`atomic_path`.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The target; its folder must exist.
     mode : {"wb", "w"}
-        Binary or text.
+        Binary or text. Binary files are also readable and seekable (``h5py.File(fh, "w")``).
     encoding : str, optional
         Text encoding (``"utf-8"`` when ``mode="w"`` and none is given).
 
     Yields
     ------
     file object
-        Written, flushed and closed when the block ends, then renamed to ``path``.
+
+    Raises
+    ------
+    SnnRramError
+        If the folder does not exist, ``path`` is a folder, or the file cannot be created or
+        renamed (``OSError``). Whatever the block raises is re-raised.
     """
     if mode not in ("wb", "w"):
         raise SnnRramError(f"mode: expected 'wb' or 'w', got {mode!r}")
     if mode == "w" and encoding is None:
         encoding = "utf-8"
-    with atomic_path(path) as tmp, open(tmp, mode, encoding=encoding) as fh:
-        yield fh
+    path = Path(path)
+    folder = _check_target(path)
+    fd = _unnamed(folder)
+    how = "w+b" if mode == "wb" else "w+"
+    if fd is not None:
+        fh, name = os.fdopen(fd, how, encoding=encoding), None
+    else:
+        name = str(_named_temp(path))
+        fh = open(name, how, encoding=encoding)
+    try:
+        with fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+            try:
+                _publish(fh.fileno(), name, path)
+            except OSError as exc:
+                raise SnnRramError(f"path: cannot write {str(path)!r}: {exc}") from exc
+    except BaseException:
+        if name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+        raise
+    _fsync_dir(folder)
 
 
 def is_temporary(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is named like a temporary file of :func:`atomic_path`."""
+    """Whether ``path`` is named like a temporary file of :func:`atomic_write`."""
     return bool(_TEMP_RE.match(Path(path).name))
 
 
 def temporaries(path: str | os.PathLike) -> list[Path]:
-    """Temporary files :func:`atomic_path` may have left for ``path`` (a killed process)."""
+    """Named temporary files :func:`atomic_write` may have left for ``path`` (killed process)."""
     path = Path(path)
     if not path.parent.is_dir():
         return []

@@ -10,7 +10,6 @@ import pytest
 
 from snn_rram import SnnRramError
 from snn_rram._io import (
-    atomic_path,
     atomic_write,
     file_sha256,
     is_temporary,
@@ -43,11 +42,29 @@ def test_error_in_block_removes_temporary_and_keeps_target(tmp_path, exc):
     assert os.listdir(tmp_path) == ["a.bin"]
 
 
-def test_temporary_names_are_unique_and_recognised(tmp_path):
-    with atomic_path(tmp_path / "r.h5") as a, atomic_path(tmp_path / "r.h5") as b:
-        assert a != b and a.parent == b.parent == tmp_path
-        assert is_temporary(a) and is_temporary(b)
-    assert not is_temporary(tmp_path / "r.h5")
+def test_nothing_named_while_writing_and_two_writers_do_not_collide(tmp_path):
+    with atomic_write(tmp_path / "r.bin") as a, atomic_write(tmp_path / "r.bin") as b:
+        a.write(b"a")
+        b.write(b"b")
+        # an unnamed file (O_TMPFILE) where the system has it, else two distinct temporaries
+        named = os.listdir(tmp_path)
+        assert named == [] or (len(named) == 2 and all(is_temporary(n) for n in named))
+    assert os.listdir(tmp_path) == ["r.bin"] and (tmp_path / "r.bin").read_bytes() == b"a"
+    assert not is_temporary(tmp_path / "r.bin")
+
+
+def test_named_fallback(tmp_path, monkeypatch):
+    """Where there is no unnamed file (O_TMPFILE), the named temporary behaves the same."""
+    monkeypatch.delattr(os, "O_TMPFILE", raising=False)
+    with atomic_write(tmp_path / "x.txt", "w") as fh:
+        fh.write("hi")
+        (name,) = os.listdir(tmp_path)
+        assert is_temporary(name)
+    assert os.listdir(tmp_path) == ["x.txt"]
+    with pytest.raises(KeyboardInterrupt), atomic_write(tmp_path / "x.txt", "w") as fh:
+        raise KeyboardInterrupt
+    assert os.listdir(tmp_path) == ["x.txt"] and (tmp_path / "x.txt").read_text() == "hi"
+    assert (tmp_path / "x.txt").stat().st_mode & 0o777 == new_file_mode(tmp_path)
 
 
 def test_bad_targets(tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from snn_rram._io import atomic_path
+from snn_rram._io import atomic_write
 from snn_rram.errors import SnnRramError
 
 __all__ = ["load", "write_summary"]
@@ -39,11 +39,10 @@ def write_summary(spec, rows):
     frame = _frame(rows)
     directory = Path(spec.directory)
     directory.mkdir(parents=True, exist_ok=True)
-    with atomic_path(directory / "summary.csv") as tmp:
-        frame.to_csv(tmp, index=False)
-
-    def h5(tmp):
-        with h5py.File(tmp, "w") as f:
+    with atomic_write(directory / "summary.csv", "w") as fh:
+        frame.to_csv(fh, index=False)
+    with atomic_write(directory / "summary.h5") as fh:
+        with h5py.File(fh, "w") as f:
             f.attrs["sweep"] = spec.name
             f.attrs["base_config"] = spec.base.to_toml()
             f.attrs["columns"] = [str(c) for c in frame.columns]
@@ -57,9 +56,6 @@ def write_summary(spec, rows):
                         data=np.array([_text(v) for v in values], dtype=object),
                         dtype=h5py.string_dtype(),
                     )
-
-    with atomic_path(directory / "summary.h5") as tmp:
-        h5(tmp)
     return frame
 
 

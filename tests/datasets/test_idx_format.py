@@ -128,7 +128,7 @@ CORRUPT = {
     "data cut in half": (GOOD[: len(GOOD) // 2], "truncated data"),
     "huge announced shape": (
         b"\x00\x00\x08\x03" + struct.pack(">3I", 2**31, 2**31, 2**31) + bytes(100),
-        "truncated data",
+        "truncated data|more than the limit of 4 GiB",
     ),
     "one trailing byte": (GOOD + b"\x00", "1 trailing byte"),
     "trailing garbage": (GOOD + b"garbage!", "8 trailing byte"),
