@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-import zlib
 from pathlib import Path
 
 import h5py
@@ -26,7 +25,7 @@ import numpy as np
 
 from snn_rram._io import check_declared_size, read_bounded
 from snn_rram.ann._common import as_float_array, natural_key
-from snn_rram.ann._limits import MAX_HEADER_BYTES, MAX_MODEL_BYTES, MAX_TENSOR_BYTES
+from snn_rram.ann._limits import MAX_HEADER_BYTES, MAX_MODEL_BYTES, MAX_TENSOR_BYTES, ZIP_ERRORS
 from snn_rram.errors import SnnRramError
 
 
@@ -166,7 +165,9 @@ def open_keras(path: Path, archive: bool):
             raise SnnRramError(
                 f"{source}: member {exc} of the .keras archive is missing"
             ) from None
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+        except SnnRramError:
+            raise
+        except ZIP_ERRORS as exc:
             raise SnnRramError(
                 f"{source}: unreadable .keras archive, truncated? ({exc})"
             ) from None

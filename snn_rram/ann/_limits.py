@@ -7,6 +7,9 @@ is allocated. They are far above real networks: VGG-16's largest weight array (f
 25088 × 4096) is 411 MB in float32, 822 MB in float64; all its weights are 553 MB in float32.
 """
 
+import zipfile
+import zlib
+
 #: Largest single array (weight or bias tensor), bytes as stored.
 MAX_TENSOR_BYTES = 4 << 30
 
@@ -19,3 +22,17 @@ MAX_ARRAYS = 100_000
 #: Largest header or configuration text (safetensors JSON header, Keras ``config.json``, the
 #: ``__network__`` header of a native npz), bytes.
 MAX_HEADER_BYTES = 100 << 20
+
+#: What :mod:`zipfile` raises on damaged archives: bad headers, truncation, corrupt deflate data,
+#: unsupported compression methods or versions (``NotImplementedError``), encrypted members
+#: (``RuntimeError``).
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    OSError,
+    EOFError,
+    ValueError,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+)

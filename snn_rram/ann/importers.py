@@ -37,7 +37,6 @@ import math
 import os
 import struct
 import zipfile
-import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,7 +45,13 @@ import numpy as np
 from snn_rram._io import check_declared_size
 from snn_rram._validation import one_of
 from snn_rram.ann._common import apply_skeleton, group_parameters, infer_network
-from snn_rram.ann._limits import MAX_ARRAYS, MAX_HEADER_BYTES, MAX_MODEL_BYTES, MAX_TENSOR_BYTES
+from snn_rram.ann._limits import (
+    MAX_ARRAYS,
+    MAX_HEADER_BYTES,
+    MAX_MODEL_BYTES,
+    MAX_TENSOR_BYTES,
+    ZIP_ERRORS,
+)
 from snn_rram.ann.native import NETWORK_KEY, check_sidecar, network_from_native
 from snn_rram.ann.network import Network, check_input_shape
 from snn_rram.errors import SnnRramError
@@ -158,7 +163,7 @@ def detect_format(path: str | os.PathLike) -> str:
         try:
             with zipfile.ZipFile(path) as zf:
                 members = zf.namelist()
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except ZIP_ERRORS as exc:
             raise SnnRramError(
                 f"{path}: a zip archive ({suffix or 'no extension'}) that cannot be read, "
                 f"truncated or corrupt ({exc})"
@@ -270,12 +275,12 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
                     arrays[key], nbytes = _npy_member(zf, info, where, total)
                 except SnnRramError:
                     raise
-                except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+                except ZIP_ERRORS as exc:
                     raise SnnRramError(f"{where}: cannot be read ({exc})") from None
                 total += nbytes
     except SnnRramError:
         raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+    except ZIP_ERRORS as exc:
         raise SnnRramError(f"{source}: not a readable .npz archive ({exc})") from None
     return arrays
 
