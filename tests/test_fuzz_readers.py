@@ -250,50 +250,24 @@ def test_valid_files_are_read():
 # -- fuzzers ----------------------------------------------------------------------------------
 
 
+#: name: (a valid file, its reader, the file name, the reader's keyword arguments)
+FUZZED = {
+    "idx": (IDX, read_idx, "x-idx", {}),
+    "idx.gz": (IDX_GZ, read_idx, "x-idx.gz", {}),
+    "native npz": (NPZ, ann.load, "n.npz", {"format": "npz"}),
+    "plain npz": (PLAIN_NPZ, ann.load, "p.npz", {"format": "npz"}),
+    "safetensors": (_safetensors(), ann.load, "s.safetensors", {"format": "safetensors"}),
+    "onnx": (_onnx(), ann.load, "m.onnx", {"format": "onnx"}),
+    "keras": (_keras(), ann.load, "k.keras", {"format": "keras"}),
+    "result": (_result(), results.load, "r.h5", {}),
+}
+
+
+@pytest.mark.parametrize("kind", list(FUZZED))
 @FUZZ
-@given(data=damaged(IDX))
-def test_fuzz_idx(data):
-    check(read_idx, data, "x-idx")
-
-
-@FUZZ
-@given(data=damaged(IDX_GZ))
-def test_fuzz_idx_gzip(data):
-    check(read_idx, data, "x-idx.gz")
-
-
-@FUZZ
-@given(data=damaged(NPZ))
-def test_fuzz_native_npz(data):
-    check(ann.load, data, "n.npz", format="npz")
-
-
-@FUZZ
-@given(data=damaged(PLAIN_NPZ))
-def test_fuzz_plain_npz(data):
-    check(ann.load, data, "p.npz", format="npz")
-
-
-@FUZZ
-@given(data=damaged(_safetensors()))
-def test_fuzz_safetensors(data):
-    check(ann.load, data, "s.safetensors", format="safetensors")
-
-
-@pytest.mark.skipif(not _onnx(), reason="needs the onnx package")
-@FUZZ
-@given(data=damaged(_onnx() or b"x"))
-def test_fuzz_onnx(data):
-    check(ann.load, data, "m.onnx", format="onnx")
-
-
-@FUZZ
-@given(data=damaged(_keras()))
-def test_fuzz_keras(data):
-    check(ann.load, data, "k.keras", format="keras")
-
-
-@FUZZ
-@given(data=damaged(_result()))
-def test_fuzz_results(data):
-    check(results.load, data, "r.h5")
+@given(data=st.data())
+def test_fuzz(kind, data):
+    original, reader, name, kwargs = FUZZED[kind]
+    if not original:
+        pytest.skip(f"{kind}: the package that writes the original is not installed")
+    check(reader, data.draw(damaged(original)), name, **kwargs)

@@ -23,6 +23,8 @@ from snn_rram.ann.network import Network
 from snn_rram.errors import SnnRramError
 
 _PASS_THROUGH = {"Identity", "Dropout"}
+#: Named inputs a node needs (the data input, then constants); other operators need one.
+_MIN_INPUTS = {"Constant": 0, "Gemm": 2, "MatMul": 2, "Conv": 2, "Add": 2}
 _SUPPORTED = (
     "Gemm, MatMul, Add (bias), Conv, Relu, AveragePool, MaxPool, Flatten, Reshape (as "
     "flatten), Identity, Dropout, Constant, and Softmax/LogSoftmax at the end"
@@ -348,7 +350,12 @@ def load_onnx(path: Path, *, skeleton, input_shape, pooling) -> Network:
             chain.fail(
                 f"operator of domain {node.domain!r} is unsupported; supported: {_SUPPORTED}"
             )
-        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if len(node.output) < 1 or not node.output[0]:
+            chain.fail("has no output")
+        try:
+            attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        except (ValueError, TypeError) as exc:
+            chain.fail(f"malformed attribute ({exc})")
         if op == "Constant":
             if "value" not in attrs:
                 chain.fail("only Constant nodes with a tensor 'value' are supported")
@@ -364,6 +371,8 @@ def load_onnx(path: Path, *, skeleton, input_shape, pooling) -> Network:
                 f"takes {data_inputs} instead of the output of the previous node ({current!r}) "
                 "as its data input; only chains of layers are supported"
             )
+        if len([i for i in node.input if i]) < _MIN_INPUTS.get(op, 1):
+            chain.fail(f"inputs {list(node.input)}: expected at least {_MIN_INPUTS[op]}")
         for name in node.input:
             if name in consts:
                 consts[name] = as_float_array(consts[name], f"{source}: initializer {name!r}")
