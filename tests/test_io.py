@@ -104,3 +104,14 @@ def test_lock_excludes_other_processes(tmp_path):
         assert out.stdout.strip() == "busy", out.stderr
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout.strip() == "got", out.stderr
+
+
+def test_umask_probe_without_proc(tmp_path, monkeypatch):
+    """Without /proc the umask comes from a probe file (removed again), never from os.umask."""
+    from snn_rram import _io
+
+    expected = new_file_mode(tmp_path)
+    monkeypatch.setattr(_io, "_umask_from_proc", lambda: None)
+    monkeypatch.setattr(os, "umask", lambda *a: pytest.fail("os.umask must not be called"))
+    assert new_file_mode(tmp_path) == expected
+    assert os.listdir(tmp_path) == []

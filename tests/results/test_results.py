@@ -112,6 +112,7 @@ def write(path, rng, **kw):
         spikes=spikes(rng),
         metrics=m,
         extra_attrs={"git_commit": "abc123", "dataset": "mnist-5k"},
+        device_card='name = "hfo2"\n',
     )
     args.update(kw)
     return R.save(path, **args), args
@@ -624,3 +625,22 @@ def test_summary(tmp_path, rng):
     assert "counts: int64 array (4, 10)" in text
     short = R.summary(path, config_lines=2)
     assert "first 2 shown" in short and "[device]" not in short
+
+
+def test_version_1_file_without_device_card(tmp_path, rng):
+    path, _ = write(tmp_path / "run.h5", rng)
+    with h5py.File(path, "r+") as f:  # what schema 1 wrote: no device card
+        f.attrs["schema_version"] = np.int64(1)
+        del f.attrs["device_card"], f.attrs["device_card_sha256"]
+    res = R.load(path)
+    assert res.schema_version == 1 and res.device_card is None and res.device_card_sha256 is None
+
+
+def test_device_card_round_trip(tmp_path, rng):
+    card = 'name = "hfo2"\ndescription = "ünïcode \\" quote"\n'
+    path, _ = write(tmp_path / "run.h5", rng, device_card=card)
+    res = R.load(path)
+    assert res.device_card == card
+    assert res.device_card_sha256 == hashlib.sha256(card.encode()).hexdigest()
+    with pytest.raises(SnnRramError, match="device_card: not valid TOML"):
+        write(tmp_path / "bad.h5", rng, device_card="= =")
