@@ -573,3 +573,68 @@ def test_bad_input_is_refused_cleanly(name, tmp_path):
         tracemalloc.stop()
     assert peak < PEAK_LIMIT, f"{name}: {peak / 2**20:.1f} MiB allocated"
     assert sorted(os.listdir(work)) == before, "a file was left behind"
+
+
+BOMBS = r"""
+import gzip, io, resource, struct, sys, zipfile
+import numpy as np
+from pathlib import Path
+from snn_rram import SnnRramError, ann, results
+from snn_rram.datasets import read_idx
+
+folder = Path(sys.argv[1])
+npy = io.BytesIO()
+np.lib.format.write_array_header_1_0(
+    npy, {"descr": "<f8", "fortran_order": False, "shape": (10**5, 10**5)}
+)
+with zipfile.ZipFile(folder / "w.npz", "w") as zf:
+    zf.writestr("fc1.weight.npy", npy.getvalue())
+
+
+def bomb(path, header, megabytes):  # a gzip file inflating to `megabytes` MiB of zeros
+    with gzip.open(path, "wb", compresslevel=9) as gz:
+        gz.write(header)
+        block = bytes(1 << 20)
+        for _ in range(megabytes):
+            gz.write(block)
+
+
+bomb(folder / "x-idx.gz", b"\x00\x00\x08\x01" + struct.pack(">I", 2**31), 400)
+bomb(folder / "y-idx.gz", b"\x00\x00\x08\x01" + struct.pack(">I", 4) + bytes(4), 400)
+(folder / "w.safetensors").write_bytes(struct.pack("<Q", 1 << 40) + b"{}")
+with open("/proc/self/status") as fh:
+    vm = next(int(line.split()[1]) for line in fh if line.startswith("VmSize:")) << 10
+limit = vm + (256 << 20)  # 256 MiB more than the process uses now
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+calls = [
+    lambda: ann.load(folder / "w.npz"),
+    lambda: read_idx(folder / "x-idx.gz"),
+    lambda: read_idx(folder / "y-idx.gz"),
+    lambda: ann.load(folder / "w.safetensors"),
+]
+for call in calls:
+    try:
+        call()
+    except SnnRramError:
+        print("refused")
+"""
+
+
+def test_bombs_under_an_address_space_limit(tmp_path):
+    """The worst inputs, in a process that may allocate only 256 MiB more: refused, no crash."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if not Path("/proc/self/status").exists():
+        pytest.skip("needs /proc to measure the process")
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run(
+        [sys.executable, "-c", BOMBS, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["refused"] * 4
