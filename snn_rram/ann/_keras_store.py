@@ -6,6 +6,11 @@
 - Keras legacy ``.h5`` models (``model.save("x.h5")``): root attribute ``model_config`` (JSON)
   and a group ``model_weights/<layer name>`` with attribute ``weight_names``;
 - Keras 2 ``save_weights("x.h5")``: the same layer groups at the root, attribute ``layer_names``.
+
+Sizes are checked before reading (:mod:`snn_rram.ann._limits`): the archive members' declared
+sizes against the limits and their compressed sizes, and reading stops past the limit whatever
+a member declares; every weight dataset's declared size against the limit and the size of the
+HDF5 file that holds it.
 """
 
 from __future__ import annotations
@@ -18,12 +23,44 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from snn_rram._io import check_declared_size, read_bounded
 from snn_rram.ann._common import as_float_array, natural_key
+from snn_rram.ann._limits import MAX_HEADER_BYTES, MAX_MODEL_BYTES, MAX_TENSOR_BYTES, ZIP_ERRORS
 from snn_rram.errors import SnnRramError
 
 
 def _text(value) -> str:
     return value.decode("utf-8") if isinstance(value, bytes | np.bytes_) else str(value)
+
+
+def _read(node, where: str, file_size: int) -> np.ndarray:
+    """A weight dataset as a float array, its declared size checked before it is read."""
+    if not isinstance(node, h5py.Dataset):
+        raise SnnRramError(f"{where}: expected a dataset, got {type(node).__name__}")
+    nbytes = int(np.prod(node.shape, dtype=object)) * node.dtype.itemsize
+    check_declared_size(
+        nbytes,
+        file_size,
+        f"{where} (shape {node.shape})",
+        limit=MAX_TENSOR_BYTES,
+        limit_name="snn_rram.ann._limits.MAX_TENSOR_BYTES",
+    )
+    try:
+        value = node[()]
+    except (OSError, ValueError, TypeError, RuntimeError) as exc:
+        raise SnnRramError(f"{where}: cannot be read ({exc})") from None
+    return as_float_array(value, where)
+
+
+def _member(zf: zipfile.ZipFile, name: str, source: str, limit: int, limit_name: str) -> bytes:
+    """An archive member, its declared and its actual size within ``limit``."""
+    info = zf.getinfo(name)
+    where = f"{source}: {name}"
+    check_declared_size(
+        info.file_size, info.compress_size, where, limit=limit, limit_name=limit_name
+    )
+    with zf.open(info) as fh:
+        return read_bounded(fh, limit, where, limit_name=limit_name)
 
 
 # -- weight stores --------------------------------------------------------------------------------
@@ -32,7 +69,7 @@ def _text(value) -> str:
 class _Keras3Store:
     """``layers/<path>/vars/<i>`` groups of a Keras 3 weights file."""
 
-    def __init__(self, root: h5py.Group, source: str):
+    def __init__(self, root: h5py.Group, source: str, size: int):
         self.source = source
         self.by_path: dict[str, list[np.ndarray]] = {}
         self.by_name: dict[str, list[np.ndarray]] = {}
@@ -45,9 +82,7 @@ class _Keras3Store:
             if not isinstance(vars_, h5py.Group):
                 continue
             keys = sorted((k for k in vars_ if k.isdigit()), key=int)
-            arrays = [
-                as_float_array(vars_[k][()], f"{source}: layers/{path}/vars/{k}") for k in keys
-            ]
+            arrays = [_read(vars_[k], f"{source}: layers/{path}/vars/{k}", size) for k in keys]
             self.by_path[path] = arrays
             name = vars_.attrs.get("name")
             if name is not None:
@@ -75,8 +110,9 @@ class _Keras3Store:
 class _LegacyStore:
     """``<layer name>`` groups with ``weight_names`` of a Keras legacy HDF5 file."""
 
-    def __init__(self, root: h5py.Group, source: str):
+    def __init__(self, root: h5py.Group, source: str, size: int):
         self.source = source
+        self.size = size
         self.root = root
         if "layer_names" not in root.attrs:
             raise SnnRramError(
@@ -96,7 +132,7 @@ class _LegacyStore:
         for wname in (_text(w) for w in group.attrs["weight_names"]):
             if wname not in group:
                 raise SnnRramError(f"{self.source}: weight {name}/{wname} is missing")
-            arrays.append(as_float_array(group[wname][()], f"{self.source}: {name}/{wname}"))
+            arrays.append(_read(group[wname], f"{self.source}: {name}/{wname}", self.size))
         return arrays
 
     def groups(self) -> list[tuple[str, list[np.ndarray]]]:
@@ -115,16 +151,23 @@ class _LegacyStore:
 def open_keras(path: Path, archive: bool):
     """Return (config or None, store, h5 file to close)."""
     source = path.name
+    limits = "snn_rram.ann._limits"
     if archive:
         try:
             with zipfile.ZipFile(path) as zf:
-                config_text = zf.read("config.json")
-                weights = zf.read("model.weights.h5")
+                config_text = _member(
+                    zf, "config.json", source, MAX_HEADER_BYTES, f"{limits}.MAX_HEADER_BYTES"
+                )
+                weights = _member(
+                    zf, "model.weights.h5", source, MAX_MODEL_BYTES, f"{limits}.MAX_MODEL_BYTES"
+                )
         except KeyError as exc:
             raise SnnRramError(
                 f"{source}: member {exc} of the .keras archive is missing"
             ) from None
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except SnnRramError:
+            raise
+        except ZIP_ERRORS as exc:
             raise SnnRramError(
                 f"{source}: unreadable .keras archive, truncated? ({exc})"
             ) from None
@@ -133,7 +176,8 @@ def open_keras(path: Path, archive: bool):
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise SnnRramError(f"{source}: config.json: invalid JSON ({exc})") from None
         h5 = _h5(io.BytesIO(weights), f"{source}: model.weights.h5")
-        return config, _Keras3Store(h5, source), h5
+        return config, _Keras3Store(h5, source, len(weights)), h5
+    size = path.stat().st_size
     h5 = _h5(path, source)
     if "model_config" in h5.attrs:
         try:
@@ -144,11 +188,11 @@ def open_keras(path: Path, archive: bool):
         if not isinstance(h5.get("model_weights"), h5py.Group):
             h5.close()
             raise SnnRramError(f"{source}: group 'model_weights' is missing")
-        return config, _LegacyStore(h5["model_weights"], source), h5
+        return config, _LegacyStore(h5["model_weights"], source, size), h5
     if "layer_names" in h5.attrs:
-        return None, _LegacyStore(h5, source), h5
+        return None, _LegacyStore(h5, source, size), h5
     if "layers" in h5:
-        return None, _Keras3Store(h5, source), h5
+        return None, _Keras3Store(h5, source, size), h5
     h5.close()
     raise SnnRramError(
         f"{source}: an HDF5 file but not a Keras model or weights file (no attribute "

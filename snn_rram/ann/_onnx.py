@@ -2,20 +2,29 @@
 
 The ``onnx`` package (optional extra ``onnx``) parses the file; nothing is executed. The graph
 must be a chain: every node takes the previous node's output as its only non-constant input.
+Tensors are checked before they are converted (:func:`_tensor`): dims >= 0, the size within
+:data:`~snn_rram.ann._limits.MAX_TENSOR_BYTES`, ``raw_data`` exactly as long as the dims say;
+data in an external file (what ``torch.onnx.export`` writes beside large models) is read only
+from a regular file in the model's folder, within that file and exactly as long as the dims say.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 
+from snn_rram._io import check_declared_size
 from snn_rram.ann._common import as_float_array, sanitize_name, warn_dropped_softmax
+from snn_rram.ann._limits import MAX_ARRAYS, MAX_TENSOR_BYTES
 from snn_rram.ann.layers import AvgPool2d, Conv2d, Dense, Flatten, MaxPool2d, ReLU
 from snn_rram.ann.network import Network
 from snn_rram.errors import SnnRramError
 
 _PASS_THROUGH = {"Identity", "Dropout"}
+#: Named inputs a node needs (the data input, then constants); other operators need one.
+_MIN_INPUTS = {"Constant": 0, "Gemm": 2, "MatMul": 2, "Conv": 2, "Add": 2}
 _SUPPORTED = (
     "Gemm, MatMul, Add (bias), Conv, Relu, AveragePool, MaxPool, Flatten, Reshape (as "
     "flatten), Identity, Dropout, Constant, and Softmax/LogSoftmax at the end"
@@ -233,6 +242,67 @@ def _graph_input(graph, consts, source: str) -> tuple[list, str]:
     return dims, data[0].name
 
 
+def _external(init, where: str, folder: Path, nbytes: int) -> bytes:
+    """The bytes of a tensor stored in an external file beside the model, checked first."""
+    info = {e.key: e.value for e in init.external_data}
+    location = info.get("location", "")
+    target = (folder / location).resolve()
+    if not location or Path(location).is_absolute() or folder.resolve() not in target.parents:
+        raise SnnRramError(
+            f"{where}: external data location {location!r} is not a file in the model's folder"
+        )
+    if not target.is_file():
+        raise SnnRramError(f"{where}: external data file {location!r} is missing")
+    try:
+        offset = int(info.get("offset", 0))
+        length = int(info["length"]) if "length" in info else target.stat().st_size - offset
+    except ValueError:
+        raise SnnRramError(f"{where}: external data offset/length are not integers") from None
+    if offset < 0 or length != nbytes or offset + length > target.stat().st_size:
+        raise SnnRramError(
+            f"{where}: external data [{offset}, {offset + length}) of {location!r} "
+            f"({target.stat().st_size} bytes) does not hold the {nbytes} bytes its dims need"
+        )
+    with open(target, "rb") as fh:
+        fh.seek(offset)
+        return fh.read(nbytes)
+
+
+def _tensor(init, where: str, numpy_helper, folder: Path) -> np.ndarray:
+    """An ONNX TensorProto as a numpy array, its dims checked against its data first."""
+    from onnx import TensorProto, helper
+
+    dims = list(init.dims)
+    if any(d < 0 for d in dims):
+        raise SnnRramError(f"{where}: dims {dims} has a negative size")
+    try:
+        dtype = np.dtype(helper.tensor_dtype_to_np_dtype(init.data_type))
+    except (KeyError, ValueError, TypeError):
+        raise SnnRramError(f"{where}: unsupported data type {init.data_type}") from None
+    n = math.prod(dims)
+    check_declared_size(
+        n * dtype.itemsize,
+        None,
+        f"{where} (dims {dims})",
+        limit=MAX_TENSOR_BYTES,
+        limit_name="snn_rram.ann._limits.MAX_TENSOR_BYTES",
+    )
+    if init.data_location == TensorProto.EXTERNAL:
+        if dtype.kind not in "biuf":
+            raise SnnRramError(f"{where}: external data of type {dtype} is not supported")
+        data = _external(init, where, folder, n * dtype.itemsize)
+        return np.frombuffer(data, dtype=dtype.newbyteorder("<")).reshape(dims).astype(dtype)
+    if init.HasField("raw_data") and len(init.raw_data) != n * dtype.itemsize:
+        raise SnnRramError(
+            f"{where}: raw_data holds {len(init.raw_data)} bytes, its dims {dims} of "
+            f"{dtype} need {n * dtype.itemsize}"
+        )
+    try:
+        return numpy_helper.to_array(init)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise SnnRramError(f"{where}: data does not match its dims {dims} ({exc})") from None
+
+
 def load_onnx(path: Path, *, skeleton, input_shape, pooling) -> Network:
     """Read an ONNX model (see :func:`snn_rram.ann.load`)."""
     source = path.name
@@ -243,13 +313,19 @@ def load_onnx(path: Path, *, skeleton, input_shape, pooling) -> Network:
             "weights-only files"
         )
     try:
-        model = onnx.load(str(path))
+        model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # protobuf's DecodeError and friends have no common base
         raise SnnRramError(f"{source}: not a readable ONNX file, truncated? ({exc})") from None
     graph = model.graph
     consts: dict[str, np.ndarray] = {}
+    if len(graph.initializer) > MAX_ARRAYS:
+        raise SnnRramError(
+            f"{source}: {len(graph.initializer)} initializers, more than the limit of "
+            f"{MAX_ARRAYS} (snn_rram.ann._limits.MAX_ARRAYS)"
+        )
     for init in graph.initializer:
-        consts[init.name] = numpy_helper.to_array(init)
+        where = f"{source}: initializer {init.name!r}"
+        consts[init.name] = _tensor(init, where, numpy_helper, path.parent)
     dims, current = _graph_input(graph, consts, source)
     file_shape = tuple(dims[1:]) if dims and all(d is not None for d in dims[1:]) else None
     if file_shape is not None and input_shape is not None and file_shape != input_shape:
@@ -274,11 +350,20 @@ def load_onnx(path: Path, *, skeleton, input_shape, pooling) -> Network:
             chain.fail(
                 f"operator of domain {node.domain!r} is unsupported; supported: {_SUPPORTED}"
             )
-        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if len(node.output) < 1 or not node.output[0]:
+            chain.fail("has no output")
+        try:
+            attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        except (ValueError, TypeError) as exc:
+            chain.fail(f"malformed attribute ({exc})")
         if op == "Constant":
             if "value" not in attrs:
                 chain.fail("only Constant nodes with a tensor 'value' are supported")
-            consts[node.output[0]] = numpy_helper.to_array(attrs["value"])
+            value = attrs["value"]
+            if not hasattr(value, "dims"):
+                chain.fail("only Constant nodes with a tensor 'value' are supported")
+            where = f"{source}: {chain.where}"
+            consts[node.output[0]] = _tensor(value, where, numpy_helper, path.parent)
             continue
         data_inputs = [i for i in node.input if i and i not in consts]
         if data_inputs != [current]:
@@ -286,6 +371,8 @@ def load_onnx(path: Path, *, skeleton, input_shape, pooling) -> Network:
                 f"takes {data_inputs} instead of the output of the previous node ({current!r}) "
                 "as its data input; only chains of layers are supported"
             )
+        if len([i for i in node.input if i]) < _MIN_INPUTS.get(op, 1):
+            chain.fail(f"inputs {list(node.input)}: expected at least {_MIN_INPUTS[op]}")
         for name in node.input:
             if name in consts:
                 consts[name] = as_float_array(consts[name], f"{source}: initializer {name!r}")

@@ -20,10 +20,20 @@ Files without an architecture (conventional npz, safetensors, PyTorch state dict
 Keras files) take it from ``skeleton=`` (an :class:`~snn_rram.ann.Network` whose weights are
 replaced), or infer it: an MLP (Dense layers in order, ReLU between, none after the last) or,
 for 4-D weights, a LeNet-style CNN (conv → ReLU → 2×2 pooling per conv, flatten, MLP).
+
+Limits (:mod:`snn_rram.ann._limits`): every size a file declares is checked before anything is
+allocated for it: one array at most ``MAX_TENSOR_BYTES`` (4 GiB), a file and all its arrays at
+most ``MAX_MODEL_BYTES`` (16 GiB), at most ``MAX_ARRAYS`` (100,000) arrays, a header or
+configuration text at most ``MAX_HEADER_BYTES`` (100 MiB); and a declared size must fit the
+bytes that hold it (exactly for uncompressed data, at most 1032:1 for deflate). VGG-16's
+weights (553 MB in float32) load. A violation is an :class:`~snn_rram.errors.SnnRramError`
+naming the file and the array.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import struct
 import zipfile
@@ -32,9 +42,17 @@ from pathlib import Path
 
 import numpy as np
 
+from snn_rram._io import check_declared_size
 from snn_rram._validation import one_of
 from snn_rram.ann._common import apply_skeleton, group_parameters, infer_network
-from snn_rram.ann.native import NETWORK_KEY, network_from_native
+from snn_rram.ann._limits import (
+    MAX_ARRAYS,
+    MAX_HEADER_BYTES,
+    MAX_MODEL_BYTES,
+    MAX_TENSOR_BYTES,
+    ZIP_ERRORS,
+)
+from snn_rram.ann.native import NETWORK_KEY, check_sidecar, network_from_native
 from snn_rram.ann.network import Network, check_input_shape
 from snn_rram.errors import SnnRramError
 
@@ -95,7 +113,15 @@ def load(
     """
     path = Path(path)
     if not path.is_file():
-        raise SnnRramError(f"path: no such file {str(path)!r}")
+        what = "is a folder, expected a weights file" if path.is_dir() else "no such file"
+        raise SnnRramError(f"path: {what} {str(path)!r}")
+    check_declared_size(
+        path.stat().st_size,
+        None,
+        f"path: {path.name}",
+        limit=MAX_MODEL_BYTES,
+        limit_name="snn_rram.ann._limits.MAX_MODEL_BYTES",
+    )
     one_of(pooling, "pooling", ("max", "avg"))
     if input_shape is not None:
         input_shape = check_input_shape(input_shape)
@@ -137,7 +163,7 @@ def detect_format(path: str | os.PathLike) -> str:
         try:
             with zipfile.ZipFile(path) as zf:
                 members = zf.namelist()
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except ZIP_ERRORS as exc:
             raise SnnRramError(
                 f"{path}: a zip archive ({suffix or 'no extension'}) that cannot be read, "
                 f"truncated or corrupt ({exc})"
@@ -173,20 +199,95 @@ def detect_format(path: str | os.PathLike) -> str:
     )
 
 
-def _load_npz(path: Path, *, skeleton, input_shape, pooling) -> Network:
+def _npy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, total: int):
+    """One ``.npy`` member, its header's shape checked before its data is read."""
+    limits = "snn_rram.ann._limits"
+    check_declared_size(
+        info.file_size,
+        info.compress_size,
+        where,
+        limit=MAX_TENSOR_BYTES + MAX_HEADER_BYTES,
+        limit_name=f"{limits}.MAX_TENSOR_BYTES",
+    )
+    with zf.open(info) as fh:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+        else:
+            raise SnnRramError(f"{where}: .npy format version {version} is not supported")
+        if dtype.hasobject or dtype.kind in "VOSMm":
+            raise SnnRramError(f"{where}: dtype {dtype} is not numeric data")
+        nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        check_declared_size(
+            nbytes,
+            info.file_size,
+            f"{where} (shape {shape}, {dtype})",
+            limit=MAX_TENSOR_BYTES,
+            limit_name=f"{limits}.MAX_TENSOR_BYTES",
+        )
+        check_declared_size(
+            total + nbytes,
+            None,
+            f"{where}: the arrays so far",
+            limit=MAX_MODEL_BYTES,
+            limit_name=f"{limits}.MAX_MODEL_BYTES",
+        )
+        buf = np.empty(nbytes, dtype=np.uint8)
+        view, got = memoryview(buf), 0
+        while got < nbytes and (n := fh.readinto(view[got:])):
+            got += n
+        if got < nbytes or fh.read(1):
+            raise SnnRramError(
+                f"{where}: holds {'fewer' if got < nbytes else 'more'} bytes than its shape "
+                f"{shape} of {dtype} announces ({nbytes})"
+            )
+    return buf.view(dtype).reshape(shape, order="F" if fortran else "C"), nbytes
+
+
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` archive, read within the limits of the module documentation.
+
+    Raises
+    ------
+    SnnRramError
+        An unreadable archive, a member that is not an ``.npy`` array of numbers or text, or a
+        size beyond a limit or beyond the bytes that hold it (naming the array).
+    """
     source = path.name
     arrays: dict[str, np.ndarray] = {}
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            for key in archive.files:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_ARRAYS:
+                raise SnnRramError(
+                    f"{source}: {len(infos)} members, more than the limit of {MAX_ARRAYS} "
+                    "(snn_rram.ann._limits.MAX_ARRAYS)"
+                )
+            total = 0
+            for info in infos:
+                key = info.filename.removesuffix(".npy")
+                where = f"{source}: array {key!r}"
+                if not info.filename.endswith(".npy") or key in arrays:
+                    raise SnnRramError(f"{where}: expected one .npy member per array name")
                 try:
-                    arrays[key] = archive[key]
-                except ValueError as exc:
-                    raise SnnRramError(f"{source}: array {key!r} cannot be read ({exc})") from None
+                    arrays[key], nbytes = _npy_member(zf, info, where, total)
+                except SnnRramError:
+                    raise
+                except ZIP_ERRORS as exc:
+                    raise SnnRramError(f"{where}: cannot be read ({exc})") from None
+                total += nbytes
     except SnnRramError:
         raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+    except ZIP_ERRORS as exc:
         raise SnnRramError(f"{source}: not a readable .npz archive ({exc})") from None
+    return arrays
+
+
+def _load_npz(path: Path, *, skeleton, input_shape, pooling) -> Network:
+    source = path.name
+    arrays = read_npz(path)
     if NETWORK_KEY in arrays:
         header = arrays.pop(NETWORK_KEY)
         if header.ndim != 0 or header.dtype.kind != "U":
@@ -200,6 +301,7 @@ def _load_npz(path: Path, *, skeleton, input_shape, pooling) -> Network:
                 "a skeleton is only for weights-only files"
             )
         network = network_from_native(str(header), arrays, source)
+        check_sidecar(path)
         if input_shape is not None and input_shape != network.input_shape:
             raise SnnRramError(
                 f"input_shape: {source} has input shape {network.input_shape}, got {input_shape}"
@@ -221,6 +323,7 @@ def _load_safetensors(path: Path, *, skeleton, input_shape, pooling) -> Network:
             f"{source}: reading safetensors files needs the 'safetensors' package "
             "(pip install safetensors)"
         ) from None
+    check_safetensors_header(path)
     try:
         tensors = load_file(path)
     except (SafetensorError, OSError, ValueError, TypeError) as exc:
@@ -230,3 +333,115 @@ def _load_safetensors(path: Path, *, skeleton, input_shape, pooling) -> Network:
     if skeleton is not None:
         return apply_skeleton(skeleton, groups, source, input_shape=input_shape)
     return infer_network(groups, source, input_shape=input_shape, pooling=pooling)
+
+
+#: Bytes per element of the safetensors dtypes.
+_SAFETENSORS_DTYPES = {
+    "BOOL": 1,
+    "U8": 1,
+    "I8": 1,
+    "F8_E5M2": 1,
+    "F8_E4M3": 1,
+    "I16": 2,
+    "U16": 2,
+    "F16": 2,
+    "BF16": 2,
+    "I32": 4,
+    "U32": 4,
+    "F32": 4,
+    "F64": 8,
+    "I64": 8,
+    "U64": 8,
+}
+
+
+def check_safetensors_header(path: Path) -> None:
+    """Check a safetensors file's header against the file and the limits before loading it.
+
+    The 8-byte header length must fit the file and :data:`~snn_rram.ann._limits.MAX_HEADER_BYTES`;
+    the JSON header must be an object whose tensors have a known dtype, a shape of sizes >= 0
+    and ``data_offsets`` inside the data section whose length is that of the shape.
+
+    Raises
+    ------
+    SnnRramError
+        Naming the file and the tensor or header field.
+    """
+    source = path.name
+    size = path.stat().st_size
+    limits = "snn_rram.ann._limits"
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            raise SnnRramError(f"{source}: header length: the file has only {len(head)} bytes")
+        (n,) = struct.unpack("<Q", head)
+        check_declared_size(
+            n,
+            None,
+            f"{source}: header length",
+            limit=MAX_HEADER_BYTES,
+            limit_name=f"{limits}.MAX_HEADER_BYTES",
+        )
+        if n > size - 8:
+            raise SnnRramError(
+                f"{source}: header length {n} is more than the {size - 8} bytes after it"
+            )
+        text = fh.read(n)
+    try:
+        header = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SnnRramError(f"{source}: header: invalid JSON ({exc})") from None
+    if not isinstance(header, dict):
+        raise SnnRramError(
+            f"{source}: header: expected a JSON object, got {type(header).__name__}"
+        )
+    if len(header) > MAX_ARRAYS + 1:
+        raise SnnRramError(
+            f"{source}: header: more than {MAX_ARRAYS} tensors ({limits}.MAX_ARRAYS)"
+        )
+    data = size - 8 - n
+    total = 0
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        where = f"{source}: tensor {name!r}"
+        if not isinstance(entry, dict):
+            raise SnnRramError(f"{where}: expected an object with dtype, shape, data_offsets")
+        dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
+        if dtype not in _SAFETENSORS_DTYPES:
+            raise SnnRramError(f"{where}.dtype: unknown dtype {dtype!r}")
+        if not isinstance(shape, list) or not all(
+            isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+        ):
+            raise SnnRramError(f"{where}.shape: expected a list of sizes >= 0, got {shape!r}")
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+            or not 0 <= offsets[0] <= offsets[1] <= data
+        ):
+            raise SnnRramError(
+                f"{where}.data_offsets: expected [begin, end] within the {data} data bytes, got "
+                f"{offsets!r}"
+            )
+        nbytes = math.prod(shape) * _SAFETENSORS_DTYPES[dtype]
+        check_declared_size(
+            nbytes,
+            None,
+            f"{where} (shape {shape}, {dtype})",
+            limit=MAX_TENSOR_BYTES,
+            limit_name=f"{limits}.MAX_TENSOR_BYTES",
+        )
+        if nbytes != offsets[1] - offsets[0]:
+            raise SnnRramError(
+                f"{where}: shape {shape} of {dtype} is {nbytes} bytes, data_offsets hold "
+                f"{offsets[1] - offsets[0]}"
+            )
+        total += nbytes
+    check_declared_size(
+        total,
+        None,
+        f"{source}: all tensors",
+        limit=MAX_MODEL_BYTES,
+        limit_name=f"{limits}.MAX_MODEL_BYTES",
+    )

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from snn_rram._io import atomic_write, file_sha256
 from snn_rram.ann.layers import LAYER_TYPES, Conv2d
 from snn_rram.ann.network import Network
 from snn_rram.errors import SnnRramError
@@ -82,18 +82,47 @@ def save(network: Network, path: str | os.PathLike) -> Path:
         "layers": layers,
     }
     arrays[NETWORK_KEY] = np.array(json.dumps(header))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        mask = os.umask(0)  # mkstemp files are 0600: give the usual permissions
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as fh:
+        np.savez(fh, **arrays)
     return path
+
+
+#: Largest provenance sidecar read beside an ``.npz``, bytes (a sidecar is a few kB).
+MAX_SIDECAR_BYTES = 1 << 20
+
+
+def check_sidecar(path: str | os.PathLike) -> None:
+    """Check an ``.npz`` against the provenance sidecar ``save_pretrained`` wrote beside it.
+
+    ``<stem>.toml`` counts as the sidecar only when it is a TOML file of at most
+    :data:`MAX_SIDECAR_BYTES` naming this file (``file = "<name>.npz"``) with a ``sha256``;
+    then that hash must be the file's. The sidecar is written after the ``.npz``, so a save
+    interrupted between the two is caught here.
+
+    Raises
+    ------
+    SnnRramError
+        The sidecar names this file with another SHA-256.
+    """
+    import tomllib
+
+    path = Path(path)
+    sidecar = path.with_suffix(".toml")
+    try:
+        if not sidecar.is_file() or sidecar.stat().st_size > MAX_SIDECAR_BYTES:
+            return
+        side = tomllib.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return  # not our sidecar
+    if side.get("file") != path.name or not isinstance(side.get("sha256"), str):
+        return
+    got = file_sha256(path)
+    if got != side["sha256"].lower():
+        raise SnnRramError(
+            f"{path.name}: SHA-256 {got} disagrees with its sidecar {sidecar.name} (sha256 = "
+            f"{side['sha256']!r}): the pair was not written together (an interrupted "
+            "save_pretrained?) or one of them was changed; save again or remove the sidecar"
+        )
 
 
 def _field(mapping, key: str, where: str, kind: type | tuple[type, ...]):

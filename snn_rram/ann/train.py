@@ -41,13 +41,13 @@ import math
 import os
 import platform
 import re
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from snn_rram._io import atomic_write, file_sha256
 from snn_rram.ann.layers import Dense, ReLU
 from snn_rram.ann.native import save
 from snn_rram.ann.network import Network
@@ -515,7 +515,8 @@ def save_pretrained(network: Network, meta: Mapping, path: str | os.PathLike[str
     ``input_shape`` and ``layers`` (one line per layer); then the table
     ``[meta]``: the metadata, key for key (keys whose value is ``None`` are left out, TOML has no
     null). Both files are written to temporary files in the same folder and renamed into place
-    only when both are complete.
+    one after the other, the sidecar last: it holds the ``.npz``'s SHA-256,
+    which :func:`snn_rram.ann.load` checks, so a save interrupted in between is detected.
 
     Parameters
     ----------
@@ -554,35 +555,25 @@ def save_pretrained(network: Network, meta: Mapping, path: str | os.PathLike[str
         "input_shape": list(network.input_shape),
         "layers": [f"{layer.name}: {layer.describe()}" for layer in network.layers],
     }
-    tmp_npz = _temp_name(path)
-    tmp_toml = None
-    try:
-        save(network, tmp_npz)
-        header["sha256"] = _sha256_file(tmp_npz)
-        comment = (
-            f"Provenance of {path.name}, written by snn_rram.ann.train.save_pretrained.\n"
-            "sha256: of the .npz file; weights_sha256: of the weights alone (see "
-            "snn_rram.ann.train.weights_sha256).\n"
-            "Accuracies: snn_rram.ann.Network.predict in numpy float64 on the unaugmented "
-            "images of the named split."
+    comment = (
+        f"Provenance of {path.name}, written by snn_rram.ann.train.save_pretrained.\n"
+        "sha256: of the .npz file; weights_sha256: of the weights alone (see "
+        "snn_rram.ann.train.weights_sha256).\n"
+        "Accuracies: snn_rram.ann.Network.predict in numpy float64 on the unaugmented "
+        "images of the named split."
+    )
+    if command is None:
+        comment += (
+            "\ncommand is empty: some arguments are not options of `snn-rram train`; "
+            "use the python call."
         )
-        if command is None:
-            comment += (
-                "\ncommand is empty: some arguments are not options of `snn-rram train`; "
-                "use the python call."
-            )
-        text = toml_dumps(header, {"meta": dict(meta)}, comment=comment)
-        tmp_toml = _temp_name(sidecar)
-        tmp_toml.write_text(text, encoding="utf-8")
-        for tmp in (tmp_npz, tmp_toml):
-            os.chmod(tmp, _file_mode())
-        os.replace(tmp_npz, path)
-        os.replace(tmp_toml, sidecar)
-    except BaseException:
-        tmp_npz.unlink(missing_ok=True)
-        if tmp_toml is not None:
-            tmp_toml.unlink(missing_ok=True)
-        raise
+    toml_dumps(header, {"meta": dict(meta)})  # refuses bad metadata before anything is written
+    save(network, path)
+    # The sidecar is written last and carries the .npz's SHA-256: a save interrupted between
+    # the two leaves a pair that ann.load refuses (snn_rram.ann.native.check_sidecar).
+    header["sha256"] = file_sha256(path)
+    with atomic_write(sidecar, "w") as fh:
+        fh.write(toml_dumps(header, {"meta": dict(meta)}, comment=comment))
     return path
 
 
@@ -592,75 +583,43 @@ def _dataset_source(name) -> str:
     return f"snn_rram.datasets.load({name!r})"
 
 
-def _file_mode() -> int:
-    """Permissions of a newly created file under the current umask (temporary files are 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+# -- the sidecar's TOML (written by tomli-w) ------------------------------------------------
 
 
-def _temp_name(path: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-# -- a small TOML writer -----------------------------------------------------------------------
-
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f"}
-_ESCAPES["\r"] = "\\r"
-
-
-def _toml_key(key) -> str:
-    if not isinstance(key, str) or not key:
-        raise SnnRramError(f"meta: keys must be non-empty strings, got {key!r}")
-    return key if _BARE_KEY.match(key) else _toml_string(key)
-
-
-def _toml_string(text: str) -> str:
-    out = []
-    for ch in text:
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04X}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def _toml_value(value, where: str) -> str:
+def _plain(value, where: str):
+    """A value tomli-w writes and :mod:`tomllib` reads back equal (lists for tuples)."""
     if isinstance(value, bool | np.bool_):
-        return "true" if value else "false"
+        return bool(value)
     if isinstance(value, int | np.integer):
-        return str(int(value))
+        return int(value)
     if isinstance(value, float | np.floating):
         if not math.isfinite(value):
             raise SnnRramError(f"{where}: expected a finite number, got {value!r}")
-        return repr(float(value))
+        return float(value)
     if isinstance(value, str):
-        return _toml_string(value)
+        return value
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v, f"{where}[]") for v in value) + "]"
+        return [_plain(v, f"{where}[]") for v in value]
     raise SnnRramError(
         f"{where}: expected a string, boolean, integer, float or a list of them, got "
         f"{type(value).__name__}"
     )
 
 
+def _table(mapping: Mapping, where: str) -> dict:
+    out = {}
+    for key, value in mapping.items():
+        if not isinstance(key, str) or not key:
+            raise SnnRramError(f"meta: keys must be non-empty strings, got {key!r}")
+        if value is not None:
+            out[key] = _plain(value, f"{where}{key}")
+    return out
+
+
 def toml_dumps(
     top: Mapping, tables: Mapping[str, Mapping] | None = None, *, comment: str = ""
 ) -> str:
-    """Render key/value pairs and one level of tables as TOML text.
+    """Render key/value pairs and one level of tables as TOML text (with :mod:`tomli_w`).
 
     Parameters
     ----------
@@ -676,17 +635,18 @@ def toml_dumps(
     -------
     str
         The document; :func:`tomllib.loads` reads it back to the same values (lists for tuples).
+
+    Raises
+    ------
+    SnnRramError
+        A value of another type or a non-finite float (naming its key).
     """
-    lines = [f"# {line}".rstrip() for line in comment.splitlines()]
+    import tomli_w
 
-    def body(mapping: Mapping, where: str) -> None:
-        for key, value in mapping.items():
-            if value is None:
-                continue
-            lines.append(f"{_toml_key(key)} = {_toml_value(value, f'{where}{key}')}")
-
-    body(top, "")
+    doc = _table(top, "")
     for name, mapping in (tables or {}).items():
-        lines += ["", f"[{_toml_key(name)}]"]
-        body(mapping, f"{name}.")
-    return "\n".join(lines) + "\n"
+        if not isinstance(name, str) or not name:
+            raise SnnRramError(f"tables: names must be non-empty strings, got {name!r}")
+        doc[name] = _table(mapping, f"{name}.")
+    head = "".join(f"# {line}".rstrip() + "\n" for line in comment.splitlines())
+    return head + tomli_w.dumps(doc)

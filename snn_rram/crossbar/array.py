@@ -22,6 +22,14 @@ __all__ = ["Crossbar"]
 
 
 def _check_conductances(G):
+    try:
+        kind = G.dtype if sp.issparse(G) else np.asarray(G).dtype
+    except (TypeError, ValueError) as exc:
+        raise SnnRramError(f"G: expected a matrix of conductances in S, got {G!r}") from exc
+    if kind.kind not in "fiu":  # complex, object, string, bool: not real conductances
+        raise SnnRramError(
+            f"G: expected a matrix of conductances in S (real numbers), got dtype {kind}"
+        )
     if sp.issparse(G):
         G = sp.csr_matrix(G, dtype=np.float64)
         data = G.data

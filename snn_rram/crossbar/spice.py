@@ -14,7 +14,6 @@ segments, ``rn{j}`` neuron input resistors or ``vn{j}`` 0 V sources for an ideal
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from snn_rram._io import atomic_write
 from snn_rram.devices.iv import Linear
 from snn_rram.errors import SnnRramError
 
@@ -123,9 +123,8 @@ def write_netlist(crossbar, active, path, *, title: str | None = None) -> Path:
     """Write :func:`netlist` to ``path`` (via a temporary file and a rename)."""
     path = Path(path)
     text = netlist(crossbar, np.asarray(active, dtype=bool), title=title)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    with atomic_write(path, "w") as fh:
+        fh.write(text)
     return path
 
 

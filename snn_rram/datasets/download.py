@@ -16,10 +16,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from snn_rram.datasets.idx import _atomic_write
+from snn_rram._io import atomic_write, file_sha256
 from snn_rram.errors import SnnRramError
 
-__all__ = ["MNIST_MIRRORS", "MNIST_SHA256", "download_mnist", "fetch", "sha256_of"]
+__all__ = ["MNIST_MIRRORS", "MNIST_SHA256", "download_mnist", "fetch"]
 
 #: Mirrors of the original MNIST files, tried in order (the one torchvision uses first, then
 #: the one TensorFlow uses); each holds the four files under their original names.
@@ -45,26 +45,6 @@ MNIST_SHA256: Mapping[str, str] = {
 }
 
 _CHUNK = 1 << 20
-
-
-def sha256_of(path: str | os.PathLike[str]) -> str:
-    """Return the SHA-256 of a file as 64 lower-case hex digits.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The file.
-
-    Returns
-    -------
-    str
-        The hex digest.
-    """
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _check_digest(value: str, name: str) -> str:
@@ -129,7 +109,8 @@ def fetch(url: str, dest: str | os.PathLike[str], sha256: str, *, timeout: float
                 "the file was not kept"
             )
 
-    _atomic_write(dest, write)
+    with atomic_write(dest) as fh:
+        write(fh)
     return dest
 
 
@@ -180,7 +161,7 @@ def download_mnist(
         digest = _check_digest(digest, f"sha256 of {name}")
         dest = directory / name
         if dest.exists():
-            got = sha256_of(dest)
+            got = file_sha256(dest)
             if got != digest:
                 raise SnnRramError(
                     f"{dest}: already present with SHA-256 {got}, expected {digest}; "

@@ -9,6 +9,11 @@ Compression is recognised from the first two bytes of the file (the gzip magic `
 from its name. The reader checks the header against the length of the (decompressed) data:
 a truncated or corrupt file, or one with trailing bytes, is an error naming the file and what is
 wrong, never a silently shorter array.
+
+Limits: the data a header announces is checked before it is read: at most
+:data:`MAX_IDX_BYTES`, exactly the rest of an uncompressed file, and no more than a gzip stream
+of the file's size can inflate to (:data:`snn_rram._io.MAX_DEFLATE_RATIO`); a gzip stream is
+never decompressed past the announced size (a gzip bomb stops there).
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
-import secrets
 import struct
 import zlib
 from collections.abc import Iterator
@@ -25,9 +29,10 @@ from typing import BinaryIO
 
 import numpy as np
 
+from snn_rram._io import atomic_write, check_declared_size
 from snn_rram.errors import SnnRramError
 
-__all__ = ["UBYTE", "read_idx", "write_idx"]
+__all__ = ["MAX_IDX_BYTES", "UBYTE", "read_idx", "write_idx"]
 
 #: IDX element-type byte of unsigned 8-bit integers, the only type MNIST-format files use.
 UBYTE = 0x08
@@ -46,6 +51,9 @@ _IDX_TYPES = {
 # actually there instead of on one huge allocation.
 _CHUNK = 1 << 24
 _MAX_DIM = 2**32 - 1
+
+#: Largest IDX data read, bytes (4 GiB: MNIST's training images are 47 MB, EMNIST's 0.6 GB).
+MAX_IDX_BYTES = 4 << 30
 
 
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
@@ -75,7 +83,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         with _open_maybe_gzip(path) as (stream, compressed):
             kind = "gzip-compressed IDX file" if compressed else "IDX file"
             try:
-                return _read_stream(stream, path, kind)
+                return _read_stream(stream, path, kind, path.stat().st_size, compressed)
             except (OSError, EOFError, zlib.error) as exc:
                 if not compressed:
                     raise
@@ -115,7 +123,9 @@ def _read_exactly(stream: BinaryIO, n: int) -> bytearray:
     return buf
 
 
-def _read_stream(stream: BinaryIO, path: Path, kind: str) -> np.ndarray:
+def _read_stream(
+    stream: BinaryIO, path: Path, kind: str, size: int, compressed: bool
+) -> np.ndarray:
     magic = _read_exactly(stream, 4)
     if len(magic) < 4:
         raise SnnRramError(
@@ -146,15 +156,34 @@ def _read_stream(stream: BinaryIO, path: Path, kind: str) -> np.ndarray:
     expected = 1
     for n in shape:
         expected *= n
+    header = 4 + 4 * ndim
+    if not compressed and expected < size - header:
+        raise SnnRramError(
+            f"{path}: {size - header - expected} trailing byte(s) after the {expected} byte(s) of "
+            f"data announced by the header (shape {shape}); the {kind} is corrupt or not what it "
+            "claims"
+        )
+    if not compressed and expected > size - header:
+        raise SnnRramError(
+            f"{path}: truncated data: the header announces shape {shape}, i.e. {expected} "
+            f"byte(s) of data, but the {kind} holds only {size - header}"
+        )
+    check_declared_size(
+        expected,
+        size if compressed else None,
+        f"{path}: the header's shape {shape}",
+        limit=MAX_IDX_BYTES,
+        limit_name="snn_rram.datasets.idx.MAX_IDX_BYTES",
+    )
     data = _read_exactly(stream, expected)
     if len(data) < expected:
         raise SnnRramError(
             f"{path}: truncated data: the header announces shape {shape}, i.e. {expected} "
             f"byte(s) of data, but the {kind} holds only {len(data)}"
         )
-    extra = stream.read(1)
+    extra = stream.read(_CHUNK)  # never decompress more than one more chunk
     if extra:
-        rest = 1 + len(stream.read())
+        rest = f"{len(extra)}" if len(extra) < _CHUNK else f"at least {len(extra)}"
         raise SnnRramError(
             f"{path}: {rest} trailing byte(s) after the {expected} byte(s) of data announced "
             f"by the header (shape {shape}); the {kind} is corrupt or not what it claims"
@@ -219,38 +248,9 @@ def write_idx(
             f.write(header)
             f.write(payload)
 
-    _atomic_write(path, write)
-    return path
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Create ``path`` through ``write(file)`` on a temporary name in its directory, then rename.
-
-    The temporary file is created with the usual permissions (``0o666`` less the umask) and is
-    removed if ``write`` raises, so neither a partial ``path`` nor a stray file is left behind.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        The final file name.
-    write : callable
-        Called with the open binary file; whatever it raises is re-raised (``OSError`` as
-        :class:`SnnRramError`).
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with atomic_write(path) as fh:
+            write(fh)
     except OSError as exc:
-        raise SnnRramError(f"{path}: cannot create a file there: {exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        if isinstance(exc, OSError):
-            raise SnnRramError(f"{path}: writing failed: {exc}") from exc
-        raise
+        raise SnnRramError(f"{path}: writing failed: {exc}") from exc
+    return path

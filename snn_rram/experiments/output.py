@@ -48,6 +48,7 @@ def write_outputs(outcome, prep) -> None:
         path,
         config_text=cfg.to_toml(),
         weights_sha256=prep.weights_sha256,
+        device_card=prep.device_card,
         layers=layers,
         spikes=spikes,
         metrics=metrics,

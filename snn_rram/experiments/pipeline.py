@@ -99,16 +99,31 @@ def _dataset(cfg: RunConfig):
     return x, y, calib
 
 
-def _device(cfg: RunConfig):
-    dev = devices.load(
-        cfg.resolve_path(cfg.device.card) if cfg.device.card.endswith(".toml") else cfg.device.card
-    )
+def _card_path(cfg: RunConfig) -> Path:
+    """The device card file of ``cfg`` (a path, or a name looked up like :func:`devices.load`)."""
+    card = cfg.device.card
+    if card.endswith(".toml"):
+        return Path(cfg.resolve_path(card))
+    cards = devices.list_cards()
+    if card not in cards:
+        raise SnnRramError(f"device.card: no device card named {card!r}")
+    return cards[card]
+
+
+def _device(cfg: RunConfig) -> tuple[devices.Device, str]:
+    """The device of ``cfg`` and the card file's text (stored in the result as provenance)."""
+    path = _card_path(cfg)
+    dev = devices.load(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SnnRramError(f"device.card: cannot read {str(path)!r} ({exc})") from exc
     if cfg.device.variation:
         import dataclasses
 
         var = dataclasses.replace(dev.variation, **cfg.device.variation)
         dev = dataclasses.replace(dev, variation=var)
-    return dev
+    return dev, text
 
 
 def _circuit(cfg: RunConfig) -> Circuit:
@@ -160,6 +175,7 @@ class Prepared:
     labels: np.ndarray
     metrics: dict
     weights_sha256: str
+    device_card: str
 
 
 def prepare(cfg: RunConfig) -> Prepared:
@@ -169,7 +185,7 @@ def prepare(cfg: RunConfig) -> Prepared:
     x, y, calib = _dataset(cfg)
     ann_acc = float(np.mean(network.predict(x.reshape((len(x), *network.input_shape))) == y))
     converted = ann.convert(network, calib, percentile=cfg.conversion.percentile)
-    device, circuit = _device(cfg), _circuit(cfg)
+    (device, card_text), circuit = _device(cfg), _circuit(cfg)
     method = mapping.get(cfg.mapping.method)
     duty = min(1.0, cfg.encoder.max_rate * cfg.circuit.pulse_width)
     rng = np.random.default_rng(cfg.mapping.seed)
@@ -210,7 +226,7 @@ def prepare(cfg: RunConfig) -> Prepared:
         "quantized_accuracy": q_acc,
         "prepare_s": time.perf_counter() - t0,
     }
-    return Prepared(converted, mappings, neurons, spikes, y, metrics, digest)
+    return Prepared(converted, mappings, neurons, spikes, y, metrics, digest, card_text)
 
 
 _BUILDS: dict = {}

@@ -9,6 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from snn_rram._io import atomic_write
+
 __all__ = ["plot_raster", "plot_run_summary", "save_figure"]
 
 
@@ -108,12 +110,9 @@ def plot_run_summary(result, labels, *, n_images: int = 3, title: str = "", figu
 def save_figure(fig, path: str | os.PathLike, dpi: int = 130) -> Path:
     """Save ``fig`` as PNG via a temporary file and a rename; closes it."""
     path = Path(path)
-    # a name of this process's own: two writers of one figure never share a temporary file
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
     try:
-        fig.savefig(tmp, dpi=dpi)
-        os.replace(tmp, path)
+        with atomic_write(path) as fh:
+            fig.savefig(fh, dpi=dpi, format="png")
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)
     return path

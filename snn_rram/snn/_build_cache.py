@@ -14,7 +14,6 @@ is compiled again and the entry replaced.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -22,6 +21,8 @@ import re
 import shutil
 import time
 from pathlib import Path
+
+from snn_rram._io import locked
 
 #: Entries kept; the least recently used are removed beyond this.
 MAX_ENTRIES = 16
@@ -88,21 +89,6 @@ def _unchanged(directory: Path, recorded: dict) -> bool:
         return all(_sha256(directory / name) == sha for name, sha in recorded.items())
     except OSError:  # a header that is gone
         return False
-
-
-@contextlib.contextmanager
-def _locked(path: Path):
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX: no waiting, at worst a second compile
-        yield
-        return
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _restore(entry: Path, directory: Path, files: list[str]) -> bool:
@@ -174,7 +160,7 @@ def compile_project(device, directory: str | Path, cache: str | Path) -> bool:
     entry = cache / key
     cache.mkdir(parents=True, exist_ok=True)
     compiler = get_compiler_and_args()[0]
-    with _locked(cache / f"{key}.lock"):
+    with locked(cache / f"{key}.lock"):
         reused = _restore(entry, directory, files)
         # after a restore make finds everything up to date; otherwise it compiles what changed
         device.compile_source(str(directory), compiler, False, False)

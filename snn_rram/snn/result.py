@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from snn_rram._layer_energy import LayerEnergy
 from snn_rram._validation import as_array
 from snn_rram.errors import SnnRramError
 
@@ -14,8 +15,11 @@ __all__ = ["LayerResult", "SnnResult"]
 
 
 @dataclass
-class LayerResult:
+class LayerResult(LayerEnergy):
     """Spikes and energy of one crossbar layer.
+
+    ``total_device_energy`` and ``total_neuron_energy`` (J) are those of
+    :class:`snn_rram._layer_energy.LayerEnergy`, shared with :class:`snn_rram.results.LayerRecord`.
 
     Attributes
     ----------
@@ -42,13 +46,6 @@ class LayerResult:
     read_counts: np.ndarray
     n_synapses: int
     states: dict[str, np.ndarray] = field(default_factory=dict)
-
-    @property
-    def total_device_energy(self) -> float:
-        """Energy of all devices of the layer, J."""
-        if self.device_energy is None:
-            raise SnnRramError("energy: this run was made with energy accounting off")
-        return float(self.device_energy.sum())
 
 
 @dataclass

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from snn_rram._io import atomic_write
 from snn_rram.errors import SnnRramError
 
 __all__ = [
@@ -279,7 +280,6 @@ def write_report(frame, directory: str | os.PathLike, *, name: str = "report", *
     if claims:
         text += ["## Targets", "", claims_markdown(claims), ""]
     path = Path(directory) / f"{name}.md"
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text("\n".join(text))
-    os.replace(tmp, path)
+    with atomic_write(path, "w") as fh:
+        fh.write("\n".join(text))
     return path

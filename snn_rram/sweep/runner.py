@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from snn_rram import results
+from snn_rram._io import locked, temporaries
 from snn_rram.errors import SnnRramError
 from snn_rram.sweep.spec import Point, SweepSpec
 from snn_rram.sweep.summary import write_summary
@@ -73,40 +74,34 @@ def _row_from_file(point: Point, path: Path, status: str) -> dict | None:
 def _hold(directory: Path):
     """Hold the sweep directory for this run (yields whether the lock could be taken).
 
-    An advisory ``flock`` on ``<directory>/.sweep.lock``: the kernel drops it when the process
-    ends, ``kill -9`` included, so a killed run never blocks the next one. File systems without
-    locks (or Windows) run unlocked, and then leave the temporary files of other runs alone.
+    A lock on ``<directory>/.sweep.lock`` (:func:`snn_rram._io.locked`): the kernel drops it
+    when the process ends, ``kill -9`` included, so a killed run never blocks the next one. The
+    holder writes its process id and host into the lock file (the lock is on the file, not on
+    its contents). File systems without locks run unlocked, and then leave the temporary files
+    of other runs alone.
     """
+    lock = directory / ".sweep.lock"
     try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield False
-        return
-    with open(directory / ".sweep.lock", "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            raise SnnRramError(
-                f"sweep: directory {str(directory)!r} is in use by another run ({holder}); "
-                "wait for it to finish or stop it first"
-            ) from None
-        except OSError:  # no locking on this file system
-            yield False
-            return
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
-        fh.flush()
-        yield True
+        holder = lock.read_text(encoding="utf-8", errors="replace").strip()[:200]
+    except OSError:
+        holder = ""
+    busy = (
+        f"sweep: directory {str(directory)!r} is in use by another run "
+        f"({holder or 'another process'}); wait for it to finish or stop it first"
+    )
+    with locked(lock, wait=False, busy=busy) as held:
+        if held:
+            with open(lock, "r+", encoding="utf-8") as fh:  # same file: the lock stays
+                fh.truncate()
+                fh.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        yield held
 
 
 def _remove_stale_temporaries(directory: Path, points: list[Point]) -> int:
     """Remove what killed runs left half-written: point and summary temporary files."""
-    stale = [*directory.glob(".summary.csv.*.tmp"), *directory.glob(".summary.h5.*.tmp")]
+    stale = [*temporaries(directory / "summary.csv"), *temporaries(directory / "summary.h5")]
     for p in points:
-        stale += (directory / "points").glob(f"{p.key}.h5.tmp-*")
+        stale += temporaries(directory / "points" / f"{p.key}.h5")
     for path in stale:
         with contextlib.suppress(OSError):
             path.unlink()

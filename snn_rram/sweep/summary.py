@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import h5py
 import numpy as np
 
+from snn_rram._io import atomic_write
 from snn_rram.errors import SnnRramError
 
 __all__ = ["load", "write_summary"]
@@ -34,29 +34,15 @@ def _text(value) -> str:
     return str(value)
 
 
-def _atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_summary(spec, rows):
     """Write ``summary.csv`` and ``summary.h5`` for ``rows``; returns the DataFrame."""
     frame = _frame(rows)
     directory = Path(spec.directory)
     directory.mkdir(parents=True, exist_ok=True)
-    _atomic(directory / "summary.csv", lambda tmp: frame.to_csv(tmp, index=False))
-
-    def h5(tmp):
-        with h5py.File(tmp, "w") as f:
+    with atomic_write(directory / "summary.csv", "w") as fh:
+        frame.to_csv(fh, index=False)
+    with atomic_write(directory / "summary.h5") as fh:
+        with h5py.File(fh, "w") as f:
             f.attrs["sweep"] = spec.name
             f.attrs["base_config"] = spec.base.to_toml()
             f.attrs["columns"] = [str(c) for c in frame.columns]
@@ -70,8 +56,6 @@ def write_summary(spec, rows):
                         data=np.array([_text(v) for v in values], dtype=object),
                         dtype=h5py.string_dtype(),
                     )
-
-    _atomic(directory / "summary.h5", h5)
     return frame
 
 

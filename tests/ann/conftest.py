@@ -1,23 +1,32 @@
-"""Fixtures of the ann tests: tiny seeded PyTorch models and inputs."""
+"""Fixtures of the ann tests: tiny seeded PyTorch models and inputs.
+
+Only the fixtures that build PyTorch models need torch (they skip without it); modules that use
+torch themselves skip on their own, so the numpy-only tests of ``tests/ann`` run without torch.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
 
-from ._models import MLP, SmallCNN, seeded
+def _models():
+    pytest.importorskip("torch")
+    from . import _models
+
+    return _models
 
 
 @pytest.fixture(scope="session")
 def mlp():
-    return seeded(MLP)
+    m = _models()
+    return m.seeded(m.MLP)
 
 
 @pytest.fixture(scope="session")
 def cnn():
-    return seeded(SmallCNN)
+    m = _models()
+    return m.seeded(m.SmallCNN)
 
 
 @pytest.fixture(scope="session")

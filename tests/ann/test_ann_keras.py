@@ -11,9 +11,12 @@ import zipfile
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import h5py
-import keras
 import numpy as np
 import pytest
+
+pytest.importorskip("torch")  # the Keras backend of these tests
+pytest.importorskip("keras")
+import keras
 
 from snn_rram import SnnRramError, ann
 

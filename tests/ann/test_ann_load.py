@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+pytest.importorskip("torch")
+
 import torch
 from safetensors.numpy import save_file
 
@@ -46,3 +49,12 @@ def test_argument_checks(tmp_path):
         ann.load(tmp_path / "n.npz", input_shape=(1, -28))
     with pytest.raises(SnnRramError, match="skeleton: expected an snn_rram.ann.Network"):
         ann.load(tmp_path / "n.npz", skeleton=[1])
+
+
+def test_limits_hold_vgg16():
+    """The reader limits are far above real networks: VGG-16 (138 M weights) fits in float64."""
+    from snn_rram.ann import _limits
+
+    assert _limits.MAX_TENSOR_BYTES >= 25088 * 4096 * 8  # fc6, the largest array
+    assert _limits.MAX_MODEL_BYTES >= 138_357_544 * 8  # every weight
+    assert _limits.MAX_ARRAYS >= 1000

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+
+pytest.importorskip("torch")
 import onnx
 import onnxruntime as ort
-import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+pytest.importorskip("torch")
+
 import torch
 from safetensors.numpy import save_file as save_numpy
 from safetensors.torch import save_file as save_torch
@@ -58,7 +61,7 @@ def test_truncated_and_unsupported_dtype(tmp_path, mlp):
     save_torch(mlp.state_dict(), tmp_path / "mlp.safetensors")
     data = (tmp_path / "mlp.safetensors").read_bytes()
     (tmp_path / "cut.safetensors").write_bytes(data[:-40])
-    with pytest.raises(SnnRramError, match="not a readable safetensors file"):
+    with pytest.raises(SnnRramError, match=r"cut.safetensors: tensor 'fc3.weight'.data_offsets"):
         ann.load(tmp_path / "cut.safetensors")
     bf16 = {k: v.to(torch.bfloat16) for k, v in mlp.state_dict().items()}
     save_torch(bf16, tmp_path / "bf16.safetensors")

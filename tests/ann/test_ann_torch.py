@@ -7,6 +7,9 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
+
+pytest.importorskip("torch")
+
 import torch
 
 from snn_rram import SnnRramError, ann

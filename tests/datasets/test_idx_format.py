@@ -108,7 +108,7 @@ def test_write_refuses_bad_arrays(tmp_path: Path, array, match: str) -> None:
 
 
 def test_write_into_missing_folder(tmp_path: Path) -> None:
-    with pytest.raises(SnnRramError, match="cannot create"):
+    with pytest.raises(SnnRramError, match="folder .* does not exist"):
         write_idx(tmp_path / "no" / "x.gz", IMAGES)
 
 
@@ -128,7 +128,7 @@ CORRUPT = {
     "data cut in half": (GOOD[: len(GOOD) // 2], "truncated data"),
     "huge announced shape": (
         b"\x00\x00\x08\x03" + struct.pack(">3I", 2**31, 2**31, 2**31) + bytes(100),
-        "truncated data",
+        "truncated data|more than the limit of 4 GiB",
     ),
     "one trailing byte": (GOOD + b"\x00", "1 trailing byte"),
     "trailing garbage": (GOOD + b"garbage!", "8 trailing byte"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import re
 import threading
 from pathlib import Path
 
@@ -142,7 +143,8 @@ def test_published_hashes_are_well_formed() -> None:
             "t10k-labels-idx1-ubyte.gz",
         ]
     )
-    assert all(len(h) == 64 and int(h, 16) >= 0 for h in MNIST_SHA256.values())
+    assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in MNIST_SHA256.values())
+    assert len(set(MNIST_SHA256.values())) == 4  # four different files
 
 
 def test_load_mnist_needs_a_folder(tmp_path: Path) -> None:

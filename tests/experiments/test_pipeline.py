@@ -1,12 +1,13 @@
 """The pipeline end to end on a small subset: real files, real Brian2, real HDF5."""
 
+import signal
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from snn_rram import ann, datasets, results
+from snn_rram import ann, datasets, devices, results
 from snn_rram.experiments import load_config, run
 
 
@@ -86,3 +87,44 @@ def test_cli_run_and_info(tiny_mlp, tmp_path):
         check=False,
     )
     assert bad.returncode == 2 and "not found" in bad.stderr
+
+
+def test_result_stores_the_device_card(tiny_mlp, tmp_path):
+    outcome = run(load_config(write_config(tmp_path, tiny_mlp, device="card = 'sinh_mild'")))
+    rec = results.load(outcome.path)
+    card = devices.list_cards()["sinh_mild"]
+    assert rec.device_card == card.read_text(encoding="utf-8")
+    assert rec.device_card_sha256 == results.file_sha256(card)
+    assert "device card sha256" in results.summary(outcome.path)
+
+
+KILL_DURING_SAVE = """
+import os, signal, sys
+from snn_rram.results import writer
+from snn_rram import cli
+
+real = writer._write_metrics
+
+def write_then_die(*args, **kwargs):  # the file is half-written: layers and spikes are in
+    real(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if sys.argv[2] == "kill":
+    writer._write_metrics = write_then_die
+sys.exit(cli.main(["run", sys.argv[1], "--quiet"]))
+"""
+
+
+def test_killed_run_leaves_previous_result_and_no_temporary(tiny_mlp, tmp_path):
+    cfg = write_config(tmp_path, tiny_mlp)
+    python = [sys.executable, "-c", KILL_DURING_SAVE, str(cfg)]
+    first = subprocess.run([*python, "no"], capture_output=True, text=True, check=False)
+    assert first.returncode == 0, first.stderr[-2000:]
+    result = tmp_path / "run.h5"
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    proc = subprocess.run([*python, "kill"], capture_output=True, text=True, check=False)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    assert after == before  # the previous result intact, no temporary file, nothing else
+    assert results.is_complete(result)
+    results.load(result)

@@ -1,9 +1,11 @@
 import h5py
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 from snn_rram import results
+from snn_rram._io import is_temporary
 from snn_rram.errors import SnnRramError
 from snn_rram.plot import standard_figures
 
@@ -11,12 +13,23 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def assert_pngs(paths, folder):
+    """Each file is a PNG that decodes to a drawn figure; different figures differ."""
     assert paths
+    images = []
     for p in paths:
         assert p.parent == folder and p.suffix == ".png"
-        data = p.read_bytes()
-        assert data.startswith(PNG) and len(data) > 5000
-    assert not [q for q in folder.iterdir() if ".tmp" in q.name]
+        assert p.read_bytes().startswith(PNG)
+        img = plt.imread(p)
+        assert img.ndim == 3 and img.shape[0] > 200 and img.shape[1] > 200, img.shape
+        rgb = img[..., :3]
+        # drawn: far from a blank page, with ink (dark pixels) and colour or grey levels
+        assert rgb.std() > 0.05 and (rgb.min(axis=2) < 0.3).mean() > 0.001
+        images.append(rgb)
+    for i in range(len(images)):
+        for j in range(i):
+            same_shape = images[i].shape == images[j].shape
+            assert not (same_shape and np.array_equal(images[i], images[j])), (paths[i], paths[j])
+    assert not [q for q in folder.iterdir() if is_temporary(q)]
 
 
 def test_run_file(run_file, tmp_path):

@@ -11,6 +11,7 @@ import psutil
 import pytest
 
 from snn_rram import results, sweep
+from snn_rram._io import is_temporary
 from snn_rram.sweep import load_sweep
 
 from .conftest import file_state, write_sweep
@@ -70,7 +71,7 @@ def check_state_after_kill(spec, finished):
     folder = spec.directory / "points"
     keys = {p.key for p in spec.points()}
     for path in folder.iterdir():
-        if ".tmp-" in path.name:
+        if is_temporary(path):
             assert not results.is_complete(path)
             continue
         assert path.suffix == ".h5" and path.stem in keys, path.name
@@ -136,7 +137,7 @@ def test_kill_9_of_the_sweep_then_resume(tmp_path):
     check_state_after_kill(spec, second)
     assert first < second < {p.key for p in spec.points()}
     for name, stamp in state.items():  # run 2 left what run 1 finished alone
-        if ".tmp-" not in name:
+        if not is_temporary(name):
             assert state2[name] == stamp
 
     # 3. resume to the end
@@ -157,7 +158,7 @@ def test_kill_9_of_the_sweep_then_resume(tmp_path):
     final = file_state(spec.directory / "points")
     assert sorted(final) == sorted(f"{k}.h5" for k in keys)  # temporaries cleared
     for name, stamp in state2.items():  # finished points were not computed again
-        if ".tmp-" not in name:
+        if not is_temporary(name):
             assert final[name] == stamp
     for row in frame.itertuples():
         rec = results.load(spec.directory / "points" / f"{row.key}.h5")

@@ -117,8 +117,8 @@ def test_leftovers_of_a_killed_run_are_neither_results_nor_kept(tmp_path, cluste
     (points / f"{a.key}.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
     with h5py.File(points / f"{b.key}.h5", "w") as f:
         f.attrs["schema_version"] = np.int64(results.SCHEMA_VERSION)
-    (points / f"{c.key}.h5.tmp-4242-deadbeef").write_bytes(b"\x89HDF\r\n\x1a\n")
-    (spec.directory / ".summary.csv.x1y2.tmp").write_text("key\n")
+    (points / f".{c.key}.h5.k2j4x9a1.tmp").write_bytes(b"\x89HDF\r\n\x1a\n")
+    (spec.directory / ".summary.csv.x1y2z3.tmp").write_text("key\n")
     frame = run_sweep(spec, scheduler=cluster.scheduler_address, progress=False)
     assert list(frame["status"]) == ["done", "done", "done"]
     check_done(frame, spec)
