@@ -314,6 +314,28 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, encoding: str | N
     _fsync_dir(folder)
 
 
+def write_toml(path: str | os.PathLike, data: dict) -> Path:
+    """Write a TOML document atomically (:func:`atomic_write`) with ``tomli-w``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The target; its folder must exist.
+    data : dict
+        Tables and values TOML can hold (no ``None``).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    import tomli_w  # the writing twin of the standard library's tomllib
+
+    text = tomli_w.dumps(data)
+    with atomic_write(path, "w") as fh:
+        fh.write(text)
+    return Path(path)
+
+
 def is_temporary(path: str | os.PathLike) -> bool:
     """Whether ``path`` is named like a temporary file of :func:`atomic_write`."""
     return bool(_TEMP_RE.match(Path(path).name))

@@ -23,7 +23,14 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "snn_rram"
 
 #: Top-level modules every layer may import (and which import nothing above them).
-BASE = {"snn_rram", "snn_rram.errors", "snn_rram._validation", "snn_rram._units"}
+BASE = {
+    "snn_rram",
+    "snn_rram.errors",
+    "snn_rram._validation",
+    "snn_rram._units",  # unit strings (pint)
+    "snn_rram._io",  # atomic writes, file hashes, locks, bounded reads
+    "snn_rram._layer_energy",  # the energy totals shared by snn and results records
+}
 
 _LOWER = {"devices", "crossbar", "mapping", "ann", "snn", "analog", "training"}
 _DATA = {"results", "datasets", "plot"}

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from snn_rram._io import write_toml
 from snn_rram._validation import read_toml, renamed, suggest
 from snn_rram.devices import iv
 from snn_rram.devices import levels as levels_mod
@@ -79,25 +79,12 @@ class Device:
         pathlib.Path
             The card's path.
         """
-        import tomli_w  # the writing twin of the standard library's tomllib; pure Python
-
         path = Path(path)
         if path.suffix != ".toml":
             raise SnnRramError(f"path: a device card is a .toml file, got {str(path)!r}")
         if not path.parent.is_dir():
             raise SnnRramError(f"path: folder {str(path.parent)!r} does not exist")
-        text = tomli_w.dumps(self.to_dict())
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o666 & ~_umask())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_toml(path, self.to_dict())
         return path
 
     @classmethod
@@ -160,17 +147,6 @@ def _plain(x):
     if isinstance(x, np.generic):
         return x.item()
     return x
-
-
-def _umask() -> int:
-    """The process umask, read without changing it (Linux: /proc/self/status)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except OSError:
-        pass
-    return 0o022
 
 
 def card_dirs() -> list[Path]:
