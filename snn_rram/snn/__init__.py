@@ -7,10 +7,13 @@ conductance sums, and accounts the energy of every device exactly. Encoders
 back to back in one run.
 """
 
+from snn_rram.errors import install_excepthook
 from snn_rram.snn.encoders import PoissonEncoder, RegularEncoder, SpikeTrains
 from snn_rram.snn.network import SpikingNetwork
 from snn_rram.snn.neuron import IFNeuron
 from snn_rram.snn.result import LayerResult, SnnResult
+
+install_excepthook()  # after Brian2 was imported: our errors print no Brian2 banner
 
 __all__ = [
     "IFNeuron",
