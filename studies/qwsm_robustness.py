@@ -55,6 +55,25 @@ def _pairs(m):
     return gp, gm, bgp, bgm
 
 
+def qwsm_layer_row(layer, r: dict, seconds: float, **labels) -> dict:
+    """One row of QWSM's per-layer table: the labels, then the report's convergence figures."""
+    return {
+        **labels,
+        "layer": layer.name,
+        "shape": "x".join(map(str, layer.weight.shape)),
+        "passes": r["passes"],
+        "converged": r["converged"],
+        "objective": r["objective"],
+        "objective_linear_pair": r["objective_linear_pair"],
+        "objective_min_error": r["objective_min_error"],
+        "start": r["start"],
+        "power_weight": r["power_weight"],
+        "power_weight_mode": r["power_weight_mode"],
+        "distinct_effective_weights": r["distinct_effective_weights"],
+        "time_s": seconds,
+    }
+
+
 def run(sweep_path: Path, out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every point of the sweep: the per-point table and QWSM's per-layer table."""
     spec = load_sweep(sweep_path)
@@ -121,26 +140,12 @@ def run(sweep_path: Path, out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                 a = a + m.effective_bias
             a = np.maximum(a, 0.0)
             if m.report.get("method") == "qwsm":
-                r = m.report
-                layer_rows.append(
-                    {
-                        "card": cfg.device.card,
-                        "r_neuron": float(circuit.r_neuron),
-                        "bits": cfg.mapping.bits,
-                        "layer": layer.name,
-                        "shape": "x".join(map(str, layer.weight.shape)),
-                        "passes": r["passes"],
-                        "converged": r["converged"],
-                        "objective": r["objective"],
-                        "objective_linear_pair": r["objective_linear_pair"],
-                        "objective_min_error": r["objective_min_error"],
-                        "start": r["start"],
-                        "power_weight": r["power_weight"],
-                        "power_weight_mode": r["power_weight_mode"],
-                        "distinct_effective_weights": r["distinct_effective_weights"],
-                        "time_s": times[k],
-                    }
-                )
+                labels = {
+                    "card": cfg.device.card,
+                    "r_neuron": float(circuit.r_neuron),
+                    "bits": cfg.mapping.bits,
+                }
+                layer_rows.append(qwsm_layer_row(layer, m.report, times[k], **labels))
         series = p.axes.get("label") or cfg.mapping.method
         rows.append(
             {

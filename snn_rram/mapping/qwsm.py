@@ -97,7 +97,9 @@ POWER_WEIGHT_START = 1.0
 _AUTO_STEPS = 3  # λ·4^m, m < _AUTO_STEPS, before the budget-constrained descent
 _RTOL = 1e-12  # an accepted step lowers a neuron's objective by more than this (relative)
 #: Converged: a whole pass lowered the objective by less than this fraction (or changed nothing).
-CONVERGENCE_RTOL = 1e-5
+CONVERGENCE_RTOL = 1e-4
+#: A later start's descent is abandoned once, after 3 passes, it is this much above the best.
+_ABANDON = 1.1
 
 
 def _transfer(G, T, R, device: Device, circuit: Circuit) -> np.ndarray:
@@ -499,16 +501,17 @@ class _Run:
     history: list
 
 
-def _descend(prob: _Layer, cp, cn, s, lam, max_passes, budget=None) -> _Run:
+def _descend(prob: _Layer, cp, cn, s, lam, max_passes, budget=None, abandon=np.inf) -> _Run:
     """Block coordinate descent from (cp, cn, s); every accepted step lowers the objective.
 
     ``budget`` (n_out,): a neuron only takes splits whose power numerator stays within it.
+    ``abandon``: stop (unconverged) when the objective is still above it after 3 passes.
     """
     D = prob.realised(cp, cn)
     err, power = prob.numerators(cp, cn, s, D)
     history = [float(prob.combine(err.sum(), power.sum(), lam))]
     converged, passes = False, 0
-    for passes in range(1, max_passes + 1):  # noqa: B007 (the count is returned)
+    for passes in range(1, max_passes + 1):
         changed = False
         # 1. the scale, splits fixed (closed form; accepted only if the objective falls)
         s_new = prob.best_scale(D, s)
@@ -550,6 +553,8 @@ def _descend(prob: _Layer, cp, cn, s, lam, max_passes, budget=None) -> _Run:
         history.append(float(num.sum()))
         if not changed or history[-2] - history[-1] <= CONVERGENCE_RTOL * abs(history[-2]):
             converged = True
+            break
+        if passes >= 3 and history[-1] > abandon:
             break
     return _Run(cp, cn, float(s), history[-1], passes, converged, history)
 
@@ -605,10 +610,13 @@ def _optimise(prob: _Layer, lam, max_passes, starts, budget=None):
 
     Returns the name of the best end point, the runs and the objective at each start.
     """
-    runs, at_start = {}, {}
-    for name, (cp, cn, s) in starts.items():
-        at_start[name] = prob.total(cp, cn, s, lam)
-        runs[name] = _descend(prob, cp, cn, s, lam, max_passes, budget)
+    at_start = {name: prob.total(*state, lam) for name, state in starts.items()}
+    runs, best_total = {}, np.inf
+    for name in sorted(starts, key=at_start.get):  # the most promising start first
+        runs[name] = _descend(
+            prob, *starts[name], lam, max_passes, budget, abandon=_ABANDON * best_total
+        )
+        best_total = min(best_total, runs[name].total)
     best = min(runs, key=lambda n: runs[n].total)
     return best, runs, at_start
 
