@@ -468,16 +468,27 @@ class _Layer:
         den = float(np.sum(self.W * D * D))
         return den / num if num > 0 and den > 0 else s
 
-    def propose(self, T_p, T_n, s, lam):
-        """Each group's best split for the column loads ``T_p``, ``T_n`` (vectorised)."""
-        E_p, E_n = self.transfers(T_p, T_n)
+    def propose(self, T_p, T_n, s, lam, cp, cn, rows=None):
+        """Each group's best split for the column loads ``T_p``, ``T_n`` (vectorised).
+
+        Only the neurons ``rows`` (boolean mask; default all) are proposed new splits; the
+        others keep ``cp``, ``cn``.
+        """
+        rows = np.ones(self.n_out, dtype=bool) if rows is None else rows
+        cp, cn = cp.copy(), cn.copy()
+        if not np.any(rows):
+            return cp, cn
+        E_p = column_transfer(self.L, T_p[rows], self.device, self.circuit, self.r_pos[rows])
+        E_n = column_transfer(self.L, T_n[rows], self.device, self.circuit, self.r_neg[rows])
         pos, neg = _sides(E_p, self.L, self.k), _sides(E_n, self.L, self.k)
-        a, b, _, _ = _best(
-            pos, neg, s * (self.t + self.shift), s, lam * self.pw_unit, self.cost_scale
-        )
-        cp, cn = pos[2][self.rows, a], neg[2][self.rows, b]
-        cp[self.idle] = 0
-        cn[self.idle] = 0
+        tgt = s * (self.t[rows] + self.shift[rows])
+        a, b, _, _ = _best(pos, neg, tgt, s, lam * self.pw_unit[rows], self.cost_scale)
+        r = np.arange(a.shape[0])[:, None]
+        new_p, new_n = pos[2][r, a], neg[2][r, b]
+        idle = self.idle[rows]
+        new_p[idle] = 0
+        new_n[idle] = 0
+        cp[rows], cn[rows] = new_p, new_n
         return cp, cn
 
     def uniform(self, combo_p, combo_n):
@@ -511,6 +522,9 @@ def _descend(prob: _Layer, cp, cn, s, lam, max_passes, budget=None, abandon=np.i
     err, power = prob.numerators(cp, cn, s, D)
     history = [float(prob.combine(err.sum(), power.sum(), lam))]
     converged, passes = False, 0
+    # neurons whose proposal may differ from their splits: all after a full pass's worth of
+    # scale change, else those that changed in the last pass (a full pass confirms the end)
+    stale, s_ref = np.ones(prob.n_out, dtype=bool), s
     for passes in range(1, max_passes + 1):
         changed = False
         # 1. the scale, splits fixed (closed form; accepted only if the objective falls)
@@ -519,10 +533,15 @@ def _descend(prob: _Layer, cp, cn, s, lam, max_passes, budget=None, abandon=np.i
             e_new, _ = prob.numerators(cp, cn, s_new, D)
             if e_new.sum() < err.sum() * (1 - _RTOL):
                 s, err, changed = s_new, e_new, True
+        if abs(s - s_ref) > 1e-3 * abs(s_ref):
+            stale[:], s_ref = True, s
+        full = bool(stale.all())
         # 2. the splits, scale fixed: proposals at several column loads, per neuron
         T0 = prob.loads(cp, cn)
-        c1 = prob.propose(*T0, s, lam)
+        c1 = prob.propose(*T0, s, lam, cp, cn, stale)
         T1 = prob.loads(*c1)
+        moved1 = (c1[0] != cp).any(axis=(1, 2)) | (c1[1] != cn).any(axis=(1, 2))
+        accepted = np.zeros(prob.n_out, dtype=bool)
         num = prob.combine(err, power, lam)
         pending = np.ones(prob.n_out, dtype=bool)  # neurons that may still take a proposal
         for alpha in (1.0, 0.5, 0.25):
@@ -530,7 +549,7 @@ def _descend(prob: _Layer, cp, cn, s, lam, max_passes, budget=None, abandon=np.i
                 c_p, c_n = c1
             else:  # damped: the best splits for loads between the current and the proposed
                 mix = tuple(t0 + alpha * (t1 - t0) for t0, t1 in zip(T0, T1, strict=True))
-                c_p, c_n = prob.propose(*mix, s, lam)
+                c_p, c_n = prob.propose(*mix, s, lam, cp, cn, pending & moved1)
             moved = ((c_p != cp).any(axis=(1, 2)) | (c_n != cn).any(axis=(1, 2))) & pending
             if not np.any(moved):
                 continue
@@ -548,12 +567,17 @@ def _descend(prob: _Layer, cp, cn, s, lam, max_passes, budget=None, abandon=np.i
                 power = np.where(better, p_c, power)
                 num = prob.combine(err, power, lam)
                 pending &= ~better
+                accepted |= better
             if not np.any(pending & moved):
                 break
         history.append(float(num.sum()))
         if not changed or history[-2] - history[-1] <= CONVERGENCE_RTOL * abs(history[-2]):
-            converged = True
-            break
+            if full:
+                converged = True
+                break
+            stale[:], s_ref = True, s  # confirm with every neuron
+            continue
+        stale = accepted.copy()
         if passes >= 3 and history[-1] > abandon:
             break
     return _Run(cp, cn, float(s), history[-1], passes, converged, history)
@@ -593,16 +617,22 @@ def _floor_state(prob: _Layer, lam):
     gaps = np.diff(pos[0], axis=1)
     lo = max(float(gaps[gaps > 0].min()) if np.any(gaps > 0) else top, top * 1e-4) / prob.Q
 
+    # the scale is searched on at most 64 neurons, evenly spread (a start: the descent
+    # refines the scale on all of them)
+    some = np.unique(np.linspace(0, prob.n_out - 1, min(prob.n_out, 64)).astype(np.int64))
+    sub = tuple(x[some] for x in pos)
+    t, pw, W, M = (x[some] for x in (prob.t + prob.shift, prob.pw_unit, prob.W, prob.M))
+
     def total(s):
-        tgt = s * (prob.t + prob.shift)
-        _, _, err, cost = _best(pos, pos, tgt, s, lam * prob.pw_unit, prob.cost_scale)
+        _, _, err, cost = _best(sub, sub, s * t, s, lam * pw, prob.cost_scale)
         return float(
-            np.sum(prob.W * (err / s) ** 2) / prob.N_e
-            + lam * np.sum(prob.M * cost) / (prob.cost_scale * prob.N_p)
+            np.sum(W * (err / s) ** 2) / prob.N_e
+            + lam * np.sum(M * cost) / (prob.cost_scale * prob.N_p)
         )
 
     s = _scale_search(total, lo, top / prob.Q, n_grid=16)
-    return (*prob.propose(T, T, s, lam), float(s))
+    zero = np.zeros((prob.n_out, prob.nL, prob.k), dtype=np.int64)
+    return (*prob.propose(T, T, s, lam, zero, zero), float(s))
 
 
 def _optimise(prob: _Layer, lam, max_passes, starts, budget=None):
