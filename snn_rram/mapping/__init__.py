@@ -6,7 +6,7 @@ Every method takes a layer's normalised weights, a :class:`~snn_rram.devices.Dev
 (:func:`register`), so a configuration picks one by string: ``mapping.get("linear_pair")``.
 """
 
-from snn_rram.mapping.base import Mapping, differential_crossbar
+from snn_rram.mapping.base import Mapping, MappingWarning, differential_crossbar
 from snn_rram.mapping.linear_pair import linear_pair
 from snn_rram.mapping.min_error import bias_column, min_error
 from snn_rram.mapping.quantize import Quantized, quantize
@@ -15,6 +15,7 @@ from snn_rram.mapping.registry import available, get, register
 
 __all__ = [
     "Mapping",
+    "MappingWarning",
     "Quantized",
     "available",
     "bias_column",

@@ -14,11 +14,19 @@ from snn_rram.errors import SnnRramError
 
 __all__ = [
     "Mapping",
+    "MappingWarning",
     "check_weights",
     "differential_crossbar",
     "effective_weights",
     "nominal_weights",
 ]
+
+
+class MappingWarning(UserWarning):
+    """A mapping finished but its result should be looked at (e.g. an unconverged optimiser).
+
+    snn_rram.errors has no warning class; this one is the mapping package's own.
+    """
 
 
 @dataclass(frozen=True, eq=False)

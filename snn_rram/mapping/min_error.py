@@ -21,7 +21,7 @@ from snn_rram.mapping.quantize import quantize
 from snn_rram.mapping.registry import register
 from snn_rram.mapping.splits import Side, best_splits, side_values
 
-__all__ = ["bias_column", "min_error", "reference_crossbar"]
+__all__ = ["bias_column", "min_error", "nominal_splits", "reference_crossbar"]
 
 
 def _values(x) -> np.ndarray:
@@ -50,14 +50,48 @@ def _with_values(template, values):
     return np.asarray(values).reshape(np.shape(template))
 
 
-def scale_search(objective, lo: float, hi: float) -> float:
+def scale_search(objective, lo: float, hi: float, n_grid: int = 48) -> float:
     """Minimise ``objective(scale)`` on [lo, hi]: a log grid, then bounded refinement."""
-    grid = np.geomspace(lo, hi, 48)
+    grid = np.geomspace(lo, hi, n_grid)
     values = np.array([objective(s) for s in grid])
     k = int(np.argmin(values))
     a, b = grid[max(k - 1, 0)], grid[min(k + 1, grid.size - 1)]
     res = minimize_scalar(objective, bounds=(a, b), method="bounded", options={"xatol": 1e-9 * b})
     return float(res.x) if res.fun <= values[k] else float(grid[k])
+
+
+def nominal_splits(pos: Side, neg: Side, levels, counts, Q: int):
+    """The minimum-error splits of the quantised levels with ideal reads, and their scale.
+
+    Parameters
+    ----------
+    pos, neg : Side
+        Achievable values of the two sides (nominal conductances).
+    levels, counts : numpy.ndarray
+        The integer levels in use and how many weights use each.
+    Q : int
+        Largest level magnitude.
+
+    Returns
+    -------
+    a, b : numpy.ndarray of int
+        Indices into ``pos`` and ``neg`` of each level's split.
+    err : numpy.ndarray
+        Realised minus target difference of each level, S.
+    s : float
+        Scale, S per quantisation level (minimises the total squared error).
+    """
+    top = float(pos.value.max() - neg.value.min())
+    gaps = np.diff(pos.value)
+    lo = max(float(gaps[gaps > 0].min()) if np.any(gaps > 0) else top, top * 1e-4) / Q
+
+    def objective(s):
+        _, _, err, _ = best_splits(pos, neg, s * levels, error_scale=s)
+        return float(np.sum(counts * (err / s) ** 2))
+
+    s = scale_search(objective, lo, top / Q)
+    a, b, err, _ = best_splits(pos, neg, s * levels, error_scale=s)
+    return a, b, err, s
 
 
 def reference_crossbar(gw, g_ref: float, bias_g, device: Device, circuit: Circuit, seed):
@@ -201,16 +235,7 @@ def min_error(
         neg = Side(np.zeros(1), np.zeros(1), np.zeros((1, 1), dtype=np.int64))
     else:
         pos = neg = side_values(L, k)
-    top = float(pos.value.max() - neg.value.min())
-    gaps = np.diff(pos.value)
-    lo = max(float(gaps[gaps > 0].min()) if np.any(gaps > 0) else top, top * 1e-4) / Q
-
-    def objective(s):
-        _, _, err, _ = best_splits(pos, neg, s * levels, error_scale=s)
-        return float(np.sum(counts * (err / s) ** 2))
-
-    s = scale_search(objective, lo, top / Q)
-    a, bi, err, _ = best_splits(pos, neg, s * levels, error_scale=s)
+    a, bi, err, s = nominal_splits(pos, neg, levels, counts, Q)
     g_per_weight = s / qz.step
     extra = {
         "scheme": scheme,
