@@ -9,7 +9,7 @@ export SNN_RRAM_BUILD_DIR := $(CURDIR)/build
 export MPLCONFIGDIR       := $(CURDIR)/build/matplotlib
 export MPLBACKEND         := Agg
 
-.PHONY: setup system-deps test lint demo bench clean
+.PHONY: setup system-deps test lint docs doctest demo bench clean
 
 setup: $(VENV)/.installed system-deps
 
@@ -39,7 +39,21 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+# The documentation's packages (the `docs` extra), on top of the set-up environment.
+$(VENV)/.docs-installed: $(VENV)/.installed setup.cfg
+	$(BIN)/pip install --quiet -e ".[docs]"
+	touch $@
+
+# The documentation site, generated from the code (API, config reference, notebooks unexecuted),
+# into build/docs/html; every warning is an error.
+docs: setup $(VENV)/.docs-installed
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs build/docs/html
+
+# The examples in the docstrings.
+doctest: setup
+	$(BIN)/pytest --doctest-modules snn_rram -q
+
+test: lint docs doctest
 	$(BIN)/pytest
 
 demo: setup

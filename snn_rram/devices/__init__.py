@@ -5,7 +5,7 @@ Examples
 >>> from snn_rram import devices
 >>> dev = devices.load("sinh_mild")
 >>> float(dev.read_model.current(1e-5, 0.2))  # A
-2.0090...e-06
+2.0301...e-06
 """
 
 from snn_rram.devices.device import Device, card_dirs, list_cards, load
