@@ -9,7 +9,7 @@ export SNN_RRAM_BUILD_DIR := $(CURDIR)/build
 export MPLCONFIGDIR       := $(CURDIR)/build/matplotlib
 export MPLBACKEND         := Agg
 
-.PHONY: setup system-deps test lint docs doctest demo bench clean
+.PHONY: setup system-deps test lint demo bench clean
 
 setup: $(VENV)/.installed system-deps
 
@@ -38,6 +38,8 @@ system-deps:
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+.PHONY: docs doctest
 
 # The documentation's packages (the `docs` extra), on top of the set-up environment.
 $(VENV)/.docs-installed: $(VENV)/.installed setup.cfg

@@ -125,15 +125,6 @@ def load(name_or_path: str | os.PathLike) -> Device:
     ------
     SnnRramError
         Unknown preset, unreadable or malformed TOML, or invalid values.
-
-    Examples
-    --------
-    >>> from snn_rram import devices
-    >>> dev = devices.load("sinh_mild")
-    >>> dev.levels.n, dev.levels.g_min, dev.levels.g_max  # 32 levels, S
-    (32, 1e-06, 2e-05)
-    >>> float(dev.read_model.current(1e-5, 0.2))  # A: (G / b)·sinh(b·V) with b = 1.5 /V
-    2.0301...e-06
     """
     text = os.fspath(name_or_path)
     path = Path(text)
