@@ -96,6 +96,30 @@ def _readme_studies() -> None:
 
 _readme_studies()
 
+
+def _more_pages() -> None:
+    """A toctree of the Markdown/reST pages in ``docs/`` that ``index.md`` does not list.
+
+    Topic pages dropped into ``docs/`` (as ``sweeps.md`` was) appear by themselves, once.
+    """
+    listed = set((DOCS / "index.md").read_text(encoding="utf-8").split())
+    pages = sorted(
+        p.stem
+        for p in [*DOCS.glob("*.md"), *DOCS.glob("*.rst")]
+        if p.stem != "index" and p.stem not in listed
+    )
+    body = (
+        "```{toctree}\n:maxdepth: 1\n:caption: Topics\n\n" + "\n".join(pages) + "\n```\n"
+        if pages
+        else ""
+    )
+    path = DOCS / "_generated" / "more_pages.md"
+    if not path.exists() or path.read_text(encoding="utf-8") != body:
+        path.write_text(body, encoding="utf-8")
+
+
+_more_pages()
+
 # --- autodoc, autosummary, numpydoc -------------------------------------------------------------
 autosummary_generate = True
 autosummary_imported_members = False
@@ -197,6 +221,47 @@ def _api_index(package: str = "snn_rram") -> dict[str, dict]:
 
 
 autosummary_context = {"api": _api_index()}
+
+
+def _constant_docs(obj, name: str) -> list[str]:
+    """The ``#:`` comment of a module constant, looked up where it is defined.
+
+    A constant re-exported by a package (``snn_rram.crossbar.ALWAYS_ON``, defined in
+    ``snn_rram.crossbar.layout``) has no comment where it is documented; autodoc would show
+    the docstring of its type (``int``) instead.
+    """
+    from sphinx.pycode import ModuleAnalyzer
+
+    short = name.rsplit(".", 1)[-1]
+    pkg = importlib.import_module("snn_rram")
+    for info in pkgutil.walk_packages(pkg.__path__, "snn_rram."):
+        mod = sys.modules.get(info.name)
+        if mod is None or getattr(mod, short, None) is not obj:
+            continue
+        try:
+            docs = ModuleAnalyzer.for_module(info.name).find_attr_docs()
+        except Exception:
+            continue
+        if ("", short) in docs:
+            return [line for line in docs[("", short)] if line is not None]
+    return []
+
+
+def _fix_constant_docstring(app, what, name, obj, options, lines) -> None:
+    """autodoc-process-docstring: a constant's comment instead of its type's docstring."""
+    if what not in ("data", "attribute") or inspect.isclass(obj) or callable(obj):
+        return
+    type_doc = inspect.getdoc(type(obj)) or ""
+    if lines and "\n".join(lines).strip() != type_doc.strip():
+        return  # it has its own documentation
+    lines[:] = _constant_docs(obj, name)
+
+
+def setup(app):
+    """Project-specific hooks."""
+    # before numpydoc (priority 500) reformats the lines
+    app.connect("autodoc-process-docstring", _fix_constant_docstring, priority=100)
+
 
 # --- HTML ---------------------------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
