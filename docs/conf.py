@@ -221,6 +221,9 @@ def _api_index(package: str = "snn_rram") -> dict[str, dict]:
 
 
 autosummary_context = {"api": _api_index()}
+# autosummary writes the API stubs anew at every build; stubs of modules that were renamed or
+# removed since the last build would fail to import, so none is kept
+shutil.rmtree(DOCS / "reference" / "generated", ignore_errors=True)
 
 
 def _constant_docs(obj, name: str) -> list[str]:

@@ -62,6 +62,32 @@ def is_config_class(obj) -> bool:
     return inspect.isclass(obj) and (dataclasses.is_dataclass(obj) or hasattr(obj, "model_fields"))
 
 
+def _union_metadata(annotation) -> list:
+    """Constraint metadata of ``Annotated[...]`` members of an optional (``X | None``) type."""
+    out = []
+    for arg in typing.get_args(annotation):
+        if typing.get_origin(arg) is typing.Annotated:
+            out += list(arg.__metadata__)
+    return out
+
+
+def _number_text(value) -> str:
+    if isinstance(value, int) and value >= 2**20 and (value & (value - 1)) == 0:
+        return f"2**{value.bit_length() - 1}"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _bounds(metadata) -> list[str]:
+    """``> 0``, ``≤ 100`` … from annotated-types / pydantic constraint objects."""
+    out = []
+    for m in metadata:
+        for attr, sym in (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤")):
+            value = getattr(m, attr, None)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                out.append(f"{sym} {_number_text(value)}")
+    return out
+
+
 def config_fields(cls) -> list[FieldInfo]:
     """The fields of a dataclass (init fields) or of a pydantic v2 model, in order."""
     out = []
@@ -73,14 +99,7 @@ def config_fields(cls) -> list[FieldInfo]:
                 default = f.default_factory()
             else:
                 default = f.default
-            bounds = []
-            for m in f.metadata:
-                for attr, sym in (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤")):
-                    value = getattr(m, attr, None)
-                    if value is not None:
-                        bounds.append(
-                            f"{sym} {value:g}" if isinstance(value, float) else f"{sym} {value}"
-                        )
+            bounds = _bounds([*f.metadata, *_union_metadata(f.annotation)])
             out.append(FieldInfo(name, f.annotation, default, f.description or "", bounds))
         return out
     try:
@@ -277,6 +296,30 @@ def class_registry(package: str = "snn_rram") -> dict[str, type]:
     return registry
 
 
+def public_name(obj, registry: dict[str, type]) -> str:
+    """The shortest dotted name the package exports a class under (where it is documented)."""
+    names = [n for n, c in registry.items() if c is obj and "." in n]
+    return (
+        min(names, key=lambda n: (n.count("."), len(n)))
+        if names
+        else (f"{obj.__module__}.{obj.__qualname__}")
+    )
+
+
+def _clause_naming(summary: str, name: str) -> str:
+    """The clause of a one-line summary that holds every word of ``name``.
+
+    ``energy`` → "energy accounting" in "time step, code-generation target, energy accounting".
+    """
+    words = name.lower().split("_")
+    clauses = re.split(r"[,:;]\s+|\s+and\s+|\.\s*$", summary)
+    for clause in clauses:
+        lowered = clause.lower()
+        if clause.strip() and all(re.search(rf"\b{re.escape(w)}", lowered) for w in words):
+            return clause.strip().rstrip(".")
+    return ""
+
+
 def describe(cls, f: FieldInfo, registry: dict[str, type]) -> str:
     """The description of one field (see the module docstring for the order)."""
     if f.description:
@@ -298,8 +341,9 @@ def describe(cls, f: FieldInfo, registry: dict[str, type]) -> str:
     for other in _linked_classes(doc, cls, registry):
         text = _numpydoc(other).get(f.name)
         if text:
-            return f"{text} (from :class:`{other.__module__}.{other.__qualname__}`)"
-    return ""
+            return f"{text} (from :class:`~{public_name(other, registry)}`)"
+    text = _clause_naming(doc.split("\n\n")[0], f.name)
+    return text[:1].upper() + text[1:] + "." if text else ""
 
 
 def _table_owner(keys: list[str], registry: dict[str, type]) -> type | None:
@@ -368,9 +412,9 @@ def render_section(cls, key: str, registry: dict[str, type], level: str) -> str:
     fields = config_fields(cls)
     base = _base_kwargs(cls, fields)
     doc = inspect.getdoc(cls) or ""
-    title = f"``[{key}]``" if key else f"``{cls.__name__}``"
+    title = f"``[{key}]``" if key else "Top-level keys"
     lines = [title, level * (len(title) + 2), ""]
-    lines += [f":class:`{cls.__module__}.{cls.__qualname__}`", ""]
+    lines += [f":class:`{public_name(cls, registry)}`", ""]
     lines += [doc.split("\n\n")[0], ""]
     lines += [
         ".. list-table::",
@@ -395,7 +439,7 @@ def render_section(cls, key: str, registry: dict[str, type], level: str) -> str:
             owner = _table_owner(found["keys"], registry)
             extra += " Keys: " + ", ".join(f"``{k}``" for k in found["keys"]) + "."
             if owner is not None:
-                extra += f" (the parameters of :class:`{owner.__module__}.{owner.__qualname__}`)"
+                extra += f" (the parameters of :class:`~{public_name(owner, registry)}`)"
         if unit:
             extra += f' A number in {unit}, or a string with a unit (``"{found["example"]}"``).'
         text = describe(cls, f, registry) + extra
