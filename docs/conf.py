@@ -48,6 +48,7 @@ extensions = [
     "myst_nb",  # registers myst_parser for .md pages and renders .ipynb
     "matplotlib.sphinxext.plot_directive",
     "config_reference",
+    "results_check",
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
