@@ -39,7 +39,23 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+.PHONY: docs doctest
+
+# The documentation's packages (the `docs` extra), on top of the set-up environment.
+$(VENV)/.docs-installed: $(VENV)/.installed setup.cfg
+	$(BIN)/pip install --quiet -e ".[docs]"
+	touch $@
+
+# The documentation site, generated from the code (API, config reference, notebooks unexecuted),
+# into build/docs/html; every warning is an error.
+docs: setup $(VENV)/.docs-installed
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs build/docs/html
+
+# The examples in the docstrings.
+doctest: setup
+	$(BIN)/pytest --doctest-modules snn_rram -q
+
+test: lint docs doctest
 	$(BIN)/pytest
 
 demo: setup

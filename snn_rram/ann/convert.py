@@ -137,7 +137,7 @@ class ConvertedNetwork:
 
         Parameters
         ----------
-        x : array_like, shape (n, input_size) or (n, *input_shape)
+        x : array_like, shape ``(n, input_size)`` or ``(n, *input_shape)``
             Inputs in [0, 1] (rates in units of the maximum rate).
 
         Returns
@@ -166,7 +166,7 @@ def convert(network: Network, calibration_x, *, percentile: float = 99.9) -> Con
     network : Network
         Dense/Conv2d layers each followed by ReLU (except the last), with optional Flatten and
         AvgPool2d between them.
-    calibration_x : array_like, shape (n, *network.input_shape) or (n, input features)
+    calibration_x : array_like, shape ``(n, *network.input_shape)`` or ``(n, input features)``
         Inputs in [0, 1] on which activations are measured (a few hundred training images).
     percentile : float
         Percentile of each layer's positive activations taken as its scale ``λ`` (99.9 by

@@ -33,7 +33,7 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
 def check_name(name: str, what: str = "name") -> str:
-    """Return ``name`` if it is a valid layer name (letters, digits, ``_ . -``), else raise."""
+    """Return ``name`` if it is a valid layer name (letters, digits, ``_.-``), else raise."""
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise SnnRramError(
             f"{what}: expected a layer name of letters, digits, '_', '.' or '-' "

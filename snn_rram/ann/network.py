@@ -265,18 +265,18 @@ class Network:
 
         Parameters
         ----------
-        x : array_like, shape (N, *input_shape) or input_shape
+        x : array_like, shape ``(N, *input_shape)`` or ``input_shape``
             A batch of inputs (or one sample), in NCHW order for images.
         return_activations : bool
             Also return the output of every layer (for data-based normalisation).
 
         Returns
         -------
-        numpy.ndarray, shape (N, *output_shape) or output_shape
+        numpy.ndarray, shape ``(N, *output_shape)`` or ``output_shape``
             The network output (no batch axis when one sample was given).
         list of numpy.ndarray
             Only with ``return_activations``: ``activations[i]`` is the output of ``layers[i]``,
-            shape (N, *shapes[i + 1]) (no batch axis for one sample).
+            shape ``(N, *shapes[i + 1])`` (no batch axis for one sample).
         """
         x, single = self._batch(x)
         activations = []
@@ -294,7 +294,7 @@ class Network:
 
         Parameters
         ----------
-        x : array_like, shape (N, *input_shape) or input_shape
+        x : array_like, shape ``(N, *input_shape)`` or ``input_shape``
             Inputs, as for :meth:`forward`.
 
         Returns

@@ -629,7 +629,7 @@ def toml_dumps(
     tables : mapping of str to mapping, optional
         ``[name]`` tables of the same kind of values, in order.
     comment : str
-        Lines written first, each prefixed with ``# ``.
+        Lines written first, each prefixed with ``#`` and a space.
 
     Returns
     -------

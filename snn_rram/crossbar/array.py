@@ -201,6 +201,19 @@ class Crossbar:
         -------
         ReadResult
             Batch-first neuron currents and column voltages; device-level arrays on demand.
+
+        Examples
+        --------
+        Two reads, with one and two rows driven, into ideal neuron inputs (``r_neuron = 0``):
+        0.2 V · 10 µS per active row, in A.
+
+        >>> import numpy as np
+        >>> from snn_rram import crossbar, devices
+        >>> ideal_input = crossbar.Circuit(v_read=0.2, pulse_width=1e-4, r_neuron=0.0)
+        >>> xbar = crossbar.Crossbar(np.full((4, 2), 1e-5), devices.load("ideal"), ideal_input)
+        >>> xbar.read(np.array([[1, 0, 0, 0], [1, 1, 0, 0]], dtype=bool)).neuron_current
+        array([[2.e-06, 2.e-06],
+               [4.e-06, 4.e-06]])
         """
         a = self._active(active)
         c = self.circuit

@@ -40,6 +40,16 @@ class Circuit:
         neighbouring cells; each column runs from row 0 to the last row, with one segment
         between neighbouring cells and one between the last cell and the neuron. A floating
         row has no driver segment.
+
+    Examples
+    --------
+    >>> import brian2 as b2
+    >>> from snn_rram.crossbar import Circuit
+    >>> c = Circuit(v_read=0.2, pulse_width=1e-4, r_neuron=1e3)  # V, s, Ω
+    >>> c.inactive_rows, c.r_neuron_for(3)
+    ('ground', array([1000., 1000., 1000.]))
+    >>> Circuit(v_read=200 * b2.mV, pulse_width=0.1 * b2.ms, r_neuron=1 * b2.kohm).r_neuron
+    1000.0
     """
 
     v_read: float

@@ -3,9 +3,11 @@
 Examples
 --------
 >>> from snn_rram import devices
->>> dev = devices.load("sinh_mild")
->>> float(dev.read_model.current(1e-5, 0.2))  # A
-2.0090...e-06
+>>> dev = devices.load("sinh_mild")  # a bundled card by name, or the path of a .toml card
+>>> dev.levels.n, dev.levels.g_min, dev.levels.g_max  # 32 levels, S
+(32, 1e-06, 2e-05)
+>>> float(dev.read_model.current(1e-5, 0.2))  # A: (G / b)·sinh(b·V) with b = 1.5 /V
+2.0301...e-06
 """
 
 from snn_rram.devices.device import Device, card_dirs, is_card_path, list_cards, load

@@ -60,6 +60,14 @@ def quantize(weight, bits: int) -> Quantized:
     Returns
     -------
     Quantized
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from snn_rram.mapping import quantize
+    >>> qz = quantize(np.array([0.5, -0.25, 0.1, 1.0]), bits=3)  # Q = 3: levels −3 … 3
+    >>> qz.q, qz.n_levels
+    (array([ 2, -1,  0,  3]), 3)
     """
     if isinstance(bits, bool) or not isinstance(bits, int | np.integer) or bits < 2:
         raise SnnRramError(f"bits: expected an integer >= 2, got {bits!r}")

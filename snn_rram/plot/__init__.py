@@ -4,19 +4,19 @@ Units appear in the axis labels. Functions draw on the given axes or on a new fi
 is shown or saved here (see :func:`save_figure`), except by :func:`standard_figures`, which
 writes the standard PNGs of a result file or a sweep summary (``snn-rram plot FILE``).
 
-=================================  ===========================================================
-:func:`plot_raster`                spike raster
-:func:`plot_traces`                membrane potentials, column voltages, currents over time
-:func:`plot_iv`                    device read I–V curves, with measured points
-:func:`plot_levels`                programmable conductance levels and their use
-:func:`plot_mapping`               effective vs nominal weight of a mapping
-:func:`plot_distortion`            effective vs programmed conductance of every device
-:func:`plot_energy_heatmap`        per-device energy of a layer (rows × columns)
-:func:`plot_conductance_histogram` programmed conductances of a layer
-:func:`plot_sweep`                 a metric against a sweep axis
-:func:`plot_run_summary`           rasters and per-class accuracy of a run
-:func:`standard_figures`           the standard PNGs of a run file or a sweep summary
-=================================  ===========================================================
+==================================  ===========================================================
+:func:`plot_raster`                 spike raster
+:func:`plot_traces`                 membrane potentials, column voltages, currents over time
+:func:`plot_iv`                     device read I–V curves, with measured points
+:func:`plot_levels`                 programmable conductance levels and their use
+:func:`plot_mapping`                effective vs nominal weight of a mapping
+:func:`plot_distortion`             effective vs programmed conductance of every device
+:func:`plot_energy_heatmap`         per-device energy of a layer (rows × columns)
+:func:`plot_conductance_histogram`  programmed conductances of a layer
+:func:`plot_sweep`                  a metric against a sweep axis
+:func:`plot_run_summary`            rasters and per-class accuracy of a run
+:func:`standard_figures`            the standard PNGs of a run file or a sweep summary
+==================================  ===========================================================
 """
 
 from snn_rram.plot.crossbar import (

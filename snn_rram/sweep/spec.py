@@ -4,9 +4,12 @@ Example (``models/experiments/qwsm_study.toml``)::
 
     base = "qwsm_base.toml"            # a run config, relative to this file
     directory = "../../results/qwsm"   # where point files and the summary go
+    name = "qwsm"                      # label of the progress bar and the summary
     repeats = 1                        # runs per point, with seeds derived from `seed`
-    seed = 0
+    seed = 0                           # base of the derived seeds
+    seed_fields = ["mapping.seed", "encoder.seed"]   # the fields that get the derived seeds
     retries = 1                        # further attempts of a failed point
+    workers = 2                        # local worker processes (default: one per core)
 
     [grid]                             # Cartesian product
     "mapping.method" = ["linear_pair", "min_error", "qwsm"]
@@ -16,8 +19,8 @@ Example (``models/experiments/qwsm_study.toml``)::
     "circuit.r_neuron" = [100.0, 500.0]
     "circuit.v_read" = [0.2, 0.1]
 
-    [[extra]]                          # further points, crossed with the grid axes they
-    label = "calibrated"               # do not set themselves
+    [[extra]]                          # further points, crossed with the grid axes
+    label = "calibrated"               # that they do not set themselves
     "mapping.method" = "linear_pair"
     "mapping.options.calibrate" = true
 
