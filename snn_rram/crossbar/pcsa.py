@@ -13,7 +13,7 @@ at nominal supply such a pair resolves at random to ±1. The bit errors the PCSA
 tolerated by ternary networks without error-correcting codes.
 
 Our reconstruction (every free choice is a parameter of :class:`PCSA` or :class:`TwoStateCells`)
----------------------------------------------------------------------------------------------
+------------------------------------------------------------------------------------------------
 Only the abstracts are public to us, so the circuit below is a *behavioural* model, chosen to be
 the simplest one that has the papers' qualitative behaviour, not a transistor-level model of
 their chip:

@@ -7,7 +7,7 @@ each weight in a 2T2R pair read by a precharge sense amplifier, and find that te
 beat binary ones and tolerate the PCSA's bit errors without error-correcting codes.
 
 Our reconstruction (every free choice a parameter of :func:`train_quantized`)
-----------------------------------------------------------------------------
+-----------------------------------------------------------------------------
 - Latent float weights, initialised as PyTorch's layers do, clipped to [−1, 1] after every
   step; the forward pass uses their quantised values and the backward pass the
   straight-through estimator (the gradient of the quantised weight is taken as that of the
