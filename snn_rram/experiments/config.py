@@ -492,17 +492,9 @@ class RunConfig(Section):
                     f"{renamed(exc, 'Variation', 'device.variation')} (with the values of card "
                     f"{device.name!r})"
                 ) from None
-        codes = 2 ** (self.mapping.bits - 1) - 1  # weight codes per sign
-        n = device.levels.n
-        if codes > n - 1:
-            warnings.warn(
-                f"mapping.bits = {self.mapping.bits} asks for {2 * codes + 1} weight codes "
-                f"(±{codes}), but card {device.name!r} has {n} levels: a pair of a level and "
-                f"the lowest level represents at most {2 * n - 1} distinct weights, so codes "
-                f"collapse (at most {n.bit_length()} bits are distinct on this card)",
-                SnnRramWarning,
-                stacklevel=2,
-            )
+        message = level_warning(self.mapping.bits, device)
+        if message is not None:
+            warnings.warn(message, SnnRramWarning, stacklevel=2)
 
     def _check_data(self) -> None:
         """The data set exists and holds the images asked for (a run would refuse otherwise)."""
@@ -530,6 +522,20 @@ def _dataset_sizes(name: str, path: str | None) -> tuple[int, int]:
 
     ds = datasets.load(name, path)
     return ds.n_train, ds.n_test
+
+
+def level_warning(bits: int, device) -> str | None:
+    """Why ``bits`` asks for more distinct weights than ``device``'s levels give, or None."""
+    codes = 2 ** (bits - 1) - 1  # weight codes per sign
+    n = device.levels.n
+    if codes <= n - 1:
+        return None
+    return (
+        f"mapping.bits = {bits} asks for {2 * codes + 1} weight codes (±{codes}), but card "
+        f"{device.name!r} has {n} levels: a pair of a level and the lowest level represents at "
+        f"most {2 * n - 1} distinct weights, so codes collapse (at most {n.bit_length()} bits "
+        "are distinct on this card)"
+    )
 
 
 def load_config(path: str | Path) -> RunConfig:

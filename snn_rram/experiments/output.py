@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from snn_rram import results
@@ -52,7 +53,11 @@ def write_outputs(outcome, prep) -> None:
         layers=layers,
         spikes=spikes,
         metrics=metrics,
-        extra_attrs={"weights_file": cfg.network.weights, "target": cfg.simulation.target},
+        extra_attrs={
+            "weights_file": cfg.network.weights,
+            "target": cfg.simulation.target,
+            "warnings": json.dumps(prep.warnings),
+        },
     )
     if cfg.output.figure:
         m = outcome.metrics

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,8 +18,8 @@ import numpy as np
 
 from snn_rram import ann, datasets, devices, mapping, results, snn
 from snn_rram.crossbar import Circuit
-from snn_rram.errors import SnnRramError
-from snn_rram.experiments.config import RunConfig
+from snn_rram.errors import SnnRramError, SnnRramWarning
+from snn_rram.experiments.config import RunConfig, level_warning
 
 __all__ = ["RunOutcome", "prepare", "run"]
 
@@ -176,6 +177,7 @@ class Prepared:
     metrics: dict
     weights_sha256: str
     device_card: str
+    warnings: list[str] = field(default_factory=list)
 
 
 def prepare(cfg: RunConfig) -> Prepared:
@@ -190,18 +192,29 @@ def prepare(cfg: RunConfig) -> Prepared:
     duty = min(1.0, cfg.encoder.max_rate * cfg.circuit.pulse_width)
     rng = np.random.default_rng(cfg.mapping.seed)
     mappings = []
+    # warnings of the hardware (too many bits for the card, a mapping that did not converge)
+    # are shown as usual and kept for the result file
+    notes = [m for m in [level_warning(cfg.mapping.bits, device)] if m is not None]
+    for note in notes:
+        warnings.warn(note, SnnRramWarning, stacklevel=2)
     for layer in converted.layers:
-        m = method(
-            layer.weight,
-            device,
-            circuit,
-            bits=cfg.mapping.bits,
-            bias=layer.bias,
-            bias_duty=duty,
-            seed=rng,
-            **cfg.mapping.options,
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            m = method(
+                layer.weight,
+                device,
+                circuit,
+                bits=cfg.mapping.bits,
+                bias=layer.bias,
+                bias_duty=duty,
+                seed=rng,
+                **cfg.mapping.options,
+            )
         mappings.append(m)
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            if issubclass(w.category, SnnRramWarning | mapping.MappingWarning):
+                notes.append(f"{layer.name}: {w.message}")
     q_acc = float(np.mean(np.argmax(effective_forward(mappings, x), axis=1) == y))
     neurons = []
     for m in mappings:
@@ -226,7 +239,7 @@ def prepare(cfg: RunConfig) -> Prepared:
         "quantized_accuracy": q_acc,
         "prepare_s": time.perf_counter() - t0,
     }
-    return Prepared(converted, mappings, neurons, spikes, y, metrics, digest, card_text)
+    return Prepared(converted, mappings, neurons, spikes, y, metrics, digest, card_text, notes)
 
 
 _BUILDS: dict = {}

@@ -1,5 +1,6 @@
 """The pipeline end to end on a small subset: real files, real Brian2, real HDF5."""
 
+import json
 import signal
 import subprocess
 import sys
@@ -128,3 +129,19 @@ def test_killed_run_leaves_previous_result_and_no_temporary(tiny_mlp, tmp_path):
     assert after == before  # the previous result intact, no temporary file, nothing else
     assert results.is_complete(result)
     results.load(result)
+
+
+def test_hardware_warnings_are_shown_and_stored_in_the_result(tiny_mlp, tmp_path):
+    """Too many bits for a 4-level card: warned at load and in the run, kept in the file."""
+    path = write_config(
+        tmp_path,
+        tiny_mlp,
+        device='card = "measured_4level"',
+        mapping='method = "linear_pair"\nbits = 4',
+    )
+    with pytest.warns(Warning, match="mapping.bits = 4"):
+        cfg = load_config(path).replace("simulation.energy", False)
+    with pytest.warns(Warning, match="mapping.bits = 4"):
+        outcome = run(cfg)
+    stored = json.loads(results.load(outcome.path).extra_attrs["warnings"])
+    assert len(stored) == 1 and "measured_4level" in stored[0]
