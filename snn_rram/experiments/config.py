@@ -145,12 +145,22 @@ def _targets():
     return TARGETS
 
 
-#: Encoder kinds (``encoder.kind``) and the class of :mod:`snn_rram.snn` each selects.
-ENCODERS = {"poisson": "PoissonEncoder", "regular": "RegularEncoder"}
-#: Neuron reset modes and column solvers: :class:`snn_rram.snn.IFNeuron` and
-#: :class:`snn_rram.snn.SpikingNetwork` check these names but keep no list of them to import.
-RESETS = ("subtract", "zero")
-COLUMN_SOLVERS = ("table", "exact")
+def _encoders():
+    from snn_rram.snn.encoders import ENCODERS
+
+    return ENCODERS
+
+
+def _resets():
+    from snn_rram.snn.neuron import RESETS
+
+    return RESETS
+
+
+def _column_solvers():
+    from snn_rram.snn.network import COLUMN_SOLVERS
+
+    return COLUMN_SOLVERS
 
 
 # --- sections -----------------------------------------------------------------------------------
@@ -303,7 +313,7 @@ class EncoderConfig(Section):
     """Input spike trains: ``poisson`` or ``regular``, maximum rate, presentation time."""
 
     key: ClassVar[str] = "encoder"
-    kind: Annotated[StrictStr, one_of(lambda: ENCODERS)] = "poisson"
+    kind: Annotated[StrictStr, one_of(_encoders)] = "poisson"
     max_rate: Annotated[Hertz, Field(gt=0)] = 100.0
     image_duration: Annotated[Second, Field(gt=0)] = 0.1
     seed: Seed = 0
@@ -318,7 +328,7 @@ class NeuronConfig(Section):
 
     key: ClassVar[str] = "neuron"
     threshold: Annotated[Volt, Field(gt=0)] = 1.0
-    reset: Annotated[StrictStr, one_of(lambda: RESETS)] = "subtract"
+    reset: Annotated[StrictStr, one_of(_resets)] = "subtract"
     leak_tau: Annotated[Second, Field(gt=0)] | None = None
     refractory: Annotated[Second, Field(ge=0)] | None = None
 
@@ -330,7 +340,7 @@ class SimulationConfig(Section):
     dt: Annotated[Second, Field(gt=0)] = 1e-4
     target: Annotated[StrictStr, one_of(_targets)] = "cpp_standalone"
     energy: StrictBool = True
-    column_solver: Annotated[StrictStr, one_of(lambda: COLUMN_SOLVERS)] = "table"
+    column_solver: Annotated[StrictStr, one_of(_column_solvers)] = "table"
     progress: StrictBool = True
 
 

@@ -230,7 +230,7 @@ def prepare(cfg: RunConfig) -> Prepared:
             )
         )
     enc_cfg = cfg.encoder
-    encoder = (snn.PoissonEncoder if enc_cfg.kind == "poisson" else snn.RegularEncoder)(
+    encoder = snn.encoders.ENCODERS[enc_cfg.kind](
         max_rate=enc_cfg.max_rate, dead_time=cfg.circuit.pulse_width
     )
     spikes = encoder.encode(x, cfg.simulation.dt, enc_cfg.image_duration, enc_cfg.seed)

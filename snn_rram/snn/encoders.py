@@ -15,7 +15,7 @@ import numpy as np
 from snn_rram._validation import as_array, as_rng, as_scalar
 from snn_rram.errors import SnnRramError
 
-__all__ = ["PoissonEncoder", "RegularEncoder", "SpikeTrains"]
+__all__ = ["ENCODERS", "PoissonEncoder", "RegularEncoder", "SpikeTrains"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -214,3 +214,7 @@ class RegularEncoder:
         rows = np.nonzero(keep)[0]
         steps = t[keep] + img[rows].astype(np.int64) * image_steps
         return _finish(inp[rows], steps, n_inputs, n_images, image_steps, dt, max(dead, 1))
+
+
+#: Encoder kinds (a run config's ``encoder.kind``) and their classes.
+ENCODERS = {"poisson": PoissonEncoder, "regular": RegularEncoder}

@@ -42,10 +42,14 @@ from snn_rram.snn.neuron import IFNeuron
 from snn_rram.snn.plan import LayerPlan
 from snn_rram.snn.result import SnnResult
 
-__all__ = ["SpikingNetwork"]
+__all__ = ["COLUMN_SOLVERS", "SpikingNetwork"]
 
 _names = itertools.count()
 _active_standalone: weakref.ref | None = None
+
+
+#: Column solvers of the runtime and standalone targets: tabulated (fast) or exact Newton.
+COLUMN_SOLVERS = ("table", "exact")
 
 
 def _steps(value: float, dt: float, what: str) -> int:
@@ -122,7 +126,7 @@ class SpikingNetwork:
         column_solver: str = "table",
     ):
         one_of(target, "target", TARGETS)
-        self.column_solver = one_of(column_solver, "column_solver", ("table", "exact"))
+        self.column_solver = one_of(column_solver, "column_solver", COLUMN_SOLVERS)
         crossbars = list(crossbars) if not isinstance(crossbars, Crossbar) else [crossbars]
         if not crossbars or not all(isinstance(x, Crossbar) for x in crossbars):
             raise SnnRramError("crossbars: expected a non-empty list of Crossbar objects")

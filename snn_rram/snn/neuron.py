@@ -6,7 +6,11 @@ from dataclasses import dataclass
 
 from snn_rram._validation import as_scalar, one_of
 
-__all__ = ["IFNeuron"]
+__all__ = ["RESETS", "IFNeuron"]
+
+
+#: Reset modes of :class:`IFNeuron`: subtract the threshold, or set the membrane to 0.
+RESETS = ("subtract", "zero")
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ class IFNeuron:
             "capacitance",
             as_scalar(self.capacitance, "IFNeuron.capacitance", "farad", positive=True),
         )
-        one_of(self.reset, "IFNeuron.reset", ("subtract", "zero"))
+        one_of(self.reset, "IFNeuron.reset", RESETS)
         if self.refractory is not None:
             set_(
                 self,
