@@ -339,6 +339,39 @@ def _(tmp):
     return call(ann.load, p)
 
 
+# -- PyTorch state dicts ----------------------------------------------------------------------
+
+
+def _torch_file(tmp, declared=None):
+    """A real ``torch.save`` archive; ``declared`` forges the data member's size in the zip."""
+    torch = pytest.importorskip("torch")
+    p = tmp / "w.pt"
+    torch.save({"fc1.weight": torch.zeros(2, 3)}, p)
+    if declared is not None:
+        raw = bytearray(p.read_bytes())
+        at = 0
+        while (at := raw.find(b"PK\x01\x02", at)) >= 0:  # central directory entries
+            n = struct.unpack_from("<H", raw, at + 28)[0]
+            if raw[at + 46 : at + 46 + n].endswith(b"data/0"):
+                struct.pack_into("<I", raw, at + 24, declared)
+            at += 4
+        p.write_bytes(bytes(raw))
+    return p
+
+
+case("torch: a storage declares 3.7 GiB in a 1 kB file", r"w.pt: member .*data/0.*declares")(
+    lambda tmp: call(ann.load, _torch_file(tmp, declared=0xEFFFFFFF))
+)
+
+
+@case("torch: file over the model limit", r"w.pt: declares 17 GiB .*MAX_MODEL_BYTES")
+def _(tmp):
+    p = tmp / "w.pt"
+    with open(p, "wb") as fh:  # sparse: no disk space used
+        fh.truncate(17 << 30)
+    return call(ann.load, p)
+
+
 # -- result files --------------------------------------------------------------------------------
 
 SHA = "ab" * 32

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import pickle
 import re
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
+from snn_rram._io import check_declared_size
 from snn_rram.ann._common import apply_skeleton, group_parameters, infer_network
+from snn_rram.ann._limits import MAX_ARRAYS, MAX_MODEL_BYTES, MAX_TENSOR_BYTES, ZIP_ERRORS
 from snn_rram.ann.network import Network
 from snn_rram.errors import SnnRramError
 
@@ -56,10 +59,53 @@ def _state_dict(obj, source: str, torch) -> dict[str, np.ndarray]:
     return out
 
 
+def _check_sizes(path: Path, source: str) -> None:
+    """Bound what ``torch.load`` may allocate, from the archive's directory, before it runs.
+
+    ``torch.save`` writes a zip archive (since PyTorch 1.6) whose members are the pickled
+    structure and one member per storage: each member's declared size is checked against
+    :data:`MAX_TENSOR_BYTES` and its stored bytes, their sum against :data:`MAX_MODEL_BYTES`.
+    The legacy (pre-1.6) format, a bare pickle, is bounded by its file size.
+    """
+    limits = "snn_rram.ann._limits"
+    size = path.stat().st_size
+    check_declared_size(
+        size, None, source, limit=MAX_MODEL_BYTES, limit_name=f"{limits}.MAX_MODEL_BYTES"
+    )
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = zf.infolist()
+    except ZIP_ERRORS as exc:
+        raise SnnRramError(f"{source}: not a readable PyTorch archive ({exc})") from None
+    if len(members) > MAX_ARRAYS + 16:
+        raise SnnRramError(
+            f"{source}: {len(members)} archive members, more than {limits}.MAX_ARRAYS"
+        )
+    total = 0
+    for info in members:
+        total += check_declared_size(
+            info.file_size,
+            info.compress_size,
+            f"{source}: member {info.filename!r}",
+            limit=MAX_TENSOR_BYTES,
+            limit_name=f"{limits}.MAX_TENSOR_BYTES",
+        )
+    check_declared_size(
+        total,
+        None,
+        f"{source}: all members",
+        limit=MAX_MODEL_BYTES,
+        limit_name=f"{limits}.MAX_MODEL_BYTES",
+    )
+
+
 def load_torch(path: Path, *, skeleton, input_shape, pooling) -> Network:
     """Read a PyTorch ``state_dict`` file (see :func:`snn_rram.ann.load`)."""
     source = path.name
     torch = _import_torch(source)
+    _check_sizes(path, source)
     try:
         obj = torch.load(path, weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as exc:
