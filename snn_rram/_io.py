@@ -29,6 +29,7 @@ import hashlib
 import os
 import re
 import secrets
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -310,6 +311,37 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, encoding: str | N
         if name is not None:
             with contextlib.suppress(OSError):
                 os.unlink(name)
+        raise
+    _fsync_dir(folder)
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike):
+    """Fill a new folder that replaces ``path`` whole when the block ends without error.
+
+    The block fills a temporary folder ``.<name>.<random>.tmp`` beside ``path``; on success an
+    existing ``path`` is removed and the temporary folder renamed to it, so a reader finds the
+    old folder, no folder, or the complete new one. On any error the temporary folder is
+    removed and ``path`` is left as it was. Concurrent writers of one ``path`` must hold a lock
+    (:func:`locked`).
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary folder to fill.
+    """
+    path = Path(path)
+    folder = path.parent
+    if not folder.is_dir():
+        raise SnnRramError(f"path: folder {str(folder)!r} does not exist (for {str(path)!r})")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=folder))
+    try:
+        yield tmp
+        if path.is_dir():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
     _fsync_dir(folder)
 

@@ -10,6 +10,7 @@ import pytest
 
 from snn_rram import SnnRramError
 from snn_rram._io import (
+    atomic_folder,
     atomic_write,
     file_sha256,
     is_temporary,
@@ -115,3 +116,24 @@ def test_umask_probe_without_proc(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "umask", lambda *a: pytest.fail("os.umask must not be called"))
     assert new_file_mode(tmp_path) == expected
     assert os.listdir(tmp_path) == []
+
+
+def test_atomic_folder_replaces_whole_or_not_at_all(tmp_path):
+    target = tmp_path / "entry"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    with atomic_folder(target) as tmp:
+        assert tmp.parent == tmp_path and tmp != target
+        (tmp / "new.txt").write_text("new")
+        assert (target / "old.txt").exists()  # the old folder stays until the block ends
+    assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
+    with pytest.raises(KeyboardInterrupt), atomic_folder(target) as tmp:
+        (tmp / "half.txt").write_text("half")
+        raise KeyboardInterrupt
+    assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["entry"]  # no temporary left
+    with (
+        pytest.raises(SnnRramError, match="does not exist"),
+        atomic_folder(tmp_path / "no" / "entry"),
+    ):
+        pass

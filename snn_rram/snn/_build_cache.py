@@ -22,7 +22,7 @@ import shutil
 import time
 from pathlib import Path
 
-from snn_rram._io import locked
+from snn_rram._io import atomic_folder, locked
 
 #: Entries kept; the least recently used are removed beyond this.
 MAX_ENTRIES = 16
@@ -114,15 +114,12 @@ def _restore(entry: Path, directory: Path, files: list[str]) -> bool:
 
 
 def _publish(directory: Path, entry: Path, files: list[str]) -> None:
-    tmp = entry.with_name(f".{entry.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    for name in _products(files):
-        target = tmp / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(directory / name, target)
-    (tmp / "dependencies.json").write_text(json.dumps(_dependencies(directory)))
-    shutil.rmtree(entry, ignore_errors=True)
-    os.replace(tmp, entry)
+    with atomic_folder(entry) as tmp:
+        for name in _products(files):
+            target = tmp / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(directory / name, target)
+        (tmp / "dependencies.json").write_text(json.dumps(_dependencies(directory)))
 
 
 def _prune(cache: Path, keep: int) -> None:
