@@ -123,6 +123,11 @@ CONFIGS = [
         NET + '[mapping]\nmethod = "qwsm"\n[mapping.options]\nmax_passes = "many"\n',
         r"mapping\.options\.max_passes",
     ),
+    (
+        "option-value-the-method-refuses",
+        NET + '[mapping]\nmethod = "qwsm"\n[mapping.options]\nparallel = 0\n',
+        r"mapping\.options: parallel: .*>= 1",
+    ),
     ("options-not-table", NET + "[mapping]\noptions = 3\n", r"mapping\.options"),
     ("encoder-typo", NET + '[encoder]\nkind = "poison"\n', r"encoder\.kind: .*'poisson'"),
     ("max-rate-0", NET + "[encoder]\nmax_rate = 0\n", r"encoder\.max_rate"),

@@ -41,6 +41,7 @@ import warnings
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
+import numpy as np
 import tomli_w
 from pydantic import (
     AfterValidator,
@@ -505,6 +506,29 @@ class RunConfig(Section):
         message = level_warning(self.mapping.bits, device)
         if message is not None:
             warnings.warn(message, SnnRramWarning, stacklevel=2)
+        if self.mapping.options:
+            self._check_option_values(device)
+
+    def _check_option_values(self, device) -> None:
+        """Option values the method refuses (``qwsm``'s ``parallel = 0``): map a 2×2 layer."""
+        from snn_rram import mapping
+        from snn_rram.crossbar import Circuit
+
+        method = mapping.get(self.mapping.method)
+        # the options' own rules, not the circuit's (checked above): grounded rows, no wires
+        c = self.circuit
+        circuit = Circuit(c.v_read, c.pulse_width, float(np.max(c.r_neuron)))
+        weight = np.array([[0.5, -0.25], [-1.0, 0.75]])
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # convergence on a toy layer says nothing
+                method(
+                    weight, device, circuit, bits=self.mapping.bits, seed=0, **self.mapping.options
+                )
+        except SnnRramError as exc:
+            raise SnnRramError(
+                f"mapping.options: {exc} (options of mapping method {self.mapping.method!r})"
+            ) from None
 
     def _check_data(self) -> None:
         """The data set exists and holds the images asked for (a run would refuse otherwise)."""

@@ -20,9 +20,10 @@ from .conftest import file_state, worker_pids, write_sweep
 GRID = '[grid]\n"mapping.bits" = [2, 3]\n"encoder.seed" = [0, 1]\n'
 MISSING = '[[extra]]\nlabel = "missing"\n"mapping.bits" = 2\n"encoder.seed" = 0\n'
 MISSING += '"network.weights" = "no_such_weights.npz"\n'
-BAD_METHOD = '[[extra]]\nlabel = "bad_method"\n"mapping.bits" = 2\n"encoder.seed" = 0\n'
-# an option value the method refuses when it runs (an unknown method is refused at load now)
-BAD_METHOD += '"mapping.method" = "qwsm"\n"mapping.options.parallel" = 0\n'
+BAD_WEIGHTS = '[[extra]]\nlabel = "bad_weights"\n"mapping.bits" = 2\n"encoder.seed" = 0\n'
+# a weights file that exists but holds no network: found only when the point runs (a bad
+# method or option value is refused when the sweep is loaded)
+BAD_WEIGHTS += '"network.weights" = "base.toml"\n'
 
 
 def check_done(frame, spec):
@@ -41,7 +42,7 @@ def point_files(spec):
 
 
 def test_local_cluster_runs_points_reports_failures_and_resumes(tmp_path):
-    body = f"workers = 2\nretries = 1\n{GRID}{MISSING}{BAD_METHOD}"
+    body = f"workers = 2\nretries = 1\n{GRID}{MISSING}{BAD_WEIGHTS}"
     spec = load_sweep(write_sweep(tmp_path, body))
     points = spec.points()
     assert len(points) == 6
@@ -49,11 +50,11 @@ def test_local_cluster_runs_points_reports_failures_and_resumes(tmp_path):
 
     assert list(frame["key"]) == [p.key for p in points]  # each point once, in order
     status = dict(zip(frame["label"], frame["status"], strict=True))
-    assert status == {"": "done", "missing": "failed", "bad_method": "failed"}
+    assert status == {"": "done", "missing": "failed", "bad_weights": "failed"}
     assert (frame["status"] == "done").sum() == 4
     errors = dict(zip(frame["label"], frame["error"], strict=True))
     assert "network.weights" in errors["missing"] and "not found" in errors["missing"]
-    assert "parallel" in errors["bad_method"]
+    assert "base.toml" in errors["bad_weights"]
     check_done(frame, spec)
     # two worker processes shared the work
     assert frame.loc[frame["status"] == "done", "worker_pid"].nunique() == 2
@@ -69,7 +70,7 @@ def test_local_cluster_runs_points_reports_failures_and_resumes(tmp_path):
     again = run_sweep(spec, progress=False)
     assert list(again["key"]) == list(frame["key"])
     assert set(again.loc[again["status"] == "resumed", "key"]) == done_keys
-    assert list(again.loc[again["status"] == "failed", "label"]) == ["missing", "bad_method"]
+    assert list(again.loc[again["status"] == "failed", "label"]) == ["missing", "bad_weights"]
     assert file_state(spec.directory / "points") == before  # nothing was computed again
     check_done(again, spec)
 
