@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 from snn_rram import ann, datasets, devices, mapping, results, snn
 from snn_rram.crossbar import Circuit
@@ -180,6 +181,15 @@ class Prepared:
     warnings: list[str] = field(default_factory=list)
 
 
+def distinct_weights(weight) -> int:
+    """How many different values a layer's (nominal) weights take, to 1e-9 of the largest."""
+    values = sp.csr_matrix(weight).data if sp.issparse(weight) else np.ravel(weight)
+    top = float(np.max(np.abs(values), initial=0.0))
+    if top == 0.0:
+        return 1
+    return int(np.unique(np.round(values / top, 9)).size)
+
+
 def prepare(cfg: RunConfig) -> Prepared:
     """Load, convert and map: the spiking network's crossbars, neurons and input spikes."""
     t0 = time.perf_counter()
@@ -194,9 +204,8 @@ def prepare(cfg: RunConfig) -> Prepared:
     mappings = []
     # warnings of the hardware (too many bits for the card, a mapping that did not converge)
     # are shown as usual and kept for the result file
-    notes = [m for m in [level_warning(cfg.mapping.bits, device)] if m is not None]
-    for note in notes:
-        warnings.warn(note, SnnRramWarning, stacklevel=2)
+    levels_note = level_warning(cfg.mapping.bits, device)
+    notes = []
     for layer in converted.layers:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -215,6 +224,13 @@ def prepare(cfg: RunConfig) -> Prepared:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
             if issubclass(w.category, SnnRramWarning | mapping.MappingWarning):
                 notes.append(f"{layer.name}: {w.message}")
+    if levels_note is not None:  # and what the mapping made of it
+        realised = ", ".join(
+            f"{layer.name} {distinct_weights(m.nominal_weight)}"
+            for layer, m in zip(converted.layers, mappings, strict=True)
+        )
+        notes.insert(0, f"{levels_note}; distinct weights the mapping realised: {realised}")
+        warnings.warn(notes[0], SnnRramWarning, stacklevel=2)
     q_acc = float(np.mean(np.argmax(effective_forward(mappings, x), axis=1) == y))
     neurons = []
     for m in mappings:

@@ -18,12 +18,12 @@ compiler. The per-layer code of the row kernel is rendered from ``templates/row_
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 
 import brian2 as b2
 import jinja2
 
+from snn_rram._io import file_sha256
 from snn_rram.crossbar import columns
 from snn_rram.devices.iv import Sinh
 from snn_rram.errors import SnnRramError
@@ -86,7 +86,7 @@ def _cython_extern() -> str:
     the header is named by path, its constants are defined in a verbatim C block before it, and
     its digest is written into the code, since Brian2's module cache keys on the code only.
     """
-    digest = hashlib.sha256(_HEADER.read_bytes()).hexdigest()
+    digest = file_sha256(_HEADER)
     defines = "\n".join(f"#define {name} {value}" for name, value in MACROS)
     return (
         f"# snn_rram_column.h sha256 {digest}\n"

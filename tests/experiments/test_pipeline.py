@@ -1,6 +1,7 @@
 """The pipeline end to end on a small subset: real files, real Brian2, real HDF5."""
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -145,3 +146,6 @@ def test_hardware_warnings_are_shown_and_stored_in_the_result(tiny_mlp, tmp_path
         outcome = run(cfg)
     stored = json.loads(results.load(outcome.path).extra_attrs["warnings"])
     assert len(stored) == 1 and "measured_4level" in stored[0]
+    # 4 levels: a pair of a level and the lowest one gives at most 7 distinct weights
+    realised = re.search(r"realised: fc1 (\d+), fc2 (\d+)", stored[0])
+    assert realised and all(2 <= int(k) <= 7 for k in realised.groups())
