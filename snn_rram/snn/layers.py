@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import brian2 as b2
@@ -144,7 +145,7 @@ class LayerSpec:
     solver: str = "table"
 
 
-class _Columns:
+class _Columns(ABC):
     """Variables, per-step statements and values of the columns of one group (slots ``s``).
 
     One subclass per kind of column (linear closed form, sinh exact, sinh tables, sinh row
@@ -196,8 +197,9 @@ class _Columns:
         """``(view, value, length)`` of :meth:`device_variables` for read model ``model``."""
         return []
 
+    @abstractmethod
     def _slot_variables(self, s: str) -> list[str]:
-        raise NotImplementedError
+        """Brian2 equation lines of one column slot's constants."""
 
     def _energy_variables(self, s: str) -> list[str]:
         lines = [f"D{s} : volt**2*second", f"Pg{s} : volt**2*second", f"En{s} : joule"]
@@ -222,9 +224,9 @@ class _Columns:
                 lines += self._energy_variables(s)
         return lines + self._extra_variables()
 
+    @abstractmethod
     def update(self) -> tuple[list[str], list[str]]:
         """Statements of the step, and the terms of the neurons' input current."""
-        raise NotImplementedError
 
     def _integrate(self, s: str, rate: str) -> list[str]:
         """Statements that advance ``D`` by ``rate·dt`` (keeping the increment ``dD``)."""
@@ -243,8 +245,9 @@ class _Columns:
         """Neuron current per unit of read conductance of linear columns, ``i = kk · ga``."""
         return v_read / (1.0 + r * cond_gt)
 
+    @abstractmethod
     def _slot_values(self, group, k, s, cond_gt, kk_gain, kk) -> list:
-        raise NotImplementedError
+        """``(view, value, length)`` of one column slot's constants."""
 
     def _extra_values(self, group, cond_bias, kk_gain, kk) -> list:
         return []
@@ -368,7 +371,7 @@ class LinearColumns(_Columns):
         return [(group.WB, wb * b2.amp, cond_bias.shape[0])]
 
 
-class _SinhColumns(_Columns):
+class _SinhColumns(_Columns, ABC):
     """Sinh cells, ``f(u) = sinh(b·u) / b``: columns solved at every step from ``ga``."""
 
     def device_variables(self):
@@ -388,8 +391,9 @@ class _SinhColumns(_Columns):
             out.append((getattr(group, f"gain{s}"), kk_gain[:, k], n))
         return out
 
+    @abstractmethod
     def _solve(self, n: int, s: str, ga: str, i: str, x: str) -> list[str]:
-        raise NotImplementedError
+        """Statements that set the neuron current ``i`` and column voltage ``x`` of a slot."""
 
     def update(self):
         lines, terms = [], []
