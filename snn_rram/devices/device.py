@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from snn_rram._io import write_toml
-from snn_rram._validation import read_toml, renamed, suggest
+from snn_rram._schema import build
+from snn_rram._validation import read_toml, suggest
 from snn_rram.devices import iv
 from snn_rram.devices import levels as levels_mod
 from snn_rram.devices.iv import ReadModel
@@ -93,49 +94,31 @@ class Device:
 
         ``where`` prefixes the key paths in error messages (``""``: the card's own keys).
         """
-        if not isinstance(table, dict):
-            raise SnnRramError(f"{where}: expected a table, got {table!r}")
-        for key in table:
-            if key not in _CARD_KEYS:
-                raise SnnRramError(
-                    f"{_key(where, key)}: unknown key{suggest(key, _CARD_KEYS)}; "
-                    f"allowed: {', '.join(sorted(_CARD_KEYS))}"
-                )
-        for key in ("name", "source", "read", "levels"):
-            if key not in table:
-                raise SnnRramError(f"{where or 'card'}: missing required key {key!r}")
-        for key in ("name", "source", "description"):
-            if key in table and not isinstance(table[key], str):
-                raise SnnRramError(f"{_key(where, key)}: expected a string, got {table[key]!r}")
-        variation = table.get("variation", {})
-        if not isinstance(variation, dict):
-            raise SnnRramError(f"{_key(where, 'variation')}: expected a table, got {variation!r}")
-        fields = Variation.__dataclass_fields__
-        for key in variation:
-            if key not in fields:
-                raise SnnRramError(
-                    f"{_key(where, 'variation.' + key)}: unknown key{suggest(key, fields)}; "
-                    f"allowed: {', '.join(fields)}"
-                )
-        try:
-            var = Variation(**variation)
-        except SnnRramError as exc:
-            raise renamed(exc, "Variation", _key(where, "variation")) from None
+        card = build(_CardTable, table, where)
         return cls(
-            name=table["name"],
-            read_model=iv.from_dict(table["read"], _key(where, "read")),
-            levels=levels_mod.from_dict(table["levels"], _key(where, "levels")),
-            variation=var,
-            source=table["source"],
-            description=table.get("description", ""),
+            name=card.name,
+            read_model=iv.from_dict(card.read, _key(where, "read")),
+            levels=levels_mod.from_dict(card.levels, _key(where, "levels")),
+            variation=build(Variation, card.variation, _key(where, "variation")),
+            source=card.source,
+            description=card.description,
         )
+
+
+@dataclass(frozen=True)
+class _CardTable:
+    """The top level of a device card (its schema: see :func:`snn_rram._schema.build`)."""
+
+    name: str
+    source: str
+    read: dict
+    levels: dict
+    description: str = ""
+    variation: dict = field(default_factory=dict)
 
 
 def _key(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
-
-
-_CARD_KEYS = ("name", "description", "source", "read", "levels", "variation")
 
 
 def _plain(x):

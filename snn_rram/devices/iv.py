@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
-from snn_rram._validation import as_array, as_scalar, one_of, renamed
+from snn_rram._schema import build
+from snn_rram._validation import as_array, as_scalar, one_of
 from snn_rram.errors import SnnRramError
 
 __all__ = ["Linear", "Polynomial", "ReadModel", "Separable", "Sinh", "Tabulated"]
@@ -443,19 +444,9 @@ def from_dict(table: dict, where: str = "read") -> ReadModel:
         raise SnnRramError(f"{where}: expected a table, got {table!r}")
     table = dict(table)
     kind = table.pop("model", None)
-    makers = {"linear": Linear, "sinh": Sinh, "polynomial": Polynomial, "tabulated": Tabulated}
-    one_of(kind, f"{where}.model", tuple(makers))
-    cls = makers[kind]
-    allowed = set(cls.__dataclass_fields__) - {"_knots"}
-    unknown = set(table) - allowed
-    if unknown:
-        raise SnnRramError(
-            f"{where}: unknown key(s) {', '.join(sorted(unknown))} for model {kind!r}; "
-            f"allowed: {', '.join(sorted(allowed)) or 'none'}"
-        )
-    try:
-        return cls(**table)
-    except TypeError as exc:
-        raise SnnRramError(f"{where}: {exc}") from exc
-    except SnnRramError as exc:
-        raise renamed(exc, cls.__name__, where) from None
+    one_of(kind, f"{where}.model", tuple(READ_MODELS))
+    return build(READ_MODELS[kind], table, where)
+
+
+#: The read models a device card names (``[read] model = "sinh"``).
+READ_MODELS = {"linear": Linear, "sinh": Sinh, "polynomial": Polynomial, "tabulated": Tabulated}

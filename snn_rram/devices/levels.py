@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import brentq
 
-from snn_rram._validation import as_array, as_scalar, one_of, renamed
+from snn_rram._schema import build
+from snn_rram._validation import as_array, as_scalar, one_of
 from snn_rram.errors import SnnRramError, SnnRramWarning
 
 __all__ = [
@@ -250,21 +251,13 @@ def from_dict(table: dict, where: str = "levels") -> Levels:
         raise SnnRramError(f"{where}: expected a table, got {table!r}")
     table = dict(table)
     kind = table.pop("kind", None)
-    makers = {
-        "uniform": (UniformLevels, {"g_min", "g_max", "n"}),
-        "potentiation": (PotentiationLevels, {"g_min", "g_max", "n", "nonlinearity"}),
-        "measured": (MeasuredLevels, {"values"}),
-    }
-    one_of(kind, f"{where}.kind", tuple(makers))
-    cls, keys = makers[kind]
-    if set(table) != keys:
-        missing, unknown = keys - set(table), set(table) - keys
-        raise SnnRramError(
-            f"{where}: levels of kind {kind!r} take exactly {', '.join(sorted(keys))}"
-            + (f"; missing {', '.join(sorted(missing))}" if missing else "")
-            + (f"; unknown {', '.join(sorted(unknown))}" if unknown else "")
-        )
-    try:
-        return cls(**table)
-    except SnnRramError as exc:
-        raise renamed(exc, cls.__name__, where) from None
+    one_of(kind, f"{where}.kind", tuple(LEVEL_KINDS))
+    return build(LEVEL_KINDS[kind], table, where)
+
+
+#: The level kinds a device card names (``[levels] kind = "uniform"``).
+LEVEL_KINDS = {
+    "uniform": UniformLevels,
+    "potentiation": PotentiationLevels,
+    "measured": MeasuredLevels,
+}

@@ -57,10 +57,10 @@ from pydantic import (
     model_validator,
 )
 
+from snn_rram._schema import Section, choice, one_of, unknown_key
 from snn_rram._units import quantity
 from snn_rram._validation import MAX_TOML_BYTES, read_toml, renamed, suggest
 from snn_rram.errors import SnnRramError, SnnRramWarning
-from snn_rram.experiments._models import Section, choice, one_of, unknown_key
 
 __all__ = [
     "MAX_BITS",

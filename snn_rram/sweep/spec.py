@@ -41,9 +41,9 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, StrictStr, model_validator
 
+from snn_rram._schema import Section
 from snn_rram._validation import read_toml
 from snn_rram.errors import SnnRramError
-from snn_rram.experiments._models import Section
 from snn_rram.experiments.config import RunConfig, dumps_toml, load_config
 
 __all__ = ["MAX_POINTS", "Point", "SweepFile", "SweepSpec", "load_sweep"]

@@ -77,5 +77,5 @@ def test_from_dict():
     assert from_dict(lv.to_dict()).values.tolist() == lv.values.tolist()
     with pytest.raises(SnnRramError, match="levels.kind"):
         from_dict({"kind": "log"})
-    with pytest.raises(SnnRramError, match="missing n"):
+    with pytest.raises(SnnRramError, match="levels.n: missing required key"):
         from_dict({"kind": "uniform", "g_min": 1e-6, "g_max": 1e-5})
