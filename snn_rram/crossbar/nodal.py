@@ -326,6 +326,7 @@ class NodalNetwork:
         v = np.where(pinned, value, 0.0)
         v_scale = max(self.circuit.v_read, np.nanmax(np.abs(src), initial=0.0))
         lu = None
+        last = np.inf
         for it in range(1, _MAX_NEWTON + 1):
             _, i_dev, di_dev = self._device_terms(v, g)
             F = self.B @ i_dev + self.L @ v + g_node * (v - s_node)
@@ -354,10 +355,34 @@ class NodalNetwork:
             v = v + t * step
             if t == 1.0 and size <= 1e-11 * v_scale:
                 return v, it
+            # Newton converges quadratically; full steps below 1e-8 of the read voltage that no
+            # longer shrink are the rounding floor of a badly conditioned network (wires of mΩ
+            # against devices of 100 kΩ and a neuron of 1 GΩ span 15 orders of magnitude)
+            if t == 1.0 and size <= 1e-8 * v_scale and size > 0.25 * last:
+                return v, it
+            last = size if t == 1.0 else np.inf
         raise SnnRramError(
             f"nodal solver: Newton did not converge in {_MAX_NEWTON} iterations (last step "
-            f"{size:.3g} V); check that the read model is increasing over the read voltage"
+            f"{size:.3g} V); " + self._diagnosis()
         )
+
+    def _diagnosis(self) -> str:
+        """Why Newton may fail here: conductances float64 cannot resolve together, or the law."""
+        c = self.circuit
+        r_wire = [r for r in (c.r_wire_row, c.r_wire_col) if r > 0]
+        g_cells = self.g[self.g > 0]
+        g_low = [g_cells.min()] if g_cells.size else []
+        r_n = c.r_neuron_for(self.shape[1])
+        g_low += [1.0 / r_n[r_n > 0].max()] if np.any(r_n > 0) else []
+        if r_wire and g_low:
+            spread = 1.0 / (min(r_wire) * min(g_low))
+            if spread > 1e11:
+                return (
+                    f"its conductances span {spread:.0e} (wires of {min(r_wire):g} Ω against "
+                    f"{min(g_low):.3g} S), beyond what float64 resolves; wires that small are "
+                    "ideal for every practical purpose: use r_wire_row = r_wire_col = 0"
+                )
+        return "check that the read model is increasing over the read voltage"
 
     @staticmethod
     def _pcg(J, F, lu, rtol=1e-13, max_iter=200):

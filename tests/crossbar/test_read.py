@@ -243,3 +243,28 @@ def test_row_read_power_is_single_row_driver_power(rng, device, circuit):
         assert p[i] == pytest.approx(total, rel=1e-9)
         dev = xbar.row_read_power(devices_only=True)[i]
         assert dev == pytest.approx(r.device_power.sum(), rel=1e-9)
+
+
+@pytest.mark.parametrize("rows", ["float", "ground"])
+@pytest.mark.parametrize("r_neuron", [7e8, 1e6, 1e3])
+def test_nodal_solve_with_milliohm_wires(rng, rows, r_neuron):
+    """Wires of 0.1–10 mΩ against 50 kΩ–1 MΩ cells and a neuron of up to 0.7 GΩ converge (the
+    Newton stop at the rounding floor), and their IR drop shrinks with the wire resistance."""
+    dev = devices.load("default")
+    G = rng.uniform(1e-6, 2e-5, (32, 16))
+    active = rng.random(32) < 0.3
+    ideal = Crossbar(G, dev, Circuit(0.2, 1e-6, r_neuron, rows)).read(active).neuron_current
+    drop = []
+    for r_wire in (1e-4, 1e-3, 1e-2):
+        circuit = Circuit(0.2, 1e-6, r_neuron, rows, r_wire_row=r_wire, r_wire_col=r_wire)
+        current = Crossbar(G, dev, circuit).read(active).neuron_current
+        drop.append(np.max(np.abs(current / ideal - 1.0)))
+    assert max(drop) < 1e-4
+    assert drop[2] > drop[0] or drop[2] < 1e-8  # grows with r_wire unless below the noise
+
+
+def test_nodal_solve_names_wires_too_small_to_resolve(rng):
+    G = rng.uniform(1e-6, 2e-5, (32, 16))
+    circuit = Circuit(0.2, 1e-6, 7e8, "float", r_wire_row=1e-7, r_wire_col=1e-7)
+    with pytest.raises(SnnRramError, match=r"span 7e\+15 .*r_wire_row = r_wire_col = 0"):
+        Crossbar(G, devices.load("default"), circuit).read(rng.random(32) < 0.3)
