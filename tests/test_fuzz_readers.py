@@ -1,6 +1,7 @@
 """Property-based fuzzing of the file readers: damaged files never raise anything else.
 
-Each reader gets valid files of its format, damaged by random byte changes, insertions,
+Each reader (IDX, npz, safetensors, ONNX, Keras, HDF5 results, TOML run configs and device
+cards) gets valid files of its format, damaged by random byte changes, insertions,
 deletions and truncations (hypothesis). The reader must return a result or raise
 :class:`SnnRramError`; any other exception (``ValueError`` of numpy, ``KeyError``, ``OSError`` of
 h5py, ``MemoryError``, ...) fails. ``SNN_RRAM_FUZZ_EXAMPLES`` sets the number of examples per
@@ -25,8 +26,9 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from snn_rram import SnnRramError, ann, results
+from snn_rram import SnnRramError, ann, devices, results
 from snn_rram.datasets import read_idx
+from snn_rram.experiments import load_config
 
 EXAMPLES = int(os.environ.get("SNN_RRAM_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(
@@ -222,6 +224,16 @@ def _result() -> bytes:
     return _file_bytes(write, "r.h5")
 
 
+#: The bundled demo config with its network path made absolute (the fuzzed copy lives elsewhere).
+_DEMO = Path(__file__).resolve().parents[1] / "models" / "experiments" / "demo.toml"
+CONFIG = (
+    _DEMO.read_text()
+    .replace('"../networks/', f'"{_DEMO.parents[1].as_posix()}/networks/')
+    .encode()
+)
+CARD = (_DEMO.parents[1] / "devices" / "measured_4level.toml").read_bytes()
+
+
 def test_valid_files_are_read():
     """The originals the fuzzers damage are valid (so the damage is what is tested)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -245,6 +257,10 @@ def test_valid_files_are_read():
             ]
         (tmp / "r.h5").write_bytes(_result())
         assert results.load(tmp / "r.h5").n_images == 2
+        (tmp / "c.toml").write_bytes(CONFIG)
+        assert load_config(tmp / "c.toml").mapping.bits == 4
+        (tmp / "d.toml").write_bytes(CARD)
+        assert devices.load(tmp / "d.toml").levels.n == 4
 
 
 # -- fuzzers ----------------------------------------------------------------------------------
@@ -260,6 +276,8 @@ FUZZED = {
     "onnx": (_onnx(), ann.load, "m.onnx", {"format": "onnx"}),
     "keras": (_keras(), ann.load, "k.keras", {"format": "keras"}),
     "result": (_result(), results.load, "r.h5", {}),
+    "config": (CONFIG, load_config, "c.toml", {}),
+    "card": (CARD, devices.load, "d.toml", {}),
 }
 
 
