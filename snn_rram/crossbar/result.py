@@ -7,6 +7,7 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
+from snn_rram.crossbar import columns
 from snn_rram.devices.iv import Separable
 from snn_rram.errors import SnnRramError
 
@@ -28,13 +29,19 @@ class ReadResult:
     column_voltage : numpy.ndarray, shape (batch, n_cols)
         Voltage at the neuron end of each column, V.
     active : numpy.ndarray of bool, shape (batch, n_rows)
-        The rows that were driven at ``v_read``.
+        The rows that were driven at ``v_read`` (spike reads), or at a non-zero voltage
+        (analog reads).
+    analog : bool
+        True for an analog read (every row driven at its own voltage, ``row_voltage``).
     iterations : int
         Newton iterations used (0 for closed forms; summed over the batch for nodal solves).
     """
 
-    def __init__(self, crossbar, active, src, G, row_v, col_v, neuron_v, neuron_i, iterations):
+    def __init__(
+        self, crossbar, active, src, G, row_v, col_v, neuron_v, neuron_i, iterations, *, analog
+    ):
         self.crossbar = crossbar
+        self.analog = bool(analog)
         self.active = active
         self._src = src  # (batch, n_rows) driver voltages, NaN = floating
         self._G = G  # (n_rows, n_cols) dense or sparse, or (batch, n_rows, n_cols)
@@ -48,6 +55,11 @@ class ReadResult:
     def batch(self) -> int:
         """Number of reads."""
         return int(self.active.shape[0])
+
+    @property
+    def row_voltage(self) -> np.ndarray:
+        """Source voltage of each row's driver, V (batch, n_rows); NaN for floating rows."""
+        return self._src
 
     @property
     def neuron_power(self) -> np.ndarray:
@@ -102,6 +114,21 @@ class ReadResult:
         """Power dissipated in each cell, W (batch, n_rows, n_cols)."""
         return self.device_current * self.device_voltage
 
+    def device_power_sum(self):
+        """Device power summed over the reads of the batch, W (n_rows, n_cols).
+
+        Equal to ``device_power.sum(axis=0)``; for analog and spike reads of linear and sinh
+        cells without wires it is computed by matrix products over the batch (no
+        (batch, n_rows, n_cols) array), which keeps the per-synapse energy of a large batch
+        cheap. Sparse (at the devices) for a sparse crossbar read that way.
+        """
+        G = self._G
+        if self._col_v.ndim == 2 and self._row_v.ndim == 2 and not np.isnan(self._src).any():
+            out = columns.power_sums(self.crossbar.device.read_model, self._src, G, self._col_v)
+            if out is not None:
+                return out
+        return self.device_power.sum(axis=0)
+
     # -- periphery ------------------------------------------------------------------------------
 
     @cached_property
@@ -115,8 +142,14 @@ class ReadResult:
             return np.where(driven, (np.nan_to_num(src) - first) / circuit.r_wire_row, 0.0)
         model = self.crossbar.device.read_model
         G = self._G
+        if self.analog and self._col_v.ndim == 2:
+            # every row at its own voltage: matrix products where the model allows them
+            out = columns.row_sums(model, src, G, self._col_v)
+            if out is not None:
+                return out
         if (
-            isinstance(model, Separable)
+            not self.analog
+            and isinstance(model, Separable)
             and self._col_v.ndim == 2
             and (sp.issparse(G) or G.ndim == 2)
         ):
