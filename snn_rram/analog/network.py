@@ -38,7 +38,8 @@ class AnalogResult:
         Energy the row drivers deliver per image and layer, J (devices + neuron inputs +
         wires): ``Σ_i V_i · I_i`` × read time.
     synapse_energy : list of numpy.ndarray or scipy.sparse.csr_matrix, (n_rows, n_cols) each
-        Energy of every device of each layer, summed over the images of the batch, J.
+        Energy of every device of each layer, summed over the images of the batch, J (empty
+        unless asked for: ``forward(x, synapse_energy=True)``).
     reads : list of ReadResult
         The batched read of each layer (row voltages, column voltages, neuron currents, ...).
     """
@@ -268,7 +269,7 @@ class AnalogNetwork:
 
     # -- inference ------------------------------------------------------------------------------
 
-    def forward(self, x, *, rng=None) -> AnalogResult:
+    def forward(self, x, *, rng=None, synapse_energy: bool = False) -> AnalogResult:
         """Analog inference of a batch of images, vectorised over the images.
 
         Parameters
@@ -277,6 +278,9 @@ class AnalogNetwork:
             Inputs in [0, 1].
         rng : int or numpy.random.Generator, optional
             Read noise of the devices (per device and read), when the device has any.
+        synapse_energy : bool
+            Also sum the energy of every device over the images (``synapse_energy``; as costly
+            as the read itself for linear and sinh cells, so off by default).
 
         Returns
         -------
@@ -292,11 +296,13 @@ class AnalogNetwork:
             xbar = m.crossbar
             res: ReadResult = xbar.read(row_voltage=self.row_voltages(k, a), rng=gen)
             t = xbar.circuit.pulse_width
-            driver = res.driver_power.sum(axis=1)
+            driver = res.total_power
             drv_e[:, k] = driver * t
+            # power balance: the devices take what the drivers give minus the neuron inputs and
+            # the wires (exact, and it needs no (n, n_rows, n_cols) array)
             dev_e[:, k] = (driver - res.neuron_power.sum(axis=1) - res.wire_power) * t
-            per_cell = res.device_power_sum()
-            syn_e.append(per_cell * t)
+            if synapse_energy:
+                syn_e.append(res.device_power_sum() * t)
             reads.append(res)
             out = adc(res.output() * self.output_scale[k], self.adc_bits[k], self.adc_range[k])
             a = np.maximum(out, 0.0) if layer.relu else out

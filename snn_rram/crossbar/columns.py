@@ -36,6 +36,7 @@ from snn_rram.devices.iv import Linear, ReadModel, Separable, Sinh
 __all__ = [
     "MAX_ITER",
     "RTOL",
+    "driver_power_total",
     "power_sums",
     "row_sums",
     "separable_current",
@@ -198,6 +199,13 @@ def _column_sum(G, q):
     return np.asarray((G.T @ q.T).T)
 
 
+def _column_total(G):
+    """``Σ_i G_ij``: (n_cols,) for a 2-D (dense/sparse) G, (batch, n_cols) for a 3-D one."""
+    if not sp.issparse(G) and G.ndim == 3:
+        return G.sum(axis=1)
+    return np.asarray(G.sum(axis=0)).ravel()
+
+
 def _row_sum(G, q):
     """``Σ_j G_ij q_bj``: (batch, n_rows) from q (batch, n_cols); G 2-D (dense/sparse) or 3-D."""
     if not sp.issparse(G) and G.ndim == 3:
@@ -231,6 +239,29 @@ def row_sums(model: ReadModel, row_v, G, col_v):
         c, s = _row_sum(G, np.cosh(bx)), _row_sum(G, np.sinh(bx))
         return (np.sinh(b * row_v) * c - np.cosh(b * row_v) * s) / b
     return None
+
+
+def driver_power_total(model: ReadModel, row_v, G, col_v):
+    """Power all row drivers deliver in each read, ``Σ_i V_bi Σ_j I(G_ij, V_bi − x_bj)``, W.
+
+    Shape (batch,), or None for models other than linear and sinh. Two conductance-weighted
+    sums per column instead of the per-row currents: for linear cells
+    ``Σ_j (Σ_i G_ij V_i²) − x_j (Σ_i G_ij V_i)``, for sinh cells
+    ``Σ_j [cosh(bx_j) Σ_i G_ij V_i sinh(bV_i) − sinh(bx_j) Σ_i G_ij V_i cosh(bV_i)] / b``.
+    """
+    V, x = row_v, col_v
+    if not isinstance(model, Linear | Sinh):
+        return None
+    if not x.any() and (sp.issparse(G) or G.ndim == 2):
+        # every column at 0 V (ideal virtual grounds): Σ_i V_i f(V_i) Σ_j G_ij
+        return (V * model.f(V)) @ np.asarray(G.sum(axis=1)).ravel()
+    if isinstance(model, Linear):
+        return np.sum(_column_sum(G, V * V) - x * _column_sum(G, V), axis=1)
+    if isinstance(model, Sinh):
+        b = model.b
+        p = _column_sum(G, V * np.sinh(b * V))
+        q = _column_sum(G, V * np.cosh(b * V))
+        return np.sum(np.cosh(b * x) * p - np.sinh(b * x) * q, axis=1) / b
 
 
 def power_sums(model: ReadModel, row_v, G, col_v):
@@ -308,14 +339,15 @@ def solve_driven(model: ReadModel, row_v, G, r):
     r = np.asarray(r, dtype=np.float64)
     if isinstance(model, Linear):
         drive = _column_sum(G, row_v)  # Σ_i G_ij V_i, A
-        g_tot = _column_sum(G, np.ones_like(row_v))
-        return solve_linear(1.0, drive, g_tot, r)
+        return solve_linear(1.0, drive, _column_total(G), r)
     if not isinstance(model, Sinh):
         return solve_cells(model, row_v, G, r)
     b = model.b
     S = _column_sum(G, np.sinh(b * row_v))
-    C = _column_sum(G, np.cosh(b * row_v))
     rb = np.broadcast_to(r, S.shape)
+    if not (r > 0).any():  # ideal virtual grounds: x = 0, no solve
+        return np.zeros(S.shape), S / b
+    C = _column_sum(G, np.cosh(b * row_v))
     lo, hi, atol = _read_bracket(row_v)
     lo, hi, atol = (np.broadcast_to(a, S.shape) for a in (lo, hi, atol))
     out_x = np.zeros(S.shape)
@@ -329,9 +361,7 @@ def solve_driven(model: ReadModel, row_v, G, r):
             dh = r_[j] * (sh * s_[j] - ch * c_[j]) - 1.0
             return h, dh
 
-        drive = _column_sum(G, row_v).ravel()[idx]
-        g_tot = _column_sum(G, np.ones_like(row_v)).ravel()[idx]
-        x0 = r_ * drive / (1.0 + r_ * g_tot)  # the linear-device solution
+        x0 = r_ * s_ / (b * (1.0 + r_ * c_))  # one Newton step from x = 0
         lo_, hi_ = lo.ravel()[idx], hi.ravel()[idx]
         x0 = np.clip(x0, lo_, hi_)
         out_x.ravel()[idx] = _bracketed_newton(

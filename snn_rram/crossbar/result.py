@@ -184,9 +184,23 @@ class ReadResult:
             total += np.sum((col[:, -1, :] - self.column_voltage) ** 2, axis=1) / wc
         return total
 
-    @property
+    @cached_property
     def total_power(self) -> np.ndarray:
-        """Power drawn from the drivers, W (batch,): device + neuron + wire power."""
+        """Power drawn from the drivers, W (batch,): device + neuron + wire power.
+
+        For analog reads of linear and sinh cells without wires it is summed over the columns
+        (:func:`snn_rram.crossbar.columns.driver_power_total`), without the per-row currents.
+        """
+        if (
+            self.analog
+            and "driver_current" not in self.__dict__
+            and self._col_v.ndim == 2
+            and self._row_v.ndim == 2
+        ):
+            model = self.crossbar.device.read_model
+            out = columns.driver_power_total(model, self._src, self._G, self._col_v)
+            if out is not None:
+                return out
         return self.driver_power.sum(axis=1)
 
     def energy(self, what: str = "device") -> np.ndarray:

@@ -108,7 +108,9 @@ def test_energy_is_the_power_of_the_reads(r_neuron, rng):
     net = small_mlp(rng)
     x = rng.random((10, 12))
     circuit = Circuit(0.5, 2e-6, r_neuron)
-    res = AnalogNetwork.from_network(net, x, STRONG, circuit, bits=4).forward(x)
+    an = AnalogNetwork.from_network(net, x, STRONG, circuit, bits=4)
+    assert an.forward(x).synapse_energy == []
+    res = an.forward(x, synapse_energy=True)
     t = circuit.pulse_width
     for k, read in enumerate(res.reads):
         drv = (read.row_voltage * read.driver_current).sum(axis=1) * t
