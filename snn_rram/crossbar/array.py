@@ -109,6 +109,7 @@ class Crossbar:
         self.circuit = circuit
         self.layout = layout
         self._nodal: NodalNetwork | None = None
+        self._folded = None
 
     # -- properties -----------------------------------------------------------------------------
 
@@ -155,6 +156,17 @@ class Crossbar:
     def column_conductance(self) -> np.ndarray:
         """Total conductance of each column, S (n_cols,)."""
         return np.asarray(self._G.sum(axis=0)).ravel()
+
+    def readout_conductance(self):
+        """Conductances folded through the layout's readout, ``G · readout``, S.
+
+        (n_rows, n_neurons), dense or sparse like G: the signed conductance each row presents
+        to each logical neuron (``G+ − G−`` of a differential pair). Computed once.
+        """
+        if self._folded is None:
+            folded = self._G @ self.layout.readout
+            self._folded = sp.csr_matrix(folded) if self.is_sparse else np.asarray(folded)
+        return self._folded
 
     def with_conductances(self, G) -> Crossbar:
         """The same device, circuit and layout with other conductances."""
@@ -283,6 +295,12 @@ class Crossbar:
             return self._read_nodal(a, src, G, analog)
         model = self.device.read_model
         iterations = 0
+        if analog and isinstance(model, Separable) and G is self._G and not self._r_neuron.any():
+            # ideal virtual grounds: each cell sees its row's voltage; currents on demand
+            zero = np.zeros((src.shape[0], self.n_cols))
+            return ReadResult(
+                self, a, src, G, src, zero, zero, None, 0, analog=True, row_f=model.f(src)
+            )
         if analog:
             x, i_n = columns.solve_driven(model, src, G, self._r_neuron)
         elif solver in ("closed_form", "column_newton"):

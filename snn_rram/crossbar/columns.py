@@ -36,6 +36,7 @@ from snn_rram.devices.iv import Linear, ReadModel, Separable, Sinh
 __all__ = [
     "MAX_ITER",
     "RTOL",
+    "conductance_sum",
     "driver_power_total",
     "power_sums",
     "row_sums",
@@ -192,8 +193,10 @@ def _read_bracket(row_v):
     return lo, hi, _CELLS_RTOL * np.maximum(-lo, hi)
 
 
-def _column_sum(G, q):
+def conductance_sum(G, q):
     """``Σ_i G_ij q_bi``: (batch, n_cols) from q (batch, n_rows); G 2-D (dense/sparse) or 3-D."""
+    if not sp.issparse(G) and G.ndim == 2:
+        return q @ G
     if not sp.issparse(G) and G.ndim == 3:
         return np.einsum("br,brc->bc", q, G)
     return np.asarray((G.T @ q.T).T)
@@ -256,11 +259,11 @@ def driver_power_total(model: ReadModel, row_v, G, col_v):
         # every column at 0 V (ideal virtual grounds): Σ_i V_i f(V_i) Σ_j G_ij
         return (V * model.f(V)) @ np.asarray(G.sum(axis=1)).ravel()
     if isinstance(model, Linear):
-        return np.sum(_column_sum(G, V * V) - x * _column_sum(G, V), axis=1)
+        return np.sum(conductance_sum(G, V * V) - x * conductance_sum(G, V), axis=1)
     if isinstance(model, Sinh):
         b = model.b
-        p = _column_sum(G, V * np.sinh(b * V))
-        q = _column_sum(G, V * np.cosh(b * V))
+        p = conductance_sum(G, V * np.sinh(b * V))
+        q = conductance_sum(G, V * np.cosh(b * V))
         return np.sum(np.cosh(b * x) * p - np.sinh(b * x) * q, axis=1) / b
 
 
@@ -338,16 +341,16 @@ def solve_driven(model: ReadModel, row_v, G, r):
     row_v = np.asarray(row_v, dtype=np.float64)
     r = np.asarray(r, dtype=np.float64)
     if isinstance(model, Linear):
-        drive = _column_sum(G, row_v)  # Σ_i G_ij V_i, A
+        drive = conductance_sum(G, row_v)  # Σ_i G_ij V_i, A
         return solve_linear(1.0, drive, _column_total(G), r)
     if not isinstance(model, Sinh):
         return solve_cells(model, row_v, G, r)
     b = model.b
-    S = _column_sum(G, np.sinh(b * row_v))
+    S = conductance_sum(G, np.sinh(b * row_v))
     rb = np.broadcast_to(r, S.shape)
     if not (r > 0).any():  # ideal virtual grounds: x = 0, no solve
         return np.zeros(S.shape), S / b
-    C = _column_sum(G, np.cosh(b * row_v))
+    C = conductance_sum(G, np.cosh(b * row_v))
     lo, hi, atol = _read_bracket(row_v)
     lo, hi, atol = (np.broadcast_to(a, S.shape) for a in (lo, hi, atol))
     out_x = np.zeros(S.shape)

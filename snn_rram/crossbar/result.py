@@ -38,17 +38,34 @@ class ReadResult:
     """
 
     def __init__(
-        self, crossbar, active, src, G, row_v, col_v, neuron_v, neuron_i, iterations, *, analog
+        self,
+        crossbar,
+        active,
+        src,
+        G,
+        row_v,
+        col_v,
+        neuron_v,
+        neuron_i,
+        iterations,
+        *,
+        analog,
+        row_f=None,
     ):
         self.crossbar = crossbar
         self.analog = bool(analog)
+        # analog reads of separable cells into ideal virtual grounds, no wires: every cell sees
+        # its row's voltage, so the neuron currents are Σ_i G_ij f(V_i) (row_f = f(V), batch
+        # first), computed when first asked for; the readout can fold G first (output())
+        self._row_f = row_f
         self.active = active
         self._src = src  # (batch, n_rows) driver voltages, NaN = floating
         self._G = G  # (n_rows, n_cols) dense or sparse, or (batch, n_rows, n_cols)
         self._row_v = row_v
         self._col_v = col_v
         self.column_voltage = neuron_v
-        self.neuron_current = neuron_i
+        if neuron_i is not None:
+            self.neuron_current = neuron_i  # else computed on demand (cached_property)
         self.iterations = iterations
 
     @property
@@ -61,13 +78,27 @@ class ReadResult:
         """Source voltage of each row's driver, V (batch, n_rows); NaN for floating rows."""
         return self._src
 
+    @cached_property
+    def neuron_current(self) -> np.ndarray:
+        """Current into each column's neuron input, A (batch, n_cols)."""
+        return columns.conductance_sum(self._G, self._row_f)
+
     @property
     def neuron_power(self) -> np.ndarray:
         """Power dissipated in each neuron input, ``V_j² / R_N = V_j · I_j``, W (batch, n_cols)."""
+        if self._row_f is not None:  # ideal virtual grounds
+            return np.zeros_like(self.column_voltage)
         return self.column_voltage * self.neuron_current
 
     def output(self) -> np.ndarray:
-        """Signed input current of each logical neuron (layout readout), A (batch, n_neurons)."""
+        """Signed input current of each logical neuron (layout readout), A (batch, n_neurons).
+
+        For analog reads into ideal virtual grounds the readout is folded into the
+        conductances first, ``f(V) · (G · readout)`` (one product with n_neurons columns).
+        """
+        if self._row_f is not None and "neuron_current" not in self.__dict__:
+            folded = self.crossbar.readout_conductance()
+            return np.asarray((folded.T @ self._row_f.T).T)
         return self.crossbar.layout.neuron_current(self.neuron_current)
 
     # -- device level ---------------------------------------------------------------------------
@@ -191,6 +222,10 @@ class ReadResult:
         For analog reads of linear and sinh cells without wires it is summed over the columns
         (:func:`snn_rram.crossbar.columns.driver_power_total`), without the per-row currents.
         """
+        if self._row_f is not None and "driver_current" not in self.__dict__:
+            # every cell at its row's voltage: Σ_i V_i f(V_i) Σ_j G_ij
+            g_row = np.asarray(self._G.sum(axis=1)).ravel()
+            return (self._src * self._row_f) @ g_row
         if (
             self.analog
             and "driver_current" not in self.__dict__
