@@ -1,6 +1,7 @@
 """Analog inference on mapped crossbars: exactness on ideal hardware, the reads it chains, its
 energy accounting, and accuracy on sinh devices."""
 
+import dataclasses
 import itertools
 from pathlib import Path
 
@@ -201,3 +202,23 @@ def test_bad_inputs(rng):
     with pytest.raises(SnnRramError, match="x"):
         an.forward(np.full((2, 12), np.nan))
     assert sp.issparse(sp.csr_matrix(an.crossbars[0].G))
+
+
+@pytest.mark.parametrize("r_neuron", [0.0, 100.0])
+def test_read_noise_is_seeded_and_accounted(r_neuron, rng):
+    """Per-read conductances (read noise): reproducible with a seed, energy still V·I."""
+    net = small_mlp(rng)
+    x = rng.random((6, 12))
+    noisy = dataclasses.replace(
+        STRONG, variation=dataclasses.replace(STRONG.variation, read_sigma=0.05)
+    )
+    circuit = Circuit(0.3, 1e-6, r_neuron)
+    an = AnalogNetwork.from_network(net, x, noisy, circuit, bits=4)
+    clean = an.forward(x).output
+    one, two = an.forward(x, rng=3, synapse_energy=True), an.forward(x, rng=3)
+    np.testing.assert_array_equal(one.output, two.output)
+    assert not np.allclose(one.output, clean)
+    for k, read in enumerate(one.reads):
+        cells = read.device_power * circuit.pulse_width
+        np.testing.assert_allclose(one.device_energy[:, k], cells.sum(axis=(1, 2)), rtol=1e-9)
+        np.testing.assert_allclose(one.synapse_energy[k], cells.sum(axis=0), rtol=1e-12)
