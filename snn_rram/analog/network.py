@@ -101,7 +101,8 @@ class AnalogNetwork:
     adc_range : float or sequence of float, optional
         ADC full scale in normalised units, per layer or for all. Default 1 for layers with a
         ReLU (larger values saturate the next DAC anyway) and, for the output layer, the
-        largest |output| of the rate model on calibration data (:meth:`from_network`), else 1.
+        largest absolute output of the rate model on calibration data
+        (:meth:`from_network`), else 1.
     output_scale : float or sequence of float, optional
         Sense gain ``s_l`` from neuron current to normalised output, 1/A, per layer
         (default ``1 / (v_read · g_per_weight)``; :meth:`calibrate` fits it on data).
@@ -274,7 +275,7 @@ class AnalogNetwork:
 
         Parameters
         ----------
-        x : array_like, shape (n, input_size) or (n, *input_shape)
+        x : array_like, shape ``(n, input_size)`` or ``(n, *input_shape)``
             Inputs in [0, 1].
         rng : int or numpy.random.Generator, optional
             Read noise of the devices (per device and read), when the device has any.
