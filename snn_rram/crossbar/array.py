@@ -143,6 +143,9 @@ class Crossbar:
         """The solver :meth:`read` uses.
 
         One of ``closed_form``, ``column_newton``, ``column_newton_cells`` or ``nodal``.
+        Analog reads (``row_voltage``) drive every row, so without wires they use the column
+        solvers whatever ``inactive_rows`` says
+        (:func:`snn_rram.crossbar.columns.solve_driven`).
         """
         model = self.device.read_model
         if self.circuit.has_wires or self.circuit.inactive_rows == "float":
