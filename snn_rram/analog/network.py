@@ -91,9 +91,8 @@ class AnalogNetwork:
     converted : snn_rram.ann.ConvertedNetwork
         The normalised network (which layers have a ReLU, their names and scales).
     mappings : sequence of snn_rram.mapping.Mapping
-        One per converted layer, in order (any mapping method). Bias rows should be mapped
-        with ``bias_duty = 1`` (the analog bias row is driven all the time; see
-        :meth:`from_network`), else the biases are scaled by the duty used.
+        One per converted layer, in order (any mapping method): those of the spiking network
+        too (give their ``bias_duty``).
     dac_bits : int, optional
         Resolution of the row DACs (``None``: ideal).
     adc_bits : int or sequence of int, optional
@@ -107,7 +106,12 @@ class AnalogNetwork:
         Sense gain ``s_l`` from neuron current to normalised output, 1/A, per layer
         (default ``1 / (v_read · g_per_weight)``; :meth:`calibrate` fits it on data).
     bias_voltage : float, optional
-        Voltage of the always-on rows, V (default ``v_read``).
+        Voltage of the always-on rows, V (default ``v_read / bias_duty``).
+    bias_duty : float
+        The ``bias_duty`` the mappings scaled the bias rows by (the spiking pipeline maps with
+        ``max_rate · pulse_width``; :meth:`from_network` with 1). The default bias voltage
+        ``v_read / bias_duty`` restores the biases exactly for ideal reads of linear cells; on
+        nonlinear cells a bias row above full scale sits at another point of the I–V.
 
     Examples
     --------
@@ -134,6 +138,7 @@ class AnalogNetwork:
         adc_range=None,
         output_scale=None,
         bias_voltage: float | None = None,
+        bias_duty: float = 1.0,
     ):
         if not isinstance(converted, ann.ConvertedNetwork):
             raise SnnRramError(
@@ -171,6 +176,9 @@ class AnalogNetwork:
         self.bias_voltage = (
             None if bias_voltage is None else as_scalar(bias_voltage, "bias_voltage", "volt")
         )
+        self.bias_duty = as_scalar(bias_duty, "bias_duty", positive=True)
+        if self.bias_duty > 1:
+            raise SnnRramError(f"bias_duty: a fraction of time in (0, 1], got {self.bias_duty}")
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -210,7 +218,8 @@ class AnalogNetwork:
         options : dict, optional
             Further keyword arguments of the mapping method.
         **periphery
-            ``dac_bits``, ``adc_bits``, ``adc_range``, ``output_scale``, ``bias_voltage``.
+            ``dac_bits``, ``adc_bits``, ``adc_range``, ``output_scale``, ``bias_voltage``
+            (bias rows are mapped at duty 1).
         """
         converted = ann.convert(network, calibration_x, percentile=percentile)
         fn = mapping.get(method) if isinstance(method, str) else method
@@ -250,7 +259,7 @@ class AnalogNetwork:
         v_read = xbar.circuit.v_read
         rows = xbar.layout.row_input
         driven = rows != ALWAYS_ON
-        bias_v = v_read if self.bias_voltage is None else self.bias_voltage
+        bias_v = v_read / self.bias_duty if self.bias_voltage is None else self.bias_voltage
         V = np.full((a.shape[0], rows.size), bias_v)
         V[:, driven] = v_read * dac(a, self.dac_bits)[:, rows[driven]]
         return V
@@ -348,6 +357,7 @@ class AnalogNetwork:
             adc_range=self.adc_range,
             output_scale=scales,
             bias_voltage=self.bias_voltage,
+            bias_duty=self.bias_duty,
         )
 
     def __repr__(self) -> str:

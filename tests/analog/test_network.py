@@ -222,3 +222,23 @@ def test_read_noise_is_seeded_and_accounted(r_neuron, rng):
         cells = read.device_power * circuit.pulse_width
         np.testing.assert_allclose(one.device_energy[:, k], cells.sum(axis=(1, 2)), rtol=1e-9)
         np.testing.assert_allclose(one.synapse_energy[k], cells.sum(axis=0), rtol=1e-12)
+
+
+def test_crossbars_mapped_for_the_spiking_network(rng):
+    """Bias rows mapped at the spiking pipeline's duty: driven at v_read / duty, the biases
+    come out exact on ideal hardware."""
+    net = small_mlp(rng)
+    x = rng.random((10, 12))
+    circuit = Circuit(0.3, 1e-6, 0.0)
+    ref = AnalogNetwork.from_network(net, x, IDEAL, circuit, bits=12)
+    duty = 0.1
+    mappings = [
+        mapping.linear_pair(layer.weight, IDEAL, circuit, bits=12, bias=layer.bias, bias_duty=duty)
+        for layer in ref.converted.layers
+    ]
+    spiking = AnalogNetwork(ref.converted, mappings, bias_duty=duty)
+    assert spiking.row_voltages(0, x)[0, -1] == pytest.approx(circuit.v_read / duty)
+    out = spiking.forward(x).output
+    np.testing.assert_allclose(out, rate_model(spiking, x), rtol=0, atol=1e-12 * np.abs(out).max())
+    with pytest.raises(SnnRramError, match="bias_duty"):
+        AnalogNetwork(ref.converted, mappings, bias_duty=2.0)
