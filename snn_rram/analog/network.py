@@ -260,8 +260,14 @@ class AnalogNetwork:
         rows = xbar.layout.row_input
         driven = rows != ALWAYS_ON
         bias_v = v_read / self.bias_duty if self.bias_voltage is None else self.bias_voltage
-        V = np.full((a.shape[0], rows.size), bias_v)
-        V[:, driven] = v_read * dac(a, self.dac_bits)[:, rows[driven]]
+        code = dac(a, self.dac_bits)
+        V = np.empty((a.shape[0], rows.size))
+        V[:, ~driven] = bias_v
+        n = a.shape[1]
+        if rows.size >= n and np.array_equal(rows[:n], np.arange(n)) and not driven[n:].any():
+            np.multiply(code, v_read, out=V[:, :n])  # one row per input, in order (no gather)
+        else:
+            V[:, driven] = v_read * code[:, rows[driven]]
         return V
 
     def _inputs(self, x) -> np.ndarray:

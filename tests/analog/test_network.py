@@ -73,15 +73,25 @@ def test_linear_ideal_hardware_equals_the_mapped_ann(kind, rng):
     assert np.abs(scaled - logits).max() < 0.05 * np.abs(logits).max()
 
 
-def test_forward_is_the_layer_reads_chained_by_hand(rng):
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_forward_is_the_layer_reads_chained_by_hand(parallel, rng):
     """Sinh cells, R_N > 0, wires: the forward pass is Crossbar.read of each layer's row
     voltages, built here from the layout, with the periphery applied by hand."""
     net = small_mlp(rng)
     x = rng.random((15, 12))
     circuit = Circuit(0.4, 1e-6, 200.0, r_wire_row=0.5, r_wire_col=0.5)
     an = AnalogNetwork.from_network(
-        net, x, STRONG, circuit, bits=4, dac_bits=6, adc_bits=8, method="qwsm"
+        net,
+        x,
+        STRONG,
+        circuit,
+        bits=4,
+        dac_bits=6,
+        adc_bits=8,
+        method="qwsm",
+        options={"parallel": parallel},
     )
+    assert an.crossbars[0].n_rows == 13 * parallel  # k rows per input and k bias rows
     res = an.forward(x)
     a = x
     for k, m in enumerate(an.mappings):
