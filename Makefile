@@ -64,6 +64,7 @@ demo: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_crossbar.py
+	$(BIN)/python benchmarks/bench_analog.py
 	$(BIN)/python benchmarks/bench_snn.py
 	$(BIN)/python benchmarks/bench_sweep.py
 

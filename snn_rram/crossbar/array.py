@@ -109,6 +109,7 @@ class Crossbar:
         self.circuit = circuit
         self.layout = layout
         self._nodal: NodalNetwork | None = None
+        self._folded = None
 
     # -- properties -----------------------------------------------------------------------------
 
@@ -142,6 +143,9 @@ class Crossbar:
         """The solver :meth:`read` uses.
 
         One of ``closed_form``, ``column_newton``, ``column_newton_cells`` or ``nodal``.
+        Analog reads (``row_voltage``) drive every row, so without wires they use the column
+        solvers whatever ``inactive_rows`` says
+        (:func:`snn_rram.crossbar.columns.solve_driven`).
         """
         model = self.device.read_model
         if self.circuit.has_wires or self.circuit.inactive_rows == "float":
@@ -155,6 +159,17 @@ class Crossbar:
     def column_conductance(self) -> np.ndarray:
         """Total conductance of each column, S (n_cols,)."""
         return np.asarray(self._G.sum(axis=0)).ravel()
+
+    def readout_conductance(self):
+        """Conductances folded through the layout's readout, ``G · readout``, S.
+
+        (n_rows, n_neurons), dense or sparse like G: the signed conductance each row presents
+        to each logical neuron (``G+ − G−`` of a differential pair). Computed once.
+        """
+        if self._folded is None:
+            folded = self._G @ self.layout.readout
+            self._folded = sp.csr_matrix(folded) if self.is_sparse else np.asarray(folded)
+        return self._folded
 
     def with_conductances(self, G) -> Crossbar:
         """The same device, circuit and layout with other conductances."""
@@ -185,14 +200,59 @@ class Crossbar:
         check_shape(a, "active", shape=(None, self.n_rows))
         return a
 
-    def read(self, active, *, rng=None) -> ReadResult:
-        """Read the array with the given rows driven at ``v_read``.
+    def _row_voltage(self, row_voltage) -> np.ndarray:
+        try:
+            v = np.asarray(row_voltage, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise SnnRramError(
+                f"row_voltage: expected an array of row voltages in V, got {row_voltage!r}"
+            ) from exc
+        if v.ndim not in (1, 2):
+            raise SnnRramError(
+                f"row_voltage: expected shape ({self.n_rows},) or (batch, {self.n_rows}), "
+                f"got {v.shape}"
+            )
+        v = np.atleast_2d(v)
+        check_shape(v, "row_voltage", shape=(None, self.n_rows))
+        if not np.isfinite(v).all():
+            raise SnnRramError("row_voltage: contains NaN or infinite voltages")
+        # the cells see at most the span of the drivers (and ground); the device law must stay
+        # increasing over it, as it is checked over ±v_read for spike reads
+        span = float(np.max(v, initial=0.0) - np.min(v, initial=0.0))
+        if span > self.circuit.v_read:
+            data = self._G.data if self.is_sparse else self._G
+            self.device.read_model.check_monotone(data, span, name=f"device {self.device.name!r}")
+        return v
+
+    def _drive(self, active, row_voltage):
+        """``(active, src, analog)`` of a read: the driven rows and each row's source voltage."""
+        if (active is None) == (row_voltage is None):
+            got = "both" if active is not None else "neither"
+            raise SnnRramError(
+                "read: give exactly one of active (rows driven at v_read) and row_voltage "
+                f"(every row at its own voltage), got {got}"
+            )
+        c = self.circuit
+        if row_voltage is not None:
+            src = self._row_voltage(row_voltage)
+            return src != 0.0, src, True
+        a = self._active(active)
+        src = np.where(a, c.v_read, 0.0 if c.inactive_rows == "ground" else np.nan)
+        return a, src, False
+
+    def read(self, active=None, *, row_voltage=None, rng=None) -> ReadResult:
+        """Read the array with the given rows driven at ``v_read``, or every row at its voltage.
 
         Parameters
         ----------
         active : array_like of bool, shape (n_rows,) or (batch, n_rows)
-            Physical rows driven in each read; the others are grounded or floating as the
-            circuit says.
+            Physical rows driven in each read (a spike read); the others are grounded or
+            floating as the circuit says.
+        row_voltage : array_like of float, shape (n_rows,) or (batch, n_rows)
+            Instead of ``active``, an analog read: every row is driven at its own voltage, in V
+            (any sign; 0 V is a row driven at ground). No row floats, whatever the circuit's
+            ``inactive_rows``. The cells then see at most the span of the voltages; the device
+            law must be increasing over it.
         rng : int or numpy.random.Generator, optional
             Draws the device's read noise (``Variation.read_sigma``) independently per device
             and read. Without it reads are noiseless.
@@ -201,6 +261,12 @@ class Crossbar:
         -------
         ReadResult
             Batch-first neuron currents and column voltages; device-level arrays on demand.
+
+        Raises
+        ------
+        SnnRramError
+            If both or neither of ``active`` and ``row_voltage`` are given, or either is
+            malformed.
 
         Examples
         --------
@@ -214,21 +280,33 @@ class Crossbar:
         >>> xbar.read(np.array([[1, 0, 0, 0], [1, 1, 0, 0]], dtype=bool)).neuron_current
         array([[2.e-06, 2.e-06],
                [4.e-06, 4.e-06]])
+
+        An analog read: rows at 0.2, −0.1, 0 and 0.05 V give 10 µS · 0.15 V per column.
+
+        >>> xbar.read(row_voltage=[0.2, -0.1, 0.0, 0.05]).neuron_current
+        array([[1.5e-06, 1.5e-06]])
         """
-        a = self._active(active)
+        a, src, analog = self._drive(active, row_voltage)
         c = self.circuit
         G = self._G
         if rng is not None and self.device.variation.read_sigma > 0:
             if self.is_sparse:
                 raise SnnRramError("rng: read noise is not supported for sparse crossbars")
             G = self.device.variation.read(G, as_rng(rng), size=(a.shape[0],))
-        src = np.where(a, c.v_read, 0.0 if c.inactive_rows == "ground" else np.nan)
         solver = self.solver
-        if solver == "nodal":
-            return self._read_nodal(a, src, G)
+        if solver == "nodal" and (c.has_wires or not analog):
+            return self._read_nodal(a, src, G, analog)
         model = self.device.read_model
         iterations = 0
-        if solver in ("closed_form", "column_newton"):
+        if analog and isinstance(model, Separable) and G is self._G and not self._r_neuron.any():
+            # ideal virtual grounds: each cell sees its row's voltage; currents on demand
+            zero = np.zeros((src.shape[0], self.n_cols))
+            return ReadResult(
+                self, a, src, G, src, zero, zero, None, 0, analog=True, row_f=model.f(src)
+            )
+        if analog:
+            x, i_n = columns.solve_driven(model, src, G, self._r_neuron)
+        elif solver in ("closed_form", "column_newton"):
             if G.ndim == 3:
                 g_act = np.einsum("br,brc->bc", a.astype(float), G)
                 g_tot = G.sum(axis=1)
@@ -242,10 +320,10 @@ class Crossbar:
                     model, c.v_read, g_act, g_tot - g_act, self._r_neuron
                 )
         else:
-            x, i_n = columns.solve_cells(model, c.v_read, G, a, self._r_neuron)
-        return ReadResult(self, a, src, G, src, x, x, i_n, iterations)
+            x, i_n = columns.solve_cells(model, src, G, self._r_neuron)
+        return ReadResult(self, a, src, G, src, x, x, i_n, iterations, analog=analog)
 
-    def _read_nodal(self, a, src, G) -> ReadResult:
+    def _read_nodal(self, a, src, G, analog=False) -> ReadResult:
         if self._nodal is None:
             self._nodal = NodalNetwork(self._G, self.device.read_model, self.circuit)
         net = self._nodal
@@ -254,7 +332,16 @@ class Crossbar:
             g = G[:, net.cell_index[0], net.cell_index[1]]
         sol = net.solve(src, g)
         return ReadResult(
-            self, a, src, G, sol.row_v, sol.col_v, sol.neuron_v, sol.neuron_i, sol.iterations
+            self,
+            a,
+            src,
+            G,
+            sol.row_v,
+            sol.col_v,
+            sol.neuron_v,
+            sol.neuron_i,
+            sol.iterations,
+            analog=analog,
         )
 
     def static_gain(self, *, chunk: int | None = None) -> np.ndarray:
@@ -346,15 +433,24 @@ class Crossbar:
 
     # -- SPICE ----------------------------------------------------------------------------------
 
-    def to_spice(self, active, path: str | os.PathLike, *, title: str | None = None) -> Path:
+    def to_spice(
+        self,
+        active=None,
+        path: str | os.PathLike | None = None,
+        *,
+        row_voltage=None,
+        title: str | None = None,
+    ) -> Path:
         """Write an ngspice netlist of exactly this circuit for one read.
 
         Parameters
         ----------
         active : array_like of bool, shape (n_rows,)
-            The rows driven at ``v_read``.
+            The rows driven at ``v_read`` (a spike read).
         path : str or path-like
             Netlist file to write (``.cir``).
+        row_voltage : array_like of float, shape (n_rows,)
+            Instead of ``active``, an analog read: every row's driver voltage, V.
         title : str, optional
             First line of the netlist.
 
@@ -366,7 +462,12 @@ class Crossbar:
         """
         from snn_rram.crossbar import spice
 
-        a = self._active(active)
+        if path is None:
+            raise SnnRramError("path: expected the netlist file to write, got None")
+        a, src, analog = self._drive(active, row_voltage)
         if a.shape[0] != 1:
-            raise SnnRramError(f"active: to_spice writes one read, got a batch of {a.shape[0]}")
+            what = "row_voltage" if analog else "active"
+            raise SnnRramError(f"{what}: to_spice writes one read, got a batch of {a.shape[0]}")
+        if analog:
+            return spice.write_netlist(self, None, path, row_voltage=src[0], title=title)
         return spice.write_netlist(self, a[0], path, title=title)

@@ -1,4 +1,4 @@
-"""Column solvers: grounded inactive rows and no wire resistance.
+"""Column solvers: every row driven (grounded inactive rows, or analog reads), no wires.
 
 Each column is then one node, independent of the others. With ``x`` its voltage, ``R`` the
 neuron input resistance and the sums running over the column's cells, KCL reads
@@ -19,6 +19,11 @@ It is the one numpy implementation of that solve: the static reads here, the map
 the numpy target of :mod:`snn_rram.snn` use it, and ``snn_rram/snn/include/snn_rram_column.h``
 is its compiled twin (same iteration, same arithmetic, same stopping rule: its ``MAX_ITER`` and
 ``RTOL`` are these, passed to the compiler by :mod:`snn_rram.snn.functions`).
+
+Analog reads drive every row at its own voltage ``V_i`` (any sign); :func:`solve_driven` solves
+``R · Σ_i I(G, V_i − x) − x = 0`` on the bracket ``[min(0, min V), max(0, max V)]``: closed form
+for linear cells, the addition theorem of sinh for sinh cells (two matrix products, then Newton
+on one scalar per column), the per-cell sums of :func:`solve_cells` otherwise.
 """
 
 from __future__ import annotations
@@ -26,13 +31,18 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from snn_rram.devices.iv import ReadModel, Separable
+from snn_rram.devices.iv import Linear, ReadModel, Separable, Sinh
 
 __all__ = [
     "MAX_ITER",
     "RTOL",
+    "conductance_sum",
+    "driver_power_total",
+    "power_sums",
+    "row_sums",
     "separable_current",
     "solve_cells",
+    "solve_driven",
     "solve_linear",
     "solve_separable",
 ]
@@ -74,18 +84,19 @@ def solve_linear(v_read: float, g_act, g_tot, r):
     return r * i_n, i_n
 
 
-def _bracketed_newton(h_and_dh, x0, hi, rtol=RTOL):
-    """Vectorised safeguarded Newton for a decreasing function with a root in [0, hi].
+def _bracketed_newton(h_and_dh, x0, hi, rtol=RTOL, *, lo=0.0, atol=0.0):
+    """Vectorised safeguarded Newton for a decreasing function with a root in [lo, hi].
 
     ``h_and_dh(x, idx)`` returns h and h' at ``x`` for the flat element indices ``idx``; only
     the elements not yet converged are evaluated. An element stops when h is 0 (at ``x``) or
-    the step is at most ``rtol·|x|`` (at ``x + step``); a step that leaves the bracket is
-    replaced by bisection.
+    the step is at most ``rtol·|x| + atol`` (at ``x + step``); a step that leaves the bracket
+    is replaced by bisection. ``lo``, ``hi`` and ``atol`` broadcast to the shape of ``x0``.
     """
     shape = x0.shape
     x = x0.ravel().copy()
-    lo = np.zeros_like(x)
-    hi = np.broadcast_to(hi, shape).ravel().copy()
+    lo = np.broadcast_to(lo, shape).ravel().astype(np.float64)
+    hi = np.broadcast_to(hi, shape).ravel().astype(np.float64)
+    atol = np.broadcast_to(atol, shape).ravel()
     idx = np.arange(x.size)
     for _ in range(MAX_ITER):
         xi = x[idx]
@@ -94,7 +105,7 @@ def _bracketed_newton(h_and_dh, x0, hi, rtol=RTOL):
         hi[idx] = np.where(h < 0, xi, hi[idx])
         step = -h / dh
         x_new = xi + step
-        small = (np.abs(step) <= rtol * np.abs(xi)) | (h == 0)
+        small = (np.abs(step) <= rtol * np.abs(xi) + atol[idx]) | (h == 0)
         outside = ((x_new < lo[idx]) | (x_new > hi[idx])) & ~small
         x[idx] = np.where(outside, 0.5 * (lo[idx] + hi[idx]), x_new)
         idx = idx[~small]
@@ -170,18 +181,212 @@ def solve_separable(model: Separable, v_read: float, g_act, g_gnd, r):
     return r * i, i
 
 
-def solve_cells(model: ReadModel, v_read: float, G, active, r, *, max_elements=4_000_000):
-    """Newton on one unknown per column with the device law evaluated per cell.
+def _read_bracket(row_v):
+    """Bracket of every column voltage of each read: ``[min(0, min V), max(0, max V)]``.
 
-    For read models that are not separable (polynomial, tabulated), or not odd.
+    Every cell carries current from the higher to the lower of its row and column, so KCL
+    cannot balance at a column voltage below every driver (and ground) or above all of them.
+    Returns ``lo, hi, atol`` of shape (batch, 1); ``atol`` is a few ulps of the read's span.
+    """
+    lo = np.minimum(0.0, row_v.min(axis=1, initial=0.0))[:, None]
+    hi = np.maximum(0.0, row_v.max(axis=1, initial=0.0))[:, None]
+    return lo, hi, _CELLS_RTOL * np.maximum(-lo, hi)
+
+
+def conductance_sum(G, q):
+    """``Σ_i G_ij q_bi``: (batch, n_cols) from q (batch, n_rows); G 2-D (dense/sparse) or 3-D."""
+    if not sp.issparse(G) and G.ndim == 2:
+        return q @ G
+    if not sp.issparse(G) and G.ndim == 3:
+        return np.einsum("br,brc->bc", q, G)
+    return np.asarray((G.T @ q.T).T)
+
+
+def _column_total(G):
+    """``Σ_i G_ij``: (n_cols,) for a 2-D (dense/sparse) G, (batch, n_cols) for a 3-D one."""
+    if not sp.issparse(G) and G.ndim == 3:
+        return G.sum(axis=1)
+    return np.asarray(G.sum(axis=0)).ravel()
+
+
+def _row_sum(G, q):
+    """``Σ_j G_ij q_bj``: (batch, n_rows) from q (batch, n_cols); G 2-D (dense/sparse) or 3-D."""
+    if not sp.issparse(G) and G.ndim == 3:
+        return np.einsum("bc,brc->br", q, G)
+    return np.asarray((G @ q.T).T)
+
+
+def row_sums(model: ReadModel, row_v, G, col_v):
+    """Current each row delivers into its cells, ``Σ_j I(G_ij, V_bi − x_bj)``, A, or None.
+
+    Without forming the (batch, n_rows, n_cols) cell array: for linear cells
+    ``V_i Σ_j G_ij − Σ_j G_ij x_j``, for sinh cells the addition theorem
+    ``sinh(b(V − x)) = sinh(bV) cosh(bx) − cosh(bV) sinh(bx)`` turns the sum into two matrix
+    products. Other models return None (sum the cell currents instead).
 
     Parameters
     ----------
     model : ReadModel
-    v_read : float
+    row_v : numpy.ndarray, shape (batch, n_rows)
+        Row voltages, V.
     G : numpy.ndarray (n_rows, n_cols) or (batch, n_rows, n_cols), or scipy.sparse matrix
         Conductances, S.
-    active : numpy.ndarray of bool, shape (batch, n_rows)
+    col_v : numpy.ndarray, shape (batch, n_cols)
+        Column voltages, V.
+    """
+    if isinstance(model, Linear):
+        return row_v * _row_sum(G, np.ones_like(col_v)) - _row_sum(G, col_v)
+    if isinstance(model, Sinh):
+        b = model.b
+        bx = b * col_v
+        c, s = _row_sum(G, np.cosh(bx)), _row_sum(G, np.sinh(bx))
+        return (np.sinh(b * row_v) * c - np.cosh(b * row_v) * s) / b
+    return None
+
+
+def driver_power_total(model: ReadModel, row_v, G, col_v):
+    """Power all row drivers deliver in each read, ``Σ_i V_bi Σ_j I(G_ij, V_bi − x_bj)``, W.
+
+    Shape (batch,), or None for models other than linear and sinh. Two conductance-weighted
+    sums per column instead of the per-row currents: for linear cells
+    ``Σ_j (Σ_i G_ij V_i²) − x_j (Σ_i G_ij V_i)``, for sinh cells
+    ``Σ_j [cosh(bx_j) Σ_i G_ij V_i sinh(bV_i) − sinh(bx_j) Σ_i G_ij V_i cosh(bV_i)] / b``.
+    """
+    V, x = row_v, col_v
+    if not isinstance(model, Linear | Sinh):
+        return None
+    if not x.any() and (sp.issparse(G) or G.ndim == 2):
+        # every column at 0 V (ideal virtual grounds): Σ_i V_i f(V_i) Σ_j G_ij
+        return (V * model.f(V)) @ np.asarray(G.sum(axis=1)).ravel()
+    if isinstance(model, Linear):
+        return np.sum(conductance_sum(G, V * V) - x * conductance_sum(G, V), axis=1)
+    if isinstance(model, Sinh):
+        b = model.b
+        p = conductance_sum(G, V * np.sinh(b * V))
+        q = conductance_sum(G, V * np.cosh(b * V))
+        return np.sum(np.cosh(b * x) * p - np.sinh(b * x) * q, axis=1) / b
+
+
+def power_sums(model: ReadModel, row_v, G, col_v):
+    """Device power summed over a batch of reads, ``Σ_b p(G_ij, V_bi − x_bj)``, W, or None.
+
+    Per cell (n_rows, n_cols) without forming the (batch, n_rows, n_cols) array: for linear
+    cells ``G ⊙ (Σ_b V² − 2 Vᵀx + Σ_b x²)``, for sinh cells the addition theorem turns
+    ``(V − x) sinh(b(V − x)) / b`` into four matrix products over the batch. Other models
+    return None. Rounding is a few ulps of the largest term (``G V f(V)``), not of each cell.
+
+    Parameters
+    ----------
+    model : ReadModel
+    row_v : numpy.ndarray, shape (batch, n_rows)
+        Row voltages, V.
+    G : numpy.ndarray or scipy.sparse matrix, shape (n_rows, n_cols)
+        Conductances, S (one matrix for the whole batch).
+    col_v : numpy.ndarray, shape (batch, n_cols)
+        Column voltages, V.
+
+    Returns
+    -------
+    numpy.ndarray or scipy.sparse.csr_matrix, shape (n_rows, n_cols), or None
+        Sparse (at the devices) when G is sparse.
+    """
+    if not sp.issparse(G) and G.ndim != 2:
+        return None
+    V, x = row_v, col_v
+    if isinstance(model, Linear):
+        m = (V * V).sum(axis=0)[:, None] - 2.0 * (V.T @ x) + (x * x).sum(axis=0)[None, :]
+    elif isinstance(model, Sinh):
+        b = model.b
+        sv, cv = np.sinh(b * V), np.cosh(b * V)
+        sx, cx = np.sinh(b * x), np.cosh(b * x)
+        m = ((V * sv).T @ cx - (V * cv).T @ sx - sv.T @ (x * cx) + cv.T @ (x * sx)) / b
+    else:
+        return None
+    if sp.issparse(G):
+        return sp.csr_matrix(G.multiply(m))
+    return G * m
+
+
+def solve_driven(model: ReadModel, row_v, G, r):
+    """Column voltages and neuron currents with every row driven at its own voltage.
+
+    Grounded rows are rows driven at 0 V, so this is also the spike read's column solve; it
+    serves the analog (amplitude-coded) reads of :meth:`Crossbar.read` with ``row_voltage``.
+    KCL of column j in read b,
+
+        R_j · Σ_i I(G_ij, V_bi − x_bj) − x_bj = 0,
+
+    has its root in ``[min(0, min V_b), max(0, max V_b)]`` for any signs of the row voltages.
+    Linear cells: the closed form ``I_N = Σ_i G_ij V_bi / (1 + R_j Σ_i G_ij)``. Sinh cells:
+    the column sums reduce by the addition theorem to two conductance-weighted sums per column,
+    ``S = Σ_i G_ij sinh(bV_bi)`` and ``C = Σ_i G_ij cosh(bV_bi)`` (two matrix products for the
+    whole batch), and safeguarded Newton runs on one scalar per column:
+    ``Σ_i G_ij f(V_bi − x) = (cosh(bx)·S − sinh(bx)·C) / b``. Other models evaluate the
+    device law per cell (:func:`solve_cells`).
+
+    Parameters
+    ----------
+    model : ReadModel
+    row_v : numpy.ndarray, shape (batch, n_rows)
+        Driver voltage of each row, V (any sign; 0 V is a grounded row).
+    G : numpy.ndarray (n_rows, n_cols) or (batch, n_rows, n_cols), or scipy.sparse matrix
+        Conductances, S.
+    r : array_like, shape (n_cols,)
+        Neuron input resistance, Ω (0: ideal virtual ground).
+
+    Returns
+    -------
+    x, i_neuron : numpy.ndarray, shape (batch, n_cols)
+    """
+    row_v = np.asarray(row_v, dtype=np.float64)
+    r = np.asarray(r, dtype=np.float64)
+    if isinstance(model, Linear):
+        drive = conductance_sum(G, row_v)  # Σ_i G_ij V_i, A
+        return solve_linear(1.0, drive, _column_total(G), r)
+    if not isinstance(model, Sinh):
+        return solve_cells(model, row_v, G, r)
+    b = model.b
+    S = conductance_sum(G, np.sinh(b * row_v))
+    rb = np.broadcast_to(r, S.shape)
+    if not (r > 0).any():  # ideal virtual grounds: x = 0, no solve
+        return np.zeros(S.shape), S / b
+    C = conductance_sum(G, np.cosh(b * row_v))
+    lo, hi, atol = _read_bracket(row_v)
+    lo, hi, atol = (np.broadcast_to(a, S.shape) for a in (lo, hi, atol))
+    out_x = np.zeros(S.shape)
+    idx = np.flatnonzero(rb > 0)
+    if idx.size:
+        s_, c_, r_ = S.ravel()[idx], C.ravel()[idx], rb.ravel()[idx]
+
+        def h_and_dh(x, j):
+            sh, ch = np.sinh(b * x), np.cosh(b * x)
+            h = r_[j] * (ch * s_[j] - sh * c_[j]) / b - x
+            dh = r_[j] * (sh * s_[j] - ch * c_[j]) - 1.0
+            return h, dh
+
+        x0 = r_ * s_ / (b * (1.0 + r_ * c_))  # one Newton step from x = 0
+        lo_, hi_ = lo.ravel()[idx], hi.ravel()[idx]
+        x0 = np.clip(x0, lo_, hi_)
+        out_x.ravel()[idx] = _bracketed_newton(
+            h_and_dh, x0, hi_, _CELLS_RTOL, lo=lo_, atol=atol.ravel()[idx]
+        )
+    i_n = _neuron_current(out_x, rb, S / b)
+    return out_x, i_n
+
+
+def solve_cells(model: ReadModel, row_v, G, r, *, max_elements=4_000_000):
+    """Newton on one unknown per column with the device law evaluated per cell.
+
+    For read models that are not separable (polynomial, tabulated), or not odd, and for
+    analog row voltages on separable models other than linear and sinh.
+
+    Parameters
+    ----------
+    model : ReadModel
+    row_v : numpy.ndarray, shape (batch, n_rows)
+        Driver voltage of each row, V (``v_read`` or 0 V for a spike read; any sign).
+    G : numpy.ndarray (n_rows, n_cols) or (batch, n_rows, n_cols), or scipy.sparse matrix
+        Conductances, S.
     r : array_like, shape (n_cols,)
     max_elements : int
         Cells × reads evaluated at once; larger batches are done in chunks.
@@ -190,7 +395,8 @@ def solve_cells(model: ReadModel, v_read: float, G, active, r, *, max_elements=4
     -------
     x, i_neuron : numpy.ndarray, shape (batch, n_cols)
     """
-    batch, n_rows = active.shape
+    row_v = np.asarray(row_v, dtype=np.float64)
+    batch, n_rows = row_v.shape
     if sp.issparse(G):
         coo = G.tocoo()
         rows, cols, g = coo.row, coo.col, coo.data
@@ -211,28 +417,37 @@ def solve_cells(model: ReadModel, v_read: float, G, active, r, *, max_elements=4
     i_all = np.empty((batch, n_cols))
     for start in range(0, batch, chunk):
         sl = slice(start, start + chunk)
-        a = active[sl][:, rows].astype(np.float64)  # (chunk, n_cells)
+        vr = row_v[sl][:, rows]  # (chunk, n_cells) driver voltage at each cell
         gc = g[sl] if per_read else g[None, :]
 
         def colsum(q):
             return np.asarray((S.T @ q.T).T)
 
-        def h_and_dh(x, idx, a=a, gc=gc):
+        def h_and_dh(x, idx, vr=vr, gc=gc):
             # the cells' sums need whole reads: evaluate every column of the reads involved
-            x_full = np.zeros(a.shape[0] * n_cols)
+            x_full = np.zeros(vr.shape[0] * n_cols)
             x_full[idx] = x
-            x_full = x_full.reshape(a.shape[0], n_cols)
-            v = a * v_read - x_full[:, cols]
+            x_full = x_full.reshape(vr.shape[0], n_cols)
+            v = vr - x_full[:, cols]
             h = r * colsum(model.current(gc, v)) - x_full
             dh = -r * colsum(model.dcurrent_dv(gc, v)) - 1.0
             return h.ravel()[idx], dh.ravel()[idx]
 
-        # linear-device solution as the starting point
-        ga = colsum(a * gc)
-        gt = colsum(np.broadcast_to(gc, a.shape))
-        x0 = v_read * r * ga / (1.0 + r * gt)
-        x = _bracketed_newton(h_and_dh, x0, v_read, _CELLS_RTOL)
-        at_zero = colsum(model.current(gc, a * v_read))
+        # linear-device solution as the starting point, inside the bracket
+        lo, hi, atol = _read_bracket(row_v[sl])
+        shape = (vr.shape[0], n_cols)
+        gv = colsum(vr * gc)
+        gt = colsum(np.broadcast_to(gc, vr.shape))
+        x0 = np.clip(r * gv / (1.0 + r * gt), lo, hi)
+        x = _bracketed_newton(
+            h_and_dh,
+            x0,
+            np.broadcast_to(hi, shape),
+            _CELLS_RTOL,
+            lo=np.broadcast_to(lo, shape),
+            atol=np.broadcast_to(atol, shape),
+        )
+        at_zero = colsum(model.current(gc, vr))
         x_all[sl] = x
         i_all[sl] = _neuron_current(x, r, at_zero)
     return x_all, i_all

@@ -7,6 +7,7 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
+from snn_rram.crossbar import columns
 from snn_rram.devices.iv import Separable
 from snn_rram.errors import SnnRramError
 
@@ -28,20 +29,43 @@ class ReadResult:
     column_voltage : numpy.ndarray, shape (batch, n_cols)
         Voltage at the neuron end of each column, V.
     active : numpy.ndarray of bool, shape (batch, n_rows)
-        The rows that were driven at ``v_read``.
+        The rows that were driven at ``v_read`` (spike reads), or at a non-zero voltage
+        (analog reads).
+    analog : bool
+        True for an analog read (every row driven at its own voltage, ``row_voltage``).
     iterations : int
         Newton iterations used (0 for closed forms; summed over the batch for nodal solves).
     """
 
-    def __init__(self, crossbar, active, src, G, row_v, col_v, neuron_v, neuron_i, iterations):
+    def __init__(
+        self,
+        crossbar,
+        active,
+        src,
+        G,
+        row_v,
+        col_v,
+        neuron_v,
+        neuron_i,
+        iterations,
+        *,
+        analog,
+        row_f=None,
+    ):
         self.crossbar = crossbar
+        self.analog = bool(analog)
+        # analog reads of separable cells into ideal virtual grounds, no wires: every cell sees
+        # its row's voltage, so the neuron currents are Σ_i G_ij f(V_i) (row_f = f(V), batch
+        # first), computed when first asked for; the readout can fold G first (output())
+        self._row_f = row_f
         self.active = active
         self._src = src  # (batch, n_rows) driver voltages, NaN = floating
         self._G = G  # (n_rows, n_cols) dense or sparse, or (batch, n_rows, n_cols)
         self._row_v = row_v
         self._col_v = col_v
         self.column_voltage = neuron_v
-        self.neuron_current = neuron_i
+        if neuron_i is not None:
+            self.neuron_current = neuron_i  # else computed on demand (cached_property)
         self.iterations = iterations
 
     @property
@@ -50,12 +74,31 @@ class ReadResult:
         return int(self.active.shape[0])
 
     @property
+    def row_voltage(self) -> np.ndarray:
+        """Source voltage of each row's driver, V (batch, n_rows); NaN for floating rows."""
+        return self._src
+
+    @cached_property
+    def neuron_current(self) -> np.ndarray:
+        """Current into each column's neuron input, A (batch, n_cols)."""
+        return columns.conductance_sum(self._G, self._row_f)
+
+    @property
     def neuron_power(self) -> np.ndarray:
         """Power dissipated in each neuron input, ``V_j² / R_N = V_j · I_j``, W (batch, n_cols)."""
+        if self._row_f is not None:  # ideal virtual grounds
+            return np.zeros_like(self.column_voltage)
         return self.column_voltage * self.neuron_current
 
     def output(self) -> np.ndarray:
-        """Signed input current of each logical neuron (layout readout), A (batch, n_neurons)."""
+        """Signed input current of each logical neuron (layout readout), A (batch, n_neurons).
+
+        For analog reads into ideal virtual grounds the readout is folded into the
+        conductances first, ``f(V) · (G · readout)`` (one product with n_neurons columns).
+        """
+        if self._row_f is not None and "neuron_current" not in self.__dict__:
+            folded = self.crossbar.readout_conductance()
+            return np.asarray((folded.T @ self._row_f.T).T)
         return self.crossbar.layout.neuron_current(self.neuron_current)
 
     # -- device level ---------------------------------------------------------------------------
@@ -102,6 +145,21 @@ class ReadResult:
         """Power dissipated in each cell, W (batch, n_rows, n_cols)."""
         return self.device_current * self.device_voltage
 
+    def device_power_sum(self):
+        """Device power summed over the reads of the batch, W (n_rows, n_cols).
+
+        Equal to ``device_power.sum(axis=0)``; for analog and spike reads of linear and sinh
+        cells without wires it is computed by matrix products over the batch (no
+        (batch, n_rows, n_cols) array), which keeps the per-synapse energy of a large batch
+        cheap. Sparse (at the devices) for a sparse crossbar read that way.
+        """
+        G = self._G
+        if self._col_v.ndim == 2 and self._row_v.ndim == 2 and not np.isnan(self._src).any():
+            out = columns.power_sums(self.crossbar.device.read_model, self._src, G, self._col_v)
+            if out is not None:
+                return out
+        return self.device_power.sum(axis=0)
+
     # -- periphery ------------------------------------------------------------------------------
 
     @cached_property
@@ -115,8 +173,14 @@ class ReadResult:
             return np.where(driven, (np.nan_to_num(src) - first) / circuit.r_wire_row, 0.0)
         model = self.crossbar.device.read_model
         G = self._G
+        if self.analog and self._col_v.ndim == 2:
+            # every row at its own voltage: matrix products where the model allows them
+            out = columns.row_sums(model, src, G, self._col_v)
+            if out is not None:
+                return out
         if (
-            isinstance(model, Separable)
+            not self.analog
+            and isinstance(model, Separable)
             and self._col_v.ndim == 2
             and (sp.issparse(G) or G.ndim == 2)
         ):
@@ -151,9 +215,27 @@ class ReadResult:
             total += np.sum((col[:, -1, :] - self.column_voltage) ** 2, axis=1) / wc
         return total
 
-    @property
+    @cached_property
     def total_power(self) -> np.ndarray:
-        """Power drawn from the drivers, W (batch,): device + neuron + wire power."""
+        """Power drawn from the drivers, W (batch,): device + neuron + wire power.
+
+        For analog reads of linear and sinh cells without wires it is summed over the columns
+        (:func:`snn_rram.crossbar.columns.driver_power_total`), without the per-row currents.
+        """
+        if self._row_f is not None and "driver_current" not in self.__dict__:
+            # every cell at its row's voltage: Σ_i V_i f(V_i) Σ_j G_ij
+            g_row = np.asarray(self._G.sum(axis=1)).ravel()
+            return (self._src * self._row_f) @ g_row
+        if (
+            self.analog
+            and "driver_current" not in self.__dict__
+            and self._col_v.ndim == 2
+            and self._row_v.ndim == 2
+        ):
+            model = self.crossbar.device.read_model
+            out = columns.driver_power_total(model, self._src, self._G, self._col_v)
+            if out is not None:
+                return out
         return self.driver_power.sum(axis=1)
 
     def energy(self, what: str = "device") -> np.ndarray:

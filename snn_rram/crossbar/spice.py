@@ -7,7 +7,8 @@ Node names (ngspice lower-cases them):
 - ``c{i}_{j}`` the column-wire node at cell (i, j) when ``r_wire_col > 0``;
 - ``n{j}`` the neuron input of column j (the column node itself without column wires).
 
-Elements: ``vd{i}`` row drivers (0 V for grounded rows; none for floating rows), ``x{i}_{j}``
+Elements: ``vd{i}`` row drivers (``v_read`` or 0 V for a spike read, the row's own voltage for
+an analog read; none for floating rows), ``x{i}_{j}``
 cells (a resistor ``rx…`` for linear devices, a B-source ``bx…`` otherwise), ``rw…`` wire
 segments, ``rn{j}`` neuron input resistors or ``vn{j}`` 0 V sources for an ideal virtual ground.
 """
@@ -47,10 +48,29 @@ def _num(x: float) -> str:
     return f"{float(x):.17g}"
 
 
+def _sources(crossbar, active, row_voltage) -> np.ndarray:
+    """Each row's driver voltage (V) for one read, NaN for a floating row (no driver)."""
+    if row_voltage is not None:
+        return np.asarray(row_voltage, dtype=np.float64)
+    c = crossbar.circuit
+    active = np.asarray(active, dtype=bool)
+    return np.where(active, c.v_read, 0.0 if c.inactive_rows == "ground" else np.nan)
+
+
 def netlist(
-    crossbar, active: np.ndarray, *, title: str | None = None, save_devices: bool = True
+    crossbar,
+    active: np.ndarray | None = None,
+    *,
+    row_voltage: np.ndarray | None = None,
+    title: str | None = None,
+    save_devices: bool = True,
 ) -> str:
-    """The netlist text of one read of ``crossbar`` with rows ``active`` driven."""
+    """The netlist text of one read of ``crossbar``.
+
+    Either with rows ``active`` driven at ``v_read`` (the others grounded or floating as the
+    circuit says), or every row driven at its own ``row_voltage`` (V, shape (n_rows,)).
+    """
+    src = _sources(crossbar, active, row_voltage)
     n_rows, n_cols = crossbar.shape
     c = crossbar.circuit
     model = crossbar.device.read_model
@@ -76,11 +96,8 @@ def netlist(
 
     saves = []
     for i in range(n_rows):
-        if active[i]:
-            v = c.v_read
-        elif c.inactive_rows == "ground":
-            v = 0.0
-        else:
+        v = src[i]
+        if np.isnan(v):
             continue
         if wr > 0:
             lines.append(f"vd{i} d{i} 0 dc {_num(v)}")
@@ -119,10 +136,10 @@ def netlist(
     return "\n".join(lines)
 
 
-def write_netlist(crossbar, active, path, *, title: str | None = None) -> Path:
+def write_netlist(crossbar, active, path, *, row_voltage=None, title: str | None = None) -> Path:
     """Write :func:`netlist` to ``path`` (via a temporary file and a rename)."""
     path = Path(path)
-    text = netlist(crossbar, np.asarray(active, dtype=bool), title=title)
+    text = netlist(crossbar, active, row_voltage=row_voltage, title=title)
     with atomic_write(path, "w") as fh:
         fh.write(text)
     return path
@@ -217,16 +234,26 @@ class SpiceRead:
     values: dict  # everything ngspice reported
 
 
-def simulate(crossbar, active, *, workdir=None, timeout: float | None = None) -> SpiceRead:
-    """Read ``crossbar`` with ngspice: write the netlist, run it, collect the arrays."""
-    active = np.asarray(active, dtype=bool)
+def simulate(
+    crossbar,
+    active=None,
+    *,
+    row_voltage=None,
+    workdir=None,
+    timeout: float | None = None,
+) -> SpiceRead:
+    """Read ``crossbar`` with ngspice: write the netlist, run it, collect the arrays.
+
+    ``active`` (rows driven at ``v_read``) or ``row_voltage`` (every row at its own voltage, V)
+    as in :meth:`Crossbar.read`, for one read.
+    """
     n_rows, n_cols = crossbar.shape
     c = crossbar.circuit
     G = crossbar.G.toarray() if crossbar.is_sparse else np.asarray(crossbar.G)
     wr, wc = c.r_wire_row, c.r_wire_col
     r_n = c.r_neuron_for(n_cols)
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        path = crossbar.to_spice(active, Path(tmp) / "read.cir")
+        path = crossbar.to_spice(active, Path(tmp) / "read.cir", row_voltage=row_voltage)
         vals = run_ngspice(path, timeout=timeout, workdir=tmp)
 
     def v(node):

@@ -12,7 +12,7 @@ def kcl_residuals(xbar, res, b=0):
     vr = res.row_node_voltage[b]
     vc = res.column_node_voltage[b]
     n_rows, n_cols = I.shape
-    src = np.where(res.active[b], c.v_read, 0.0 if c.inactive_rows == "ground" else np.nan)
+    src = res.row_voltage[b]  # driver voltages, NaN for floating rows
     out = []
     scale = max(np.abs(I).max(), np.abs(res.neuron_current[b]).max(), 1e-300)
     # row side
