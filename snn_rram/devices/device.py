@@ -14,6 +14,7 @@ from snn_rram.devices import iv
 from snn_rram.devices import levels as levels_mod
 from snn_rram.devices.iv import ReadModel
 from snn_rram.devices.levels import Levels
+from snn_rram.devices.programming import Programming
 from snn_rram.devices.variation import Variation
 from snn_rram.errors import SnnRramError
 
@@ -38,6 +39,9 @@ class Device:
         Where the numbers come from (paper, measurement, or "representative values").
     description : str
         One line for listings.
+    programming : Programming, optional
+        How pulses move its conductance (the card's optional ``[programming]`` table; on-chip
+        training needs it).
     """
 
     name: str
@@ -46,6 +50,7 @@ class Device:
     variation: Variation = field(default_factory=Variation)
     source: str = ""
     description: str = ""
+    programming: Programming | None = None
 
     def __post_init__(self):
         if not isinstance(self.read_model, ReadModel):
@@ -54,19 +59,24 @@ class Device:
             raise SnnRramError(f"Device.levels: expected Levels, got {self.levels!r}")
         if not isinstance(self.variation, Variation):
             raise SnnRramError(f"Device.variation: expected a Variation, got {self.variation!r}")
+        if self.programming is not None and not isinstance(self.programming, Programming):
+            raise SnnRramError(
+                f"Device.programming: expected a Programming or None, got {self.programming!r}"
+            )
 
     def to_dict(self) -> dict:
         """The device as a TOML-ready table, in the card format (plain Python values)."""
-        return _plain(
-            {
-                "name": self.name,
-                "description": self.description,
-                "source": self.source,
-                "read": self.read_model.to_dict(),
-                "levels": self.levels.to_dict(),
-                "variation": self.variation.to_dict(),
-            }
-        )
+        table = {
+            "name": self.name,
+            "description": self.description,
+            "source": self.source,
+            "read": self.read_model.to_dict(),
+            "levels": self.levels.to_dict(),
+            "variation": self.variation.to_dict(),
+        }
+        if self.programming is not None:
+            table["programming"] = self.programming.to_dict()
+        return _plain(table)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the device as a card (TOML) that :func:`load` reads back to an equal device.
@@ -121,13 +131,22 @@ class Device:
             var = Variation(**variation)
         except SnnRramError as exc:
             raise renamed(exc, "Variation", _key(where, "variation")) from None
+        levels = levels_mod.from_dict(table["levels"], _key(where, "levels"))
+        programming = None
+        if "programming" in table:
+            programming = Programming.from_dict(
+                table["programming"],
+                _key(where, "programming"),
+                defaults={"g_min": levels.g_min, "g_max": levels.g_max},
+            )
         return cls(
             name=table["name"],
             read_model=iv.from_dict(table["read"], _key(where, "read")),
-            levels=levels_mod.from_dict(table["levels"], _key(where, "levels")),
+            levels=levels,
             variation=var,
             source=table["source"],
             description=table.get("description", ""),
+            programming=programming,
         )
 
 
@@ -135,7 +154,7 @@ def _key(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
 
-_CARD_KEYS = ("name", "description", "source", "read", "levels", "variation")
+_CARD_KEYS = ("name", "description", "source", "read", "levels", "variation", "programming")
 
 
 def _plain(x):
