@@ -127,6 +127,24 @@ class ProgrammedDevices:
     n_ltd: int
     sigma: float  # absolute c2c σ per pulse as a fraction of each device's range
 
+    def take(self, index) -> ProgrammedDevices:
+        """The parameters of the devices at flat ``index`` (for updating a few devices only).
+
+        Parameters of scalar shape (no device-to-device variation) are kept as they are.
+        """
+        pick = {}
+        for name in ("g_min", "g_max", "a_ltp", "a_ltd"):
+            x = getattr(self, name)
+            pick[name] = x if x.ndim == 0 else x.reshape(-1)[index]
+        return ProgrammedDevices(**pick, n=self.n, n_ltd=self.n_ltd, sigma=self.sigma)
+
+    def pulses_ltp(self, G) -> np.ndarray:
+        """Noise-free LTP pulse coordinate of conductance ``G`` (clipped to the range)."""
+        f = np.clip(
+            (np.asarray(G, dtype=np.float64) - self.g_min) / (self.g_max - self.g_min), 0, 1
+        )
+        return _inverse(f, self.n - 1, self.a_ltp)
+
     def conductance_ltp(self, p) -> np.ndarray:
         """Conductance at LTP pulse coordinate ``p`` (from ``g_min``), in S."""
         f = _curve(np.asarray(p, dtype=np.float64), self.n - 1, self.a_ltp)
@@ -291,6 +309,8 @@ class Programming:
         g_min = np.maximum(self.g_min * (1 + self.d2d_g_min * rng.standard_normal(shape)), 0.0)
         g_max = self.g_max * (1 + self.d2d_g_max * rng.standard_normal(shape))
         g_max = np.maximum(g_max, np.maximum(g_min * 1.001, 1e-3 * self.g_max))
+        if not self.d2d_nl:  # one A for all devices: no per-device solve
+            return self._devices(g_min, g_max, self.nl_ltp, self.nl_ltd)
         labels = []
         for nl in (self.nl_ltp, self.nl_ltd):
             x = nl + self.d2d_nl * rng.standard_normal(shape)

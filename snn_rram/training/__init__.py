@@ -12,6 +12,13 @@ functions need PyTorch, an optional dependency; the inference and error models a
 """
 
 from snn_rram.training.distortion import effective_network, train_distortion_aware
+from snn_rram.training.on_array import (
+    OnArrayConfig,
+    OnArrayResult,
+    PairArray,
+    pulse_counts,
+    train_on_array,
+)
 from snn_rram.training.ternary import (
     PCSAInference,
     ReadErrors,
@@ -22,12 +29,17 @@ from snn_rram.training.ternary import (
 )
 
 __all__ = [
+    "OnArrayConfig",
+    "OnArrayResult",
     "PCSAInference",
+    "PairArray",
     "ReadErrors",
     "effective_network",
     "errors_inference",
     "pcsa_inference",
+    "pulse_counts",
     "split_alphabet",
     "train_distortion_aware",
+    "train_on_array",
     "train_quantized",
 ]
