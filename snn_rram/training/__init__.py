@@ -19,6 +19,7 @@ from snn_rram.training.on_array import (
     pulse_counts,
     train_on_array,
 )
+from snn_rram.training.on_array_file import load_on_array, save_on_array
 from snn_rram.training.ternary import (
     PCSAInference,
     ReadErrors,
@@ -36,8 +37,10 @@ __all__ = [
     "ReadErrors",
     "effective_network",
     "errors_inference",
+    "load_on_array",
     "pcsa_inference",
     "pulse_counts",
+    "save_on_array",
     "split_alphabet",
     "train_distortion_aware",
     "train_on_array",

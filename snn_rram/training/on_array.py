@@ -461,6 +461,9 @@ class OnArrayResult:
         Weight per siemens ``k`` per layer.
     seconds : numpy.ndarray
         Wall time per epoch, s.
+    seed : int
+    programming : dict or None
+        The (small) device's programming table (:meth:`Programming.to_dict`).
     """
 
     config: OnArrayConfig
@@ -475,10 +478,46 @@ class OnArrayResult:
     conductances: list[dict[str, np.ndarray]] = field(repr=False)
     gains: list[float] = field(default_factory=list)
     seconds: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    seed: int = 0
+    programming: dict | None = None
 
     def predict(self, x) -> np.ndarray:
         """Class of each row of ``x`` with the trained effective weights."""
         return _forward(self.weights, np.asarray(x, dtype=np.float64))[-1].argmax(axis=1)
+
+    def array(self, layer: int) -> tuple[np.ndarray, np.ndarray]:
+        """Layer ``layer``'s trained arrays as one crossbar: conductances and column gains.
+
+        Returns
+        -------
+        G : numpy.ndarray, shape (fan_in + 1, n_cols)
+            Physical conductances in S, rows = inputs then the always-on bias row; per neuron
+            ``j`` the columns ``[G⁺, G⁻]`` (``single``) or ``[Gb⁺, Gb⁻, Gs⁺, Gs⁻]`` (hybrid:
+            the big devices' conductances are physical, γ times larger, so every gain is ±1).
+        gains : numpy.ndarray, shape (n_cols,)
+            +1 / −1 per column; neuron ``j``'s column block is ``j·c … j·c + c − 1``.
+
+        The layer's weights are ``k · Σ_block G · gains`` (``k = self.gains[layer]``), exactly
+        :attr:`weights` (see :meth:`effective_weights`).
+        """
+        if self.config.synapse == "float":
+            raise SnnRramError("layer: a float run has no arrays")
+        if not 0 <= layer < len(self.conductances):
+            raise SnnRramError(f"layer: expected 0 … {len(self.conductances) - 1}, got {layer}")
+        roles = ["main"] if "main" in self.conductances[layer] else ["big", "small"]
+        blocks = [self.conductances[layer][r] for r in roles]  # each (2, rows, n_out)
+        stacked = np.stack([g for b in blocks for g in (b[0], b[1])], axis=-1)  # rows, out, c
+        c = stacked.shape[-1]
+        G = stacked.reshape(stacked.shape[0], -1)
+        gains = np.tile(np.tile([1.0, -1.0], c // 2), stacked.shape[1])
+        return G, gains
+
+    def effective_weights(self, layer: int) -> np.ndarray:
+        """Weights of layer ``layer`` computed from :meth:`array` (equal to ``weights``)."""
+        G, gains = self.array(layer)
+        n_out = self.weights[layer].shape[1]
+        per_col = G * gains
+        return self.gains[layer] * per_col.reshape(G.shape[0], n_out, -1).sum(axis=-1)
 
 
 def _augment(x: np.ndarray) -> np.ndarray:
@@ -640,6 +679,8 @@ def train_on_array(
         conductances=[{r: a.G.copy() for r, a in la.arrays.items()} for la in layers],
         gains=[next(iter(la.arrays.values())).k if la.arrays else 1.0 for la in layers],
         seconds=seconds,
+        seed=seed,
+        programming=None if programming is None else programming.to_dict(),
     )
 
 
