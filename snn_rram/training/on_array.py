@@ -217,7 +217,8 @@ class PairArray:
         self._span = (
             np.broadcast_to(self.devices.g_max, self.G.shape).reshape(2, size) - self._g_min
         )
-        self._touched = np.zeros(0, dtype=np.int64)  # pairs pulsed since the last refresh check
+        self._touched: list[np.ndarray] = []  # pairs pulsed since the last refresh check
+        self._W = np.zeros(self.shape)
         self.pulses = 0  # update and write pulses so far
         self.resets = 0
         self.refreshes = 0
@@ -228,25 +229,41 @@ class PairArray:
         return np.broadcast_to(self.devices.g_min, self.G.shape)
 
     def weight(self) -> np.ndarray:
-        """The pairs' weights, ``k·(G⁺ − G⁻)``."""
-        return self.k * (self.G[0] - self.G[1])
+        """The pairs' weights, ``k·(G⁺ − G⁻)`` (a copy)."""
+        return self._W.copy()
 
-    def pulse(self, n: np.ndarray) -> None:
-        """Apply signed pulse counts ``n`` (weight direction) to every pair in parallel."""
-        N = np.empty((2, *self.shape), dtype=np.int64)
+    def _reweigh(self, pairs: np.ndarray) -> None:
+        G = self.G.reshape(2, -1)
+        self._W.reshape(-1)[pairs] = self.k * (G[0, pairs] - G[1, pairs])
+
+    def pulse(self, n: np.ndarray, rows: np.ndarray | None = None) -> None:
+        """Apply signed pulse counts ``n`` (weight direction) to every pair in parallel.
+
+        Parameters
+        ----------
+        n : numpy.ndarray of int
+            Counts, shape ``shape``, or ``(len(rows), shape[1])`` with ``rows``.
+        rows : numpy.ndarray of int, optional
+            The rows ``n`` covers (the others receive no pulse: their input was 0).
+        """
+        local = np.flatnonzero(n)
+        if not local.size:
+            return
+        cnt = n.reshape(-1)[local]
+        n_out = self.shape[1]
+        pairs = local if rows is None else rows[local // n_out] * n_out + local % n_out
+        M = self._W.size
         if self.pair_update == "potentiate":
-            N[0] = np.maximum(n, 0)
-            N[1] = np.maximum(-n, 0)
+            dev = np.where(cnt > 0, pairs, pairs + M)
+            counts = np.abs(cnt)
         else:
-            N[0] = n
-            N[1] = -n
-        idx = np.flatnonzero(N)
-        if idx.size:
-            flat = self.G.reshape(-1)
-            counts = N.reshape(-1)[idx]
-            flat[idx] = self.devices.take(idx).apply_pulses(flat[idx], counts, self.rng)
-            self.pulses += int(np.abs(counts).sum())
-            self._touched = np.concatenate([self._touched, idx % (flat.size // 2)])
+            dev = np.concatenate([pairs, pairs + M])
+            counts = np.concatenate([cnt, -cnt])
+        flat = self.G.reshape(-1)
+        flat[dev] = self.devices.take(dev).apply_pulses(flat[dev], counts, self.rng)
+        self.pulses += int(np.abs(counts).sum())
+        self._reweigh(pairs)
+        self._touched.append(pairs)
 
     def write(self, w: np.ndarray, mask: np.ndarray | None = None) -> None:
         """Reset pairs (``mask``, all by default) and write weights ``w`` noise-free.
@@ -273,6 +290,7 @@ class PairArray:
         dev = self.devices.take(both)
         p = np.rint(dev.pulses_ltp(self._g_min[:, idx].reshape(-1) + target.reshape(-1)))
         self.G.reshape(-1)[both] = dev.conductance_ltp(p)
+        self._reweigh(idx)
         self.pulses += int(p.sum())
         self.resets += 2 * idx.size
 
@@ -281,8 +299,14 @@ class PairArray:
 
         Only pairs pulsed since the last call are checked (no other pair can have moved).
         """
-        idx = np.unique(self._touched)
-        self._touched = np.zeros(0, dtype=np.int64)
+        if not self._touched:
+            return 0
+        idx = (
+            self._touched[0]
+            if len(self._touched) == 1
+            else np.unique(np.concatenate(self._touched))
+        )
+        self._touched = []
         f = (self.G.reshape(2, -1)[:, idx] - self._g_min[:, idx]) / self._span[:, idx]
         hit = idx[(f.max(axis=0) > level) & (f.min(axis=0) > 1 - level)]
         if hit.size:
@@ -384,7 +408,9 @@ class _Layer:
     def weight(self) -> np.ndarray:
         if self.kind == "float":
             return self.W
-        return sum(a.weight() for a in self.arrays.values())
+        if len(self.arrays) == 1:
+            return self.arrays["main"]._W  # kept up to date by every pulse and write
+        return self.arrays["big"]._W + self.arrays["small"]._W
 
     def _counts(self, x, delta, w_step, rng) -> np.ndarray:
         cfg = self.cfg
@@ -405,26 +431,31 @@ class _Layer:
         if self.kind == "float":
             self.W -= (cfg.learning_rate / x.shape[0]) * (x.T @ delta)
             return
+        # rows whose input is 0 in the whole batch receive no pulse under either rule
+        rows = np.flatnonzero(np.any(x != 0, axis=0))
+        x = x[:, rows]
         if self.kind == "single":
             main = self.arrays["main"]
-            main.pulse(self._counts(x, delta, main.w_step, rng))
+            main.pulse(self._counts(x, delta, main.w_step, rng), rows)
         elif self.kind == "hybrid":
             big, small = self.arrays["big"], self.arrays["small"]
             if cfg.selection == "phase":
                 target = big if epoch < cfg.switch_epoch else small
-                target.pulse(self._counts(x, delta, target.w_step, rng))
+                target.pulse(self._counts(x, delta, target.w_step, rng), rows)
             else:
                 dW = -(cfg.learning_rate / x.shape[0]) * (x.T @ delta)
                 over = np.abs(np.rint(dW / small.w_step)) > cfg.pulse_budget
                 if cfg.magnitude_scope == "array":
                     target = big if over.any() else small
-                    target.pulse(self._counts(x, delta, target.w_step, rng))
+                    target.pulse(self._counts(x, delta, target.w_step, rng), rows)
                 else:
-                    big.pulse(np.where(over, self._counts(x, delta, big.w_step, rng), 0))
-                    small.pulse(np.where(over, 0, self._counts(x, delta, small.w_step, rng)))
+                    n_big = self._counts(x, delta, big.w_step, rng)
+                    n_small = self._counts(x, delta, small.w_step, rng)
+                    big.pulse(np.where(over, n_big, 0), rows)
+                    small.pulse(np.where(over, 0, n_small), rows)
         else:  # hybrid_carry
             big, small = self.arrays["big"], self.arrays["small"]
-            small.pulse(self._counts(x, delta, small.w_step, rng))
+            small.pulse(self._counts(x, delta, small.w_step, rng), rows)
             if self.updates % cfg.carry_every == 0:
                 ws = small.weight()
                 n_big = np.rint(ws / big.w_step).astype(np.int64)
