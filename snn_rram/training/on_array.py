@@ -182,7 +182,8 @@ class OnArrayConfig:
         if not isinstance(self.carry_remainder, bool):
             raise SnnRramError(f"{w}.carry_remainder: expected True or False")
         if self.w_max is not None:
-            as_array(self.w_max, f"{w}.w_max", ndim=(0, 1), positive=True)
+            v = as_array(self.w_max, f"{w}.w_max", ndim=(0, 1), positive=True)
+            object.__setattr__(self, "w_max", float(v) if v.ndim == 0 else tuple(v.tolist()))
 
 
 class PairArray:
@@ -480,7 +481,8 @@ class OnArrayResult:
     train_accuracy, test_accuracy : numpy.ndarray
         Per epoch, index 0 before training (fractions).
     pulses, resets, refreshes : dict of str to numpy.ndarray
-        Per array role (``main``; ``big``/``small``) the counts per epoch, summed over layers.
+        Per array role (``main``; ``big``/``small``) the counts per epoch, summed over layers:
+        update pulses plus the pulses of refreshes and carries (the initial write excluded).
     energy : numpy.ndarray
         Programming energy per epoch, in J (pulses × the card's ``pulse_energy``).
     weights : list of numpy.ndarray
@@ -637,8 +639,14 @@ def train_on_array(
     n_layers = len(sizes) - 1
     if cfg.w_max is None:
         w_max = [cfg.w_max_sigmas * math.sqrt(2.0 / sizes[i]) for i in range(n_layers)]
+    elif isinstance(cfg.w_max, tuple):
+        if len(cfg.w_max) != n_layers:
+            raise SnnRramError(
+                f"config.w_max: expected one value per layer ({n_layers}), got {len(cfg.w_max)}"
+            )
+        w_max = list(cfg.w_max)
     else:
-        w_max = np.broadcast_to(np.asarray(cfg.w_max, dtype=np.float64), (n_layers,)).tolist()
+        w_max = [cfg.w_max] * n_layers
 
     def rng(*key):
         return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))

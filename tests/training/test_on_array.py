@@ -170,6 +170,9 @@ def test_bad_input_is_named():
         train_on_array((3, 2), None, x, y, x, y)
     with pytest.raises(SnnRramError, match="train images: expected 5 features"):
         train_on_array((5, 2), FEW, x, y, x, y)
+    with pytest.raises(SnnRramError, match="config.w_max: expected one value per layer"):
+        train_on_array((3, 2), FEW, x, y, x, y, OnArrayConfig(w_max=[0.1, 0.2]))
+    assert OnArrayConfig(w_max=[0.1, 0.2]).w_max == (0.1, 0.2)
     with pytest.raises(SnnRramError, match="test labels: expected classes 0 … 1"):
         train_on_array((3, 2), FEW, x, y, x, y + 1)
 
