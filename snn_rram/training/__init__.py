@@ -12,14 +12,9 @@ functions need PyTorch, an optional dependency; the inference and error models a
 """
 
 from snn_rram.training.distortion import effective_network, train_distortion_aware
-from snn_rram.training.on_array import (
-    OnArrayConfig,
-    OnArrayResult,
-    PairArray,
-    pulse_counts,
-    train_on_array,
-)
+from snn_rram.training.on_array import OnArrayConfig, OnArrayResult, train_on_array
 from snn_rram.training.on_array_file import load_on_array, save_on_array
+from snn_rram.training.pair_array import PairArray, pulse_counts
 from snn_rram.training.ternary import (
     PCSAInference,
     ReadErrors,
