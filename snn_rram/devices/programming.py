@@ -166,8 +166,7 @@ class ProgrammedDevices:
         n : array_like of int
             Pulses per device: ``n > 0`` potentiation, ``n < 0`` depression, 0 untouched.
         rng : int or numpy.random.Generator
-            Seed or generator of the cycle-to-cycle noise (drawn even when σ = 0 is not: no
-            draw is made then).
+            Seed or generator of the cycle-to-cycle noise (nothing is drawn when σ = 0).
         mode : {"aggregate", "per_pulse"}
             See the module docstring.
 
