@@ -22,6 +22,7 @@ from snn_rram.devices.levels import (
     a_from_nonlinearity,
     nonlinearity_from_a,
 )
+from snn_rram.devices.programming import ProgrammedDevices, Programming
 from snn_rram.devices.variation import Variation
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "MeasuredLevels",
     "Polynomial",
     "PotentiationLevels",
+    "ProgrammedDevices",
+    "Programming",
     "ReadModel",
     "Separable",
     "Sinh",

@@ -15,6 +15,7 @@ from snn_rram.devices import iv
 from snn_rram.devices import levels as levels_mod
 from snn_rram.devices.iv import ReadModel
 from snn_rram.devices.levels import Levels
+from snn_rram.devices.programming import Programming
 from snn_rram.devices.variation import Variation
 from snn_rram.errors import SnnRramError
 
@@ -39,6 +40,9 @@ class Device:
         Where the numbers come from (paper, measurement, or "representative values").
     description : str
         One line for listings.
+    programming : Programming, optional
+        How pulses move its conductance (the card's optional ``[programming]`` table; on-chip
+        training needs it).
     """
 
     name: str
@@ -47,6 +51,7 @@ class Device:
     variation: Variation = field(default_factory=Variation)
     source: str = ""
     description: str = ""
+    programming: Programming | None = None
 
     def __post_init__(self):
         if not isinstance(self.read_model, ReadModel):
@@ -55,19 +60,24 @@ class Device:
             raise SnnRramError(f"Device.levels: expected Levels, got {self.levels!r}")
         if not isinstance(self.variation, Variation):
             raise SnnRramError(f"Device.variation: expected a Variation, got {self.variation!r}")
+        if self.programming is not None and not isinstance(self.programming, Programming):
+            raise SnnRramError(
+                f"Device.programming: expected a Programming or None, got {self.programming!r}"
+            )
 
     def to_dict(self) -> dict:
         """The device as a TOML-ready table, in the card format (plain Python values)."""
-        return _plain(
-            {
-                "name": self.name,
-                "description": self.description,
-                "source": self.source,
-                "read": self.read_model.to_dict(),
-                "levels": self.levels.to_dict(),
-                "variation": self.variation.to_dict(),
-            }
-        )
+        table = {
+            "name": self.name,
+            "description": self.description,
+            "source": self.source,
+            "read": self.read_model.to_dict(),
+            "levels": self.levels.to_dict(),
+            "variation": self.variation.to_dict(),
+        }
+        if self.programming is not None:
+            table["programming"] = self.programming.to_dict()
+        return _plain(table)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the device as a card (TOML) that :func:`load` reads back to an equal device.
@@ -95,13 +105,22 @@ class Device:
         ``where`` prefixes the key paths in error messages (``""``: the card's own keys).
         """
         card = build(_CardTable, table, where)
+        levels = levels_mod.from_dict(card.levels, _key(where, "levels"))
+        programming = None
+        if card.programming is not None:
+            programming = Programming.from_dict(
+                card.programming,
+                _key(where, "programming"),
+                defaults={"g_min": levels.g_min, "g_max": levels.g_max},
+            )
         return cls(
             name=card.name,
             read_model=iv.from_dict(card.read, _key(where, "read")),
-            levels=levels_mod.from_dict(card.levels, _key(where, "levels")),
+            levels=levels,
             variation=build(Variation, card.variation, _key(where, "variation")),
             source=card.source,
             description=card.description,
+            programming=programming,
         )
 
 
@@ -115,6 +134,7 @@ class _CardTable:
     levels: dict
     description: str = ""
     variation: dict = field(default_factory=dict)
+    programming: dict | None = None
 
 
 def _key(where: str, key: str) -> str:

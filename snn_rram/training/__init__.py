@@ -12,6 +12,9 @@ functions need PyTorch, an optional dependency; the inference and error models a
 """
 
 from snn_rram.training.distortion import effective_network, train_distortion_aware
+from snn_rram.training.on_array import OnArrayConfig, OnArrayResult, train_on_array
+from snn_rram.training.on_array_file import load_on_array, save_on_array
+from snn_rram.training.pair_array import PairArray, pulse_counts
 from snn_rram.training.ternary import (
     PCSAInference,
     ReadErrors,
@@ -22,12 +25,19 @@ from snn_rram.training.ternary import (
 )
 
 __all__ = [
+    "OnArrayConfig",
+    "OnArrayResult",
     "PCSAInference",
+    "PairArray",
     "ReadErrors",
     "effective_network",
     "errors_inference",
+    "load_on_array",
     "pcsa_inference",
+    "pulse_counts",
+    "save_on_array",
     "split_alphabet",
     "train_distortion_aware",
+    "train_on_array",
     "train_quantized",
 ]

@@ -1,0 +1,145 @@
+"""HDF5 files of on-array training results (:class:`~snn_rram.training.OnArrayResult`).
+
+Layout (``kind = "on_array_training"``, ``schema_version = 1``)::
+
+    /                 attrs: kind, schema_version, created, snn_rram/numpy/h5py versions,
+                      config (JSON of OnArrayConfig), programming (JSON of the device's
+                      [programming] table, "" for float), seed, sizes, data (free text)
+    /train_accuracy, /test_accuracy   per epoch, index 0 before training
+    /energy (J), /seconds (s)         per epoch
+    /pulses/<role>, /resets/<role>, /refreshes/<role>   per epoch (roles: main, big, small)
+    /layers/<i>       attrs: gain (weight per siemens); datasets: weights,
+                      conductances/<role> (2, fan_in + 1, fan_out) in S
+
+Written atomically (a reader never sees half a file).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from snn_rram._io import atomic_write
+from snn_rram.errors import SnnRramError
+from snn_rram.training.on_array import OnArrayConfig, OnArrayResult
+
+__all__ = ["load_on_array", "save_on_array"]
+
+KIND = "on_array_training"
+SCHEMA_VERSION = 1
+_COUNTS = ("pulses", "resets", "refreshes")
+
+
+def save_on_array(result: OnArrayResult, path: str | os.PathLike, *, data: str = "") -> Path:
+    """Write ``result`` to the HDF5 file ``path`` (replaced atomically).
+
+    Parameters
+    ----------
+    result : OnArrayResult
+    path : str or os.PathLike
+        Target file; its folder must exist.
+    data : str
+        What it was trained on (provenance), e.g. ``"mnist_5k, 500 train / 1000 test"``.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    import snn_rram
+
+    if not isinstance(result, OnArrayResult):
+        raise SnnRramError(f"result: expected an OnArrayResult, got {type(result).__name__}")
+    if not isinstance(data, str):
+        raise SnnRramError(f"data: expected a string, got {data!r}")
+    path = Path(path)
+    config = dataclasses.asdict(result.config)
+    with atomic_write(path) as fh, h5py.File(fh, "w") as f:
+        a = f.attrs
+        a["kind"] = KIND
+        a["schema_version"] = np.int64(SCHEMA_VERSION)
+        a["created"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        a["snn_rram_version"] = snn_rram.__version__
+        a["numpy_version"] = np.__version__
+        a["h5py_version"] = h5py.__version__
+        a["config"] = json.dumps(config)
+        a["programming"] = "" if result.programming is None else json.dumps(result.programming)
+        a["seed"] = np.int64(result.seed)
+        a["sizes"] = np.asarray(result.sizes, dtype=np.int64)
+        a["data"] = data
+        for name in ("train_accuracy", "test_accuracy", "energy", "seconds"):
+            f.create_dataset(name, data=np.asarray(getattr(result, name), dtype=np.float64))
+        for what in _COUNTS:
+            g = f.create_group(what)
+            for role, values in getattr(result, what).items():
+                g.create_dataset(role, data=np.asarray(values, dtype=np.int64))
+        layers = f.create_group("layers", track_order=True)
+        for i, W in enumerate(result.weights):
+            g = layers.create_group(str(i))
+            g.attrs["gain"] = float(result.gains[i])
+            g.create_dataset("weights", data=W, compression="gzip")
+            c = g.create_group("conductances")
+            for role, G in result.conductances[i].items():
+                c.create_dataset(role, data=G, compression="gzip")
+    return path
+
+
+def load_on_array(path: str | os.PathLike) -> OnArrayResult:
+    """Read a file written by :func:`save_on_array`.
+
+    Raises
+    ------
+    SnnRramError
+        Missing or unreadable file, not an on-array training file, another schema version, or
+        a damaged file (the missing part named).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SnnRramError(f"path: no file {str(path)!r}")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise SnnRramError(f"path: {str(path)!r} is not an HDF5 file ({exc})") from None
+    with f:
+        if f.attrs.get("kind") != KIND:
+            raise SnnRramError(
+                f"path: {str(path)!r} is not an on-array training result "
+                f"(kind {f.attrs.get('kind')!r}, expected {KIND!r})"
+            )
+        version = int(f.attrs.get("schema_version", -1))
+        if version != SCHEMA_VERSION:
+            raise SnnRramError(
+                f"path: {str(path)!r} has schema version {version}, this snn-rram reads "
+                f"{SCHEMA_VERSION}"
+            )
+        try:
+            config = json.loads(f.attrs["config"])
+            if isinstance(config.get("w_max"), list):
+                config["w_max"] = tuple(config["w_max"])
+            programming = f.attrs["programming"]
+            counts = {what: {role: f[what][role][()] for role in f[what]} for what in _COUNTS}
+            layers = [f["layers"][str(i)] for i in range(len(f["layers"]))]
+            return OnArrayResult(
+                config=OnArrayConfig(**config),
+                sizes=tuple(int(s) for s in f.attrs["sizes"]),
+                train_accuracy=f["train_accuracy"][()],
+                test_accuracy=f["test_accuracy"][()],
+                **counts,
+                energy=f["energy"][()],
+                weights=[g["weights"][()] for g in layers],
+                conductances=[
+                    {role: g["conductances"][role][()] for role in g["conductances"]}
+                    for g in layers
+                ],
+                gains=[float(g.attrs["gain"]) for g in layers],
+                seconds=f["seconds"][()],
+                seed=int(f.attrs["seed"]),
+                programming=json.loads(programming) if programming else None,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SnnRramError(f"path: {str(path)!r} is damaged: {exc}") from None

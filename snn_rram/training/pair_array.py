@@ -1,0 +1,210 @@
+"""The arrays of on-array training: differential pairs of pulse-programmed devices.
+
+:class:`PairArray` holds one crossbar of pairs (``W = k·(G⁺ − G⁻)``) and applies signed pulse
+counts to all of them in parallel, writes weights (write-verified), and refreshes saturated
+pairs; :func:`pulse_counts` turns an SGD step into pulse counts (rounded or stochastic). The
+training loop that uses them is :mod:`snn_rram.training.on_array`, whose docstring gives the
+paper and our reconstruction.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from snn_rram._validation import one_of
+from snn_rram.devices.programming import Programming
+
+__all__ = ["PAIR_UPDATES", "UPDATE_RULES", "PairArray", "pulse_counts"]
+
+#: Pulse-count rules.
+UPDATE_RULES = ("rounded", "stochastic")
+#: How a pair receives a signed count.
+PAIR_UPDATES = ("potentiate", "push_pull")
+
+
+class PairArray:
+    """One crossbar of differential pairs of pulse-programmed devices (``W = k·(G⁺ − G⁻)``).
+
+    Parameters
+    ----------
+    programming : Programming
+        The devices' pulse model; device-to-device variation is drawn per device.
+    shape : tuple of int
+        Pairs (rows × columns).
+    k : float
+        Weight per siemens of conductance difference.
+    rng : numpy.random.Generator
+        This array's generator (variation, then cycle-to-cycle noise).
+    pair_update : {"potentiate", "push_pull"}
+    """
+
+    def __init__(self, programming: Programming, shape, k: float, rng, pair_update: str):
+        self.programming = programming
+        self.shape = tuple(shape)
+        self.k = float(k)
+        self.rng = rng
+        self.pair_update = pair_update
+        self.devices = programming.draw((2, *self.shape), rng)  # [0]: G⁺, [1]: G⁻
+        self.G = np.broadcast_to(self.devices.g_min, (2, *self.shape)).copy()
+        per_pulse = programming.step * self.k
+        #: Mean weight change of one pulse count (S·k per pulse, × 2 for push-pull).
+        self.w_step = per_pulse * (2 if pair_update == "push_pull" else 1)
+        size = int(np.prod(self.shape))
+        self._g_min = np.broadcast_to(self.devices.g_min, self.G.shape).reshape(2, size)
+        self._span = (
+            np.broadcast_to(self.devices.g_max, self.G.shape).reshape(2, size) - self._g_min
+        )
+        self._touched: list[np.ndarray] = []  # pairs pulsed since the last refresh check
+        self._W = np.zeros(self.shape)
+        self.pulses = 0  # update and write pulses so far
+        self.resets = 0
+        self.refreshes = 0
+
+    @property
+    def g_min(self) -> np.ndarray:
+        """Each device's ``g_min``, shape ``(2, *shape)``, in S."""
+        return np.broadcast_to(self.devices.g_min, self.G.shape)
+
+    def weight(self) -> np.ndarray:
+        """The pairs' weights, ``k·(G⁺ − G⁻)`` (a copy)."""
+        return self._W.copy()
+
+    def _reweigh(self, pairs: np.ndarray) -> None:
+        G = self.G.reshape(2, -1)
+        self._W.reshape(-1)[pairs] = self.k * (G[0, pairs] - G[1, pairs])
+
+    def pulse(self, n: np.ndarray, rows: np.ndarray | None = None) -> None:
+        """Apply signed pulse counts ``n`` (weight direction) to every pair in parallel.
+
+        Parameters
+        ----------
+        n : numpy.ndarray of int
+            Counts, shape ``shape``, or ``(len(rows), shape[1])`` with ``rows``.
+        rows : numpy.ndarray of int, optional
+            The rows ``n`` covers (the others receive no pulse: their input was 0).
+        """
+        local = np.flatnonzero(n)
+        if not local.size:
+            return
+        cnt = n.reshape(-1)[local]
+        n_out = self.shape[1]
+        pairs = local if rows is None else rows[local // n_out] * n_out + local % n_out
+        M = self._W.size
+        if self.pair_update == "potentiate":
+            dev = np.where(cnt > 0, pairs, pairs + M)
+            counts = np.abs(cnt)
+        else:
+            dev = np.concatenate([pairs, pairs + M])
+            counts = np.concatenate([cnt, -cnt])
+        flat = self.G.reshape(-1)
+        flat[dev] = self.devices.take(dev).apply_pulses(flat[dev], counts, self.rng)
+        self.pulses += int(np.abs(counts).sum())
+        self._reweigh(pairs)
+        self._touched.append(pairs)
+
+    def write(self, w: np.ndarray, mask: np.ndarray | None = None) -> None:
+        """Reset pairs (``mask``, all by default) and write weights ``w`` noise-free.
+
+        Each device gets the integer number of potentiation pulses from ``g_min`` whose
+        noise-free conductance is nearest its target (write-verify): ``potentiate`` puts
+        ``|w|/k`` above ``g_min`` into the sign side's device and leaves the other reset;
+        ``push_pull`` centres the pair on mid-range, ``±w/(2k)`` about it, so that both
+        directions keep headroom.
+        """
+        mask = np.ones(self.shape, dtype=bool) if mask is None else mask
+        idx = np.flatnonzero(mask)
+        if not idx.size:
+            return
+        w = np.broadcast_to(w, self.shape).reshape(-1)[idx] / self.k
+        span = self._span[:, idx]
+        if self.pair_update == "potentiate":
+            target = np.stack([np.maximum(w, 0.0), np.maximum(-w, 0.0)])
+        else:
+            target = 0.5 * span + np.stack([0.5 * w, -0.5 * w])
+        target = np.clip(target, 0.0, span)
+        M = int(np.prod(self.shape))
+        both = np.concatenate([idx, idx + M])
+        dev = self.devices.take(both)
+        p = np.rint(dev.pulses_ltp(self._g_min[:, idx].reshape(-1) + target.reshape(-1)))
+        self.G.reshape(-1)[both] = dev.conductance_ltp(p)
+        self._reweigh(idx)
+        self.pulses += int(p.sum())
+        self.resets += 2 * idx.size
+
+    def refresh_saturated(self, level: float) -> int:
+        """Refresh the pairs near saturation (see the module docstring); their number.
+
+        Only pairs pulsed since the last call are checked (no other pair can have moved).
+        """
+        if not self._touched:
+            return 0
+        idx = (
+            self._touched[0]
+            if len(self._touched) == 1
+            else np.unique(np.concatenate(self._touched))
+        )
+        self._touched = []
+        f = (self.G.reshape(2, -1)[:, idx] - self._g_min[:, idx]) / self._span[:, idx]
+        hit = idx[(f.max(axis=0) > level) & (f.min(axis=0) > 1 - level)]
+        if hit.size:
+            mask = np.zeros(self.shape, dtype=bool)
+            mask.reshape(-1)[hit] = True
+            self.write(self.weight(), mask)
+            self.refreshes += int(hit.size)
+        return int(hit.size)
+
+
+def pulse_counts(
+    x: np.ndarray,
+    delta: np.ndarray,
+    learning_rate: float,
+    w_step: float,
+    rng,
+    rule: str = "rounded",
+    budget: int = 20,
+    stream_length: int = 10,
+) -> np.ndarray:
+    """Signed pulse counts per device for the SGD step ``ΔW = −η/B·xᵀδ`` (fully parallel).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Row inputs, shape ``(B, n_in)`` (a mini-batch of B examples).
+    delta : numpy.ndarray
+        Column errors, shape ``(B, n_out)``.
+    learning_rate : float
+        η.
+    w_step : float
+        Weight change of one pulse count on the array.
+    rng : numpy.random.Generator
+        For the stochastic rule.
+    rule : {"rounded", "stochastic"}
+        ``rounded``: ``clip(round(ΔW/w_step), ±budget)``. ``stochastic``: coincidences of
+        ``stream_length`` Bernoulli row and column pulses per example (Gokmen & Vlasov 2016),
+        probabilities ``|x|·c`` and ``|δ|·c`` with ``c = √(η/(B·stream_length·w_step))``
+        (clipped at 1), so that the expected count is ``ΔW/w_step``; a batch's streams follow
+        one another and the counts are summed with their signs.
+    budget : int
+        Most pulses per device and update (rounded rule).
+    stream_length : int
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 counts, shape ``(n_in, n_out)``; positive: the weight grows.
+    """
+    B = x.shape[0]
+    if rule == "rounded":
+        dW = -(learning_rate / B) * (x.T @ delta)
+        return np.clip(np.rint(dW / w_step), -budget, budget).astype(np.int64)
+    one_of(rule, "rule", UPDATE_RULES)
+    L = stream_length
+    c = math.sqrt(learning_rate / (B * L * w_step))
+    px = np.minimum(np.abs(x) * c, 1.0)
+    pd = np.minimum(np.abs(delta) * c, 1.0)
+    rows = (rng.random((L, *x.shape)) < px) * np.sign(x)  # (L, B, n_in)
+    cols = (rng.random((L, *delta.shape)) < pd) * -np.sign(delta)  # (L, B, n_out)
+    n = rows.reshape(-1, x.shape[1]).T @ cols.reshape(-1, delta.shape[1])
+    return np.rint(n).astype(np.int64)
