@@ -298,7 +298,7 @@ def _spiking_network(cfg: RunConfig, prep: Prepared) -> tuple[snn.SpikingNetwork
         sim.dt,
     )
     net = _BUILDS.get(key)
-    if net is not None and net._built:
+    if net is not None and net.built:
         try:
             for k, x in enumerate(crossbars):
                 net.set_crossbar(k, x)

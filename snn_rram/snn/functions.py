@@ -28,6 +28,7 @@ from snn_rram.crossbar import columns
 from snn_rram.devices.iv import Sinh
 from snn_rram.errors import SnnRramError
 from snn_rram.snn import tables
+from snn_rram.snn._brian2 import forget_cached_values
 
 __all__ = [
     "MACROS",
@@ -231,14 +232,12 @@ def set_rows_kernel(func, name, source, neurons, synapses, n_slots, table_ids, e
         b_dev=static(neurons, "b_dev"),
         single_bytes=repr(float(SINGLE_ROW_BYTES)),
     )
-    # Brian2 caches the values of arrays no code object of its own writes (the zeros these
-    # start with), and would return them after a run
+    # the kernel writes these arrays, no code object of Brian2's: read them from the results
     written = [neurons.variables["I_in"]]
     for k in range(n_slots if energy else 0):
         written += [neurons.variables[f"Pg{k}"], neurons.variables[f"En{k}"]]
         written.append(synapses.variables[f"acc{k}"])
-    for var in written:
-        device.array_cache[var] = None
+    forget_cached_values(device, written)
     func.implementations.add_implementation(
         "cpp", {"support_code": code}, name=name, compiler_kwds=_cpp_kwds("snn_rram_rows.h")
     )

@@ -29,6 +29,7 @@ coupled solve (:class:`CoupledLayer`). A layer is built from a :class:`LayerSpec
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from abc import ABC, abstractmethod
@@ -38,6 +39,7 @@ import brian2 as b2
 import numpy as np
 import scipy.sparse as sp
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+from brian2.utils.stringtools import word_substitute
 
 from snn_rram.devices.iv import Linear, Sinh
 from snn_rram.errors import SnnRramError
@@ -86,6 +88,22 @@ def _reset(neuron) -> str:
     return "v -= theta" if neuron.reset == "subtract" else "v = 0*volt"
 
 
+def _add_monitors(layer, spec) -> None:
+    """Give ``layer`` its own monitors: its spikes, and every step the variables ``spec.record``.
+
+    They are ``layer.spikes`` and ``layer.monitors`` (by variable), and join ``layer.objects``.
+    """
+    dt_q = spec.dt * b2.second
+    layer.spikes = b2.SpikeMonitor(layer.group, name=f"{spec.prefix}_spikes")
+    layer.monitors = {
+        var: b2.StateMonitor(
+            layer.group, var, record=True, dt=dt_q, when="end", name=f"{spec.prefix}_{var}"
+        )
+        for var in spec.record
+    }
+    layer.objects += [layer.spikes, *layer.monitors.values()]
+
+
 def layer_result(name, layer, device_energy, neuron_energy, input_counts) -> LayerResult:
     """Assemble a :class:`LayerResult` from a layer's monitors and energies."""
     rows = layer.xbar.layout.row_input
@@ -98,6 +116,7 @@ def layer_result(name, layer, device_energy, neuron_energy, input_counts) -> Lay
         neuron_energy=neuron_energy,
         read_counts=reads.astype(np.int64),
         n_synapses=int(layer.plan.syn_i.size + layer.plan.ssyn_i.size),
+        states={var: np.asarray(getattr(mon, f"{var}_")).T for var, mon in layer.monitors.items()},
     )
 
 
@@ -126,8 +145,8 @@ class LayerSpec:
         from the activity's moments after the run (:mod:`snn_rram.snn.energy`), which costs
         the simulation nothing.
     record : tuple of str
-        Variables that will be recorded (event-based layers: ``vcol0``, ``icol0``, ... are then
-        stored every step).
+        Variables the layer's own monitors record every step (event-based layers: ``vcol0``,
+        ``icol0``, ... are then stored every step).
     solver : {"table", "exact"}
         Column solve of sinh devices (event-based layers): tabulated (cubic Hermite, ~1e-12,
         fast) or exact Newton at every step.
@@ -293,6 +312,8 @@ def _factory(model):
     for klass in type(model).__mro__:
         if klass in _COLUMN_MODELS:
             return _COLUMN_MODELS[klass]
+    if getattr(model, "separable", False) and callable(getattr(model, "brian2_law", None)):
+        return functools.partial(LawColumns, model)  # any separable law stated for Brian2
     return None
 
 
@@ -371,14 +392,8 @@ class LinearColumns(_Columns):
         return [(group.WB, wb * b2.amp, cond_bias.shape[0])]
 
 
-class _SinhColumns(_Columns, ABC):
-    """Sinh cells, ``f(u) = sinh(b·u) / b``: columns solved at every step from ``ga``."""
-
-    def device_variables(self):
-        return ["b_dev : 1/volt (shared, constant)"]
-
-    def device_values(self, group, model):
-        return [(group.b_dev, model.b / b2.volt, 1)]
+class _SolvedColumns(_Columns, ABC):
+    """Nonlinear columns solved at every step from ``ga``, their totals ``gt`` and gains."""
 
     def _slot_variables(self, s):
         lines = [f"gt{s} : siemens (constant)"]
@@ -390,6 +405,16 @@ class _SinhColumns(_Columns, ABC):
         if self.gain:
             out.append((getattr(group, f"gain{s}"), kk_gain[:, k], n))
         return out
+
+
+class _SinhColumns(_SolvedColumns, ABC):
+    """Sinh cells, ``f(u) = sinh(b·u) / b``: columns solved at every step from ``ga``."""
+
+    def device_variables(self):
+        return ["b_dev : 1/volt (shared, constant)"]
+
+    def device_values(self, group, model):
+        return [(group.b_dev, model.b / b2.volt, 1)]
 
     @abstractmethod
     def _solve(self, n: int, s: str, ga: str, i: str, x: str) -> list[str]:
@@ -482,6 +507,91 @@ def _sinh_columns(suffixes, consume, energy, store, gain, *, solver, row_kernel)
     if row_kernel:
         return SinhRowColumns(suffixes, consume, energy, store, gain)
     return SinhTableColumns(suffixes, consume, energy, store, gain)
+
+
+class LawColumns(_SolvedColumns):
+    """Columns of any separable read model that states its law for Brian2.
+
+    The read model (``separable``) has a method ``brian2_law()`` returning ``(f, df,
+    constants)``: ``f(u)`` and ``f'(u)`` as Brian2 expressions of a dimensionless ``u`` (the
+    voltage in V) and of the names in ``constants`` (``{name: value}``, dimensionless in the
+    expressions, SI values), e.g. ``("u + a*u**3", "1 + 3*a*u**2", {"a": 0.5})``. A new
+    separable law is then one read-model class, with no column model of its own.
+
+    Each step solves ``i = ga·f(v_read − R·i) − gg·f(R·i)`` by :data:`NEWTON_STEPS` Newton
+    steps from the current of ohmic cells, each kept in ``[0, ga·f(v_read)]``, and integrates
+    the energies as the exact sinh columns do (``p(u) = u·f(u)``). The constants are shared
+    variables ``law_<name>`` (run arguments in standalone). Laws for which that many steps do
+    not converge need a column model of their own (:func:`column_model`).
+    """
+
+    #: Newton steps of the column solve (from the ohmic current; quadratic convergence).
+    NEWTON_STEPS = 8
+
+    def __init__(self, model, suffixes, consume, energy, store, gain, *, solver, row_kernel):
+        super().__init__(suffixes, consume, energy, store, gain)
+        self.law = self._law(model)
+
+    @staticmethod
+    def _law(model):
+        f, df, constants = model.brian2_law()
+        return str(f), str(df), tuple(constants)
+
+    def _call(self, expr: str, arg: str) -> str:
+        names = {"u": f"(({arg})/volt)", **{c: f"law_{c}" for c in self.law[2]}}
+        return f"({word_substitute(expr, names)})"
+
+    def f(self, arg: str) -> str:
+        """Brian2 expression of ``f(arg)`` (volt) for an expression ``arg`` in volt."""
+        return f"{self._call(self.law[0], arg)}*volt"
+
+    def df(self, arg: str) -> str:
+        """Brian2 expression of ``f'(arg)`` (dimensionless)."""
+        return self._call(self.law[1], arg)
+
+    def device_variables(self):
+        return [f"law_{c} : 1 (shared, constant)" for c in self.law[2]]
+
+    def device_values(self, group, model):
+        if self._law(model) != self.law:
+            raise SnnRramError(
+                f"device.read_model: {model!r} states another law than the built one; "
+                "build a new network"
+            )
+        constants = model.brian2_law()[2]
+        return [(getattr(group, f"law_{c}"), float(constants[c]), 1) for c in self.law[2]]
+
+    def update(self):
+        lines, terms = [], []
+        for s in self.s:
+            ga = self.active(s)
+            i = f"icol{s}" if self.store else f"_icol{s}"
+            x = f"vcol{s}" if self.store else f"_vcol{s}"
+            ua, gg, hi = f"_ua{s}", f"_gg{s}", f"_hi{s}"
+            lines += [
+                f"{gg} = gt{s} - {ga}",
+                f"{hi} = {ga}*{self.f('v_read')}",
+                f"{i} = clip({ga}*v_read/(1 + R{s}*gt{s}), 0*amp, {hi})",
+            ]
+            for _ in range(self.NEWTON_STEPS):
+                h = f"{ga}*{self.f(ua)} - {gg}*{self.f(x)} - {i}"
+                dh = f"-R{s}*({ga}*{self.df(ua)} + {gg}*{self.df(x)}) - 1"
+                lines += [
+                    f"{x} = R{s}*{i}",
+                    f"{ua} = v_read - {x}",
+                    f"{i} = clip({i} - ({h})/({dh}), 0*amp, {hi})",
+                ]
+            lines += [f"{x} = R{s}*{i}", f"{ua} = v_read - {x}"]
+            if self.event_energy:
+                lines += [
+                    f"_pg{s} = {x}*{self.f(x)}",
+                    *self._integrate(s, f"({ua}*{self.f(ua)} - _pg{s})"),
+                    f"Pg{s} += _pg{s}*dt",
+                    f"En{s} += {x}*{i}*dt",
+                ]
+            if self.gain:
+                terms.append(f"gain{s}*{i}")
+        return lines, terms
 
 
 class EventLayer:
@@ -625,6 +735,7 @@ class EventLayer:
             )
             self.ssyn.connect(i=plan.ssyn_i, j=plan.ssyn_j)
             self.objects.append(self.ssyn)
+        _add_monitors(self, spec)
         self.retarget(xbar, plan)
         for view, value, _ in self.crossbar_values(xbar.G):
             _assign(view, value)
@@ -712,15 +823,26 @@ class EventLayer:
                 out.append((self.ssyn.G, cond["ssyn_G"] * b2.siemens, plan.ssyn_i.size))
         return out
 
-    def collect(self, G, open_inputs, input_counts, name, windows=None) -> LayerResult:
-        """Read spikes and energies after a run (``windows``: input pulse windows, linear)."""
+    def collect(self, G, activity, name: str) -> LayerResult:
+        """Spikes, recorded states and energies after a run.
+
+        Parameters
+        ----------
+        G : array_like or scipy.sparse matrix
+            The conductances of the run, S.
+        activity : InputActivity
+            The read pulses of the layer's inputs (:class:`~snn_rram.snn.activity.InputActivity`).
+        name : str
+            Name of the layer in the result.
+        """
         plan, K = self.plan, self.K
+        open_inputs, input_counts = activity.open_inputs, activity.counts
         n_cols = plan.shape[1]
         device_energy = neuron_energy = None
         start = time.perf_counter()
         if self.energy and self.cols.energy_from_activity:
             device_energy, neuron_energy = linear_energy(
-                self.xbar.with_conductances(G), windows, self.dt
+                self.xbar.with_conductances(G), activity.windows, self.dt
             )
         elif self.energy:
             g = self.group
@@ -762,7 +884,7 @@ class CoupledLayer:
     A network operation re-solves the whole array with :meth:`Crossbar.read` whenever the set
     of active rows changes, sets the neurons' input currents, and integrates every device's
     power between changes. Runtime targets only. Parameters as :class:`EventLayer` (a
-    spec's ``record`` and ``solver`` do not apply).
+    spec's ``solver`` does not apply; it records ``v`` and ``I_in``).
     """
 
     coupled = True
@@ -797,6 +919,8 @@ class CoupledLayer:
             name=f"{prefix}_neurons",
         )
         _set_neuron(self.group, neuron)
+        self.objects = [self.rows, self.row_syn, self.group]
+        _add_monitors(self, spec)
         self._last = None
         self._since = 0
         n_rows, n_cols = xbar.shape
@@ -804,7 +928,7 @@ class CoupledLayer:
         self.e_neuron = np.zeros(n_cols) if energy else None
         self._p_dev = self._p_neuron = None
         self.op = b2.NetworkOperation(self._update, dt=dt_q, when="start", name=f"{prefix}_solve")
-        self.objects = [self.rows, self.row_syn, self.group, self.op]
+        self.objects.append(self.op)
 
     def _flush(self, step):
         if self.energy and self._p_dev is not None:
@@ -825,9 +949,10 @@ class CoupledLayer:
             self._p_dev = res.device_power[0]
             self._p_neuron = res.neuron_power[0]
 
-    def collect(self, G, open_inputs, input_counts, name, n_steps) -> LayerResult:
-        """Read spikes and energies after a run of ``n_steps``."""
-        self._flush(n_steps)
+    def collect(self, G, activity, name: str) -> LayerResult:
+        """Spikes, recorded states and energies after a run (as :meth:`EventLayer.collect`)."""
+        start = time.perf_counter()
+        self._flush(activity.n_steps)
         dev = None
         if self.energy:
             dev = self.e_dev
@@ -835,4 +960,5 @@ class CoupledLayer:
                 mask = sp.csr_matrix(G, copy=True)
                 mask.data[:] = 1.0
                 dev = mask.multiply(self.e_dev).tocsr()
-        return layer_result(name, self, dev, self.e_neuron, input_counts)
+        self.energy_time = time.perf_counter() - start
+        return layer_result(name, self, dev, self.e_neuron, activity.counts)

@@ -16,15 +16,16 @@ start and ``acc += Φa − Φg`` at its end, and a device's energy at the end is
 
 Timing: synaptic events of step k change the column sums after the neurons' update of step k,
 so a pulse starting at step k is integrated over steps k+1 … k+n (n = pulse width / dt).
+
+This module checks a network's parameters and holds the public API; the jobs are elsewhere:
+the Brian2 objects in :mod:`~snn_rram.snn.graph`, the compiled standalone project in
+:mod:`~snn_rram.snn.standalone`, the results of a run in :mod:`~snn_rram.snn.collect`.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 import time
-import weakref
-from pathlib import Path
 
 import brian2 as b2
 import numpy as np
@@ -33,19 +34,19 @@ import scipy.sparse as sp
 from snn_rram._validation import one_of
 from snn_rram.crossbar.array import Crossbar
 from snn_rram.errors import SnnRramError
-from snn_rram.snn._build_cache import compile_project
-from snn_rram.snn._targets import TARGETS, build_dir, configure_runtime
+from snn_rram.snn._targets import TARGETS, configure_runtime
+from snn_rram.snn.collect import collect_result
 from snn_rram.snn.encoders import SpikeTrains
-from snn_rram.snn.energy import activity_windows
-from snn_rram.snn.layers import CoupledLayer, EventLayer, LayerSpec, has_column_model
+from snn_rram.snn.graph import Graph, build_graph
+from snn_rram.snn.layers import LayerSpec, has_column_model
 from snn_rram.snn.neuron import IFNeuron
 from snn_rram.snn.plan import LayerPlan
 from snn_rram.snn.result import SnnResult
+from snn_rram.snn.standalone import StandaloneProject, run_arguments
 
 __all__ = ["COLUMN_SOLVERS", "SpikingNetwork"]
 
-_names = itertools.count()
-_active_standalone: weakref.ref | None = None
+_names = itertools.count()  # distinct Brian2 names of runtime networks (not state of a build)
 
 
 #: Column solvers of the runtime and standalone targets: tabulated (fast) or exact Newton.
@@ -198,11 +199,11 @@ class SpikingNetwork:
         self.name = name or ("snn" if target == "cpp_standalone" else f"snn{next(_names)}")
         self._conductances = [x.G for x in crossbars]
         self._n_steps = spikes.n_images * spikes.image_steps
-        self._built = False
-        self.reused_build = False
-        self.layers = []  # the Brian2 layers: built now in standalone, at each run otherwise
+        self._graph: Graph | None = None  # of the last run (runtime) or of the build
+        self._project: StandaloneProject | None = None
         if target == "cpp_standalone":
-            self._build_standalone()
+            self._project = StandaloneProject(self._create, self.duration, report)
+            self._graph = self._project.graph
 
     def _check_record(self):
         if self.record and self.target == "cpp_standalone":
@@ -231,18 +232,9 @@ class SpikingNetwork:
 
     # -- construction ---------------------------------------------------------------------------
 
-    def _create(self):
-        dt = self.dt * b2.second
-        sp_ = self.spikes
-        source = b2.SpikeGeneratorGroup(
-            sp_.n_inputs, sp_.indices, sp_.steps * dt, dt=dt, name=f"{self.name}_input"
-        )
-        objects = [source]
-        self.layers = []
-        for k, (xbar, plan, neuron) in enumerate(
-            zip(self.crossbars, self.plans, self.neurons, strict=True)
-        ):
-            spec = LayerSpec(
+    def _specs(self) -> list[LayerSpec]:
+        return [
+            LayerSpec(
                 prefix=f"{self.name}_L{k}",
                 xbar=xbar,
                 plan=plan,
@@ -254,59 +246,44 @@ class SpikingNetwork:
                 record=tuple(self.record.get(k, ())),
                 solver=self.column_solver,
             )
-            layer = (CoupledLayer if self.coupled[k] else EventLayer)(spec, source)
-            layer.spikes = b2.SpikeMonitor(layer.group, name=f"{self.name}_L{k}_spikes")
-            reset = layer.group.run_regularly(
-                "v = 0*volt", dt=sp_.image_steps * dt, when="start", name=f"{self.name}_L{k}_image"
+            for k, (xbar, plan, neuron) in enumerate(
+                zip(self.crossbars, self.plans, self.neurons, strict=True)
             )
-            objects += [*layer.objects, layer.spikes, reset]
-            layer.monitors = {}
-            for var in self.record.get(k, []):
-                mon = b2.StateMonitor(
-                    layer.group,
-                    var,
-                    record=True,
-                    dt=dt,
-                    when="end",
-                    name=f"{self.name}_L{k}_{var}",
-                )
-                layer.monitors[var] = mon
-                objects.append(mon)
-            self.layers.append(layer)
-            source = layer.group
-        out = self.layers[-1].group
-        self._v_end = b2.StateMonitor(
-            out,
-            "v",
-            record=True,
-            dt=sp_.image_steps * dt,
-            when="start",
-            order=-1,
-            name=f"{self.name}_v_end",
-        )
-        objects.append(self._v_end)
-        self._net = b2.Network(objects, name=f"{self.name}_network")
+        ]
 
-    def _build_standalone(self):
-        global _active_standalone
-        # one folder per process: two processes never build in one directory, and a process
-        # holds one standalone project at a time anyway
-        directory = build_dir() / "standalone" / f"process{os.getpid()}"
-        if _active_standalone is not None and _active_standalone() is not None:
-            _active_standalone()._built = False  # its compiled project is about to go
-        b2.set_device("cpp_standalone", directory=str(directory), build_on_run=False)
-        self._device = b2.get_device()
-        self._device.reinit()
-        self._device.activate(directory=str(directory), build_on_run=False)
-        self._create()
-        self._net.run(self._n_steps * self.dt * b2.second, report=self.report)
-        self._device.build(directory=str(directory), compile=False, run=False)
-        self.reused_build = compile_project(
-            self._device, directory, build_dir() / "standalone" / "cache"
-        )
-        self._directory = Path(directory)
-        self._built = True
-        _active_standalone = weakref.ref(self)
+    def _create(self) -> Graph:
+        return build_graph(self.name, self.spikes, self._specs(), self.coupled)
+
+    # -- state ----------------------------------------------------------------------------------
+
+    @property
+    def built(self) -> bool:
+        """Whether this standalone network's compiled project can run.
+
+        A process holds one standalone project at a time: building another standalone network
+        replaces this one's (then build this network again). Always ``False`` on the runtime
+        targets, which build their Brian2 objects at every :meth:`run`.
+        """
+        return self._project is not None and self._project.current
+
+    @property
+    def reused_build(self) -> bool:
+        """Whether the standalone compile was copied from the build cache (no compiler run)."""
+        return self._project is not None and self._project.reused_build
+
+    @property
+    def layers(self) -> list:
+        """The Brian2 layers: of the build in standalone, of the last run otherwise.
+
+        Each is an :class:`~snn_rram.snn.layers.EventLayer` or a
+        :class:`~snn_rram.snn.layers.CoupledLayer`; empty before a runtime target's first run.
+        """
+        return [] if self._graph is None else self._graph.layers
+
+    @property
+    def n_steps(self) -> int:
+        """Time steps of one run."""
+        return self._n_steps
 
     # -- conductances ---------------------------------------------------------------------------
 
@@ -389,111 +366,32 @@ class SpikingNetwork:
         self.crossbars[layer] = xbar
         self.plans[layer] = plan
         self._conductances[layer] = xbar.G
-        if self.layers and hasattr(self.layers[layer], "retarget"):  # standalone: run arguments
-            self.layers[layer].retarget(xbar, plan)
-
-    def _run_args(self) -> dict:
-        """Crossbar-dependent values and neuron constants of every layer, checked.
-
-        Brian2 keeps the old values, silently, when a run-args array has the wrong length, so
-        every length is checked against the plan the network was built from.
-        """
-        args = {}
-        for k, layer in enumerate(self.layers):
-            for view, value, expected in layer.crossbar_values(self._conductances[k]):
-                if np.size(value) != expected:
-                    raise SnnRramError(
-                        f"run_args: {view.group_name}.{view.name} needs {expected} values, "
-                        f"got {np.size(value)}"
-                    )
-                # Brian2 hashes the buffer, which must be contiguous (column slices are not)
-                args[view] = np.array(value, order="C", subok=True)
-            neuron = self.neurons[k]
-            args[layer.group.C_mem] = neuron.capacitance * b2.farad
-            args[layer.group.theta] = neuron.threshold * b2.volt
-            if neuron.leak_tau is not None:
-                args[layer.group.tau_leak] = neuron.leak_tau * b2.second
-        return args
+        if self._project is not None:  # its run arguments follow
+            self._project.graph.layers[layer].retarget(xbar, plan)
 
     # -- running --------------------------------------------------------------------------------
 
     def run(self) -> SnnResult:
         """Present every image once and collect spikes, predictions and energies."""
-        if self.target == "cpp_standalone":
-            if not self._built:
-                raise SnnRramError(
-                    "run: this standalone network's compiled project was replaced by a newer "
-                    "standalone network (one per process at a time); build it again"
-                )
-            args = self._run_args()
-            self._device.run(
-                directory=str(self._directory), with_output=self.report is not None, run_args=args
-            )
-            simulation = float(self._device._last_run_time)
+        if self._project is not None:
+            args = run_arguments(self._project.graph.layers, self._conductances, self.neurons)
+            simulation = self._project.run(args)
         else:
             configure_runtime(self.target)
-            self._create()
+            self._graph = self._create()
             start = time.perf_counter()
-            self._net.run(self._n_steps * self.dt * b2.second, report=self.report, namespace={})
+            self._graph.network.run(self.duration * b2.second, report=self.report, namespace={})
             simulation = time.perf_counter() - start
         start = time.perf_counter()
-        result = self._collect()
+        result = collect_result(
+            self._graph, self.spikes, self._conductances, self.pulse_steps, self.target
+        )
         result.timings = {
             "simulation_s": simulation,
             "collect_s": time.perf_counter() - start,
-            "energy_s": sum(getattr(layer, "energy_time", 0.0) for layer in self.layers),
+            "energy_s": sum(layer.energy_time for layer in self.layers),
         }
         return result
-
-    def _collect(self) -> SnnResult:
-        sp_ = self.spikes
-        n = self._n_steps
-        input_counts = np.bincount(sp_.indices, minlength=sp_.n_inputs)
-        last = np.full(sp_.n_inputs, -(10**12), dtype=np.int64)
-        np.maximum.at(last, sp_.indices, sp_.steps)
-        results = []
-        src_i, src_steps = sp_.indices, sp_.steps
-        for k, layer in enumerate(self.layers):
-            open_inputs = last + self.pulse_steps[k] >= n
-            if layer.coupled:
-                extra = (n,)
-            else:
-                extra = (
-                    activity_windows(
-                        src_i, src_steps, layer.plan.n_inputs, n, self.pulse_steps[k]
-                    ),
-                )
-            res = layer.collect(
-                self._conductances[k], open_inputs, input_counts, f"layer{k}", *extra
-            )
-            for var, mon in getattr(layer, "monitors", {}).items():
-                res.states[var] = np.asarray(getattr(mon, f"{var}_")).T
-            results.append(res)
-            # this layer's spikes drive the next layer
-            steps = np.round(res.spike_times / self.dt).astype(np.int64)
-            src_i, src_steps = res.spike_indices, steps
-            input_counts = np.bincount(res.spike_indices, minlength=layer.plan.n_neurons)
-            last = np.full(layer.plan.n_neurons, -(10**12), dtype=np.int64)
-            np.maximum.at(last, res.spike_indices, steps)
-        out = results[-1]
-        n_out = self.layers[-1].plan.n_neurons
-        image = np.round(out.spike_times / self.dt).astype(np.int64) // sp_.image_steps
-        counts = np.bincount(
-            image * n_out + out.spike_indices, minlength=sp_.n_images * n_out
-        ).reshape(sp_.n_images, n_out)
-        v = np.asarray(self._v_end.v_).T  # (records, n_out): v at the start of each image
-        v_end = np.empty((sp_.n_images, n_out))
-        v_end[:-1] = v[1 : sp_.n_images]
-        v_end[-1] = np.asarray(self.layers[-1].group.v_[:])
-        return SnnResult(
-            results,
-            counts,
-            v_end,
-            sp_.image_steps * self.dt,
-            self.dt,
-            self.target,
-            input_counts=np.bincount(sp_.indices, minlength=sp_.n_inputs),
-        )
 
     @property
     def duration(self) -> float:

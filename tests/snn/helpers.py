@@ -56,7 +56,7 @@ def active_inputs(indices, steps, n_inputs, n_steps, pulse_steps):
 
 def brute_force_energy(net, res):
     """Every device's power at every step from static reads of the active set, summed."""
-    n_steps, dt = net._n_steps, net.dt
+    n_steps, dt = net.n_steps, net.dt
     idx, steps = net.spikes.indices, net.spikes.steps
     out = []
     for k, xbar in enumerate(net.crossbars):

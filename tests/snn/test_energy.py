@@ -28,7 +28,7 @@ def test_event_layers_match_brute_force(device, solver, pulse_steps):
         assert max_rel(layer.device_energy, E) < tol
         assert max_rel(layer.neuron_energy, En) < tol
     # pulses of one input overlap other inputs' pulses (the accounting is not per-pulse trivial)
-    A = activity_windows(spikes.indices, spikes.steps, 12, net._n_steps, pulse_steps)
+    A = activity_windows(spikes.indices, spikes.steps, 12, net.n_steps, pulse_steps)
     assert (np.asarray(A.sum(axis=1)).ravel() > 1).any()
 
 
@@ -98,7 +98,7 @@ def test_linear_moments_equal_brute_force_for_sparse_layers():
     ((E, En),) = brute_force_energy(net, res)
     assert max_rel(res.layers[0].device_energy, E) < 1e-12
     np.testing.assert_allclose(res.layers[0].neuron_energy, En, rtol=1e-12, atol=0)
-    A = activity_windows(spikes.indices, spikes.steps, 8, net._n_steps, 3)
+    A = activity_windows(spikes.indices, spikes.steps, 8, net.n_steps, 3)
     e, _ = linear_energy(xbar, A, 1e-4)
     assert sp.issparse(e)
 

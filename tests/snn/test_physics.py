@@ -19,7 +19,7 @@ def test_column_voltages_equal_static_reads(device, pulse_steps):
     net = snn.SpikingNetwork(xbars, neuron, spikes, record=record)
     res = net.run()
     xbar, plan = xbars[0], net.plans[0]
-    active = active_inputs(spikes.indices, spikes.steps, 12, net._n_steps, pulse_steps)
+    active = active_inputs(spikes.indices, spikes.steps, 12, net.n_steps, pulse_steps)
     read = xbar.read(xbar.layout.active_rows(active))
     for k in (0, 1):
         cols = plan.slot_col[:, k]

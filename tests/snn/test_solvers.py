@@ -58,7 +58,7 @@ def test_column_states_equal_crossbar_read_at_every_step(case, solver):
         else:  # the first layer's spikes drive the second
             prev = res.layers[0]
             idx, steps = prev.spike_indices, np.round(prev.spike_times / net.dt).astype(int)
-        active = active_inputs(idx, steps, xbar.layout.n_inputs, net._n_steps, 2)
+        active = active_inputs(idx, steps, xbar.layout.n_inputs, net.n_steps, 2)
         n_active += int(active.any(axis=1).sum())
         read = xbar.read(xbar.layout.active_rows(active))
         for s in (0, 1):

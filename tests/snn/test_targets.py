@@ -1,11 +1,14 @@
 """numpy, Cython and C++ standalone agree; standalone reruns with new conductances."""
 
+import os
+
 import numpy as np
 import pytest
 
 from snn_rram import SnnRramError, devices, snn
 from snn_rram.crossbar import Circuit, Crossbar, Layout
 from snn_rram.snn import functions
+from snn_rram.snn._targets import build_dir
 
 from .helpers import brute_force_energy, dense, max_rel, small_network
 
@@ -42,6 +45,15 @@ def test_numpy_cython_and_standalone_agree(case, standalone):
     _same(numpy_res, standalone[1], 1e-12)
 
 
+def test_standalone_simulation_time_is_the_compiled_programs_own(standalone):
+    """``timings["simulation_s"]`` is the time the program measured (Brian2's last run info)."""
+    net, first = standalone
+    again = net.run()
+    info = build_dir() / "standalone" / f"process{os.getpid()}" / "results" / "last_run_info.txt"
+    assert again.timings["simulation_s"] == float(info.read_text().split()[0]) > 0
+    assert isinstance(first.timings["simulation_s"], float)
+
+
 def test_run_args_rerun_equals_fresh_build(case, standalone):
     xbars, neuron, spikes = case
     net, first = standalone
@@ -73,8 +85,10 @@ def test_run_args_rerun_equals_fresh_build(case, standalone):
     with pytest.raises(SnnRramError, match="the columns each neuron reads: not as built"):
         net.set_crossbar(1, Crossbar(x1.G, x1.device, x1.circuit, swapped))
     # ... and a fresh standalone build (which replaces the old one in this process)
+    assert net.built
     fresh = snn.SpikingNetwork(new, neurons, spikes, target="cpp_standalone", name="t_fresh")
     _same(rerun, fresh.run(), 0)
+    assert fresh.built and not net.built
     with pytest.raises(SnnRramError, match="replaced by a newer standalone network"):
         net.run()
 
@@ -108,7 +122,7 @@ def test_row_kernel_equals_numpy_and_brute_force(energy, precompute, monkeypatch
         xbars, neuron, spikes, energy=energy, target="cpp_standalone", name="t_rows"
     )
     assert [layer.cols.rows for layer in net.layers] == [True, True]
-    per_step = np.bincount(spikes.steps, minlength=net._n_steps)
+    per_step = np.bincount(spikes.steps, minlength=net.n_steps)
     assert (per_step == 1).sum() > 50 and (per_step >= 2).sum() > 50
     res = net.run()
     ref = snn.SpikingNetwork(xbars, neuron, spikes, energy=energy, target="numpy").run()
