@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from snn_rram import ann, mapping
+from snn_rram import ann
 from snn_rram.experiments import pipeline
 from snn_rram.mapping.qwsm import objective
 from snn_rram.sweep.spec import load_sweep
@@ -86,18 +86,14 @@ def run(sweep_path: Path, out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     t_start = time.perf_counter()
     for n, p in enumerate(points):
         cfg = p.config
-        device, circuit = pipeline._device(cfg), pipeline._circuit(cfg)
-        method = mapping.get(cfg.mapping.method)
+        (device, _), circuit = pipeline._device(cfg), pipeline._circuit(cfg)
+        mappings, _, times = pipeline.map_layers(cfg, converted, calib, device, circuit)
         duty = min(1.0, cfg.encoder.max_rate * cfg.circuit.pulse_width)
-        # the pipeline's arguments (pipeline.prepare maps the same way; it has no helper
-        # that maps without encoding the spikes too, and this study times every layer)
-        options = {"bits": cfg.mapping.bits, "bias_duty": duty, **cfg.mapping.options}
-        options["seed"] = np.random.default_rng(cfg.mapping.seed)
-        mappings, times = [], []
-        for layer in converted.layers:
-            t0 = time.perf_counter()
-            mappings.append(method(layer.weight, device, circuit, bias=layer.bias, **options))
-            times.append(time.perf_counter() - t0)
+        activity = (
+            converted.input_activity(calib)
+            if cfg.mapping.activity == "calibration"
+            else [None] * len(mappings)
+        )
         q_acc = float(np.mean(np.argmax(pipeline.effective_forward(mappings, x), axis=1) == y))
         # read power: every row at the mean duty of its input in the rate model
         a = np.asarray(x, dtype=np.float64)
@@ -130,6 +126,7 @@ def run(sweep_path: Path, out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                     bias_gm=pairs[3],
                     bias_duty=duty,
                     power_weight=lam,
+                    activity=activity[k],
                 )
                 objs += o.total
                 errs += o.error
@@ -153,6 +150,7 @@ def run(sweep_path: Path, out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                 "r_neuron": float(circuit.r_neuron),
                 "bits": cfg.mapping.bits,
                 "series": series,
+                "activity": cfg.mapping.activity,
                 "quantized_accuracy": q_acc,
                 "power_per_synapse": energy_rate / n_syn,
                 "objective": objs,

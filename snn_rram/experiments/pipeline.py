@@ -8,6 +8,7 @@ Brian2 project, new conductances going in as run arguments.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import sys
 import time
 import warnings
@@ -190,23 +191,46 @@ def distinct_weights(weight) -> int:
     return int(np.unique(np.round(values / top, 9)).size)
 
 
-def prepare(cfg: RunConfig) -> Prepared:
-    """Load, convert and map: the spiking network's crossbars, neurons and input spikes."""
-    t0 = time.perf_counter()
-    network, digest = load_network(cfg)
-    x, y, calib = _dataset(cfg)
-    ann_acc = float(np.mean(network.predict(x.reshape((len(x), *network.input_shape))) == y))
-    converted = ann.convert(network, calib, percentile=cfg.conversion.percentile)
-    (device, card_text), circuit = _device(cfg), _circuit(cfg)
+def map_layers(cfg: RunConfig, converted, calib, device, circuit):
+    """Every layer of ``converted`` onto crossbars with the config's mapping method.
+
+    Parameters
+    ----------
+    cfg : RunConfig
+        The run (``mapping`` section, the encoder's rate and the pulse width for bias duties).
+    converted : snn_rram.ann.ConvertedNetwork
+        The network to map.
+    calib : numpy.ndarray
+        Calibration images in [0, 1]: the input activity when ``mapping.activity`` is
+        ``"calibration"``.
+    device, circuit
+        The card's device and the circuit.
+
+    Returns
+    -------
+    mappings : list of snn_rram.mapping.Mapping
+    notes : list of str
+        The hardware warnings of the mapping (also shown as warnings), for the result file:
+        bits beyond what the card's levels represent (with the distinct weights each layer
+        realised), methods that did not converge.
+    seconds : list of float
+        Mapping time per layer, s.
+    """
     method = mapping.get(cfg.mapping.method)
     duty = min(1.0, cfg.encoder.max_rate * cfg.circuit.pulse_width)
     rng = np.random.default_rng(cfg.mapping.seed)
-    mappings = []
+    takes_activity = "activity" in inspect.signature(method).parameters
+    activity = [None] * len(converted.layers)
+    if cfg.mapping.activity == "calibration" and takes_activity:
+        activity = converted.input_activity(calib)
+    mappings, seconds = [], []
     # warnings of the hardware (too many bits for the card, a mapping that did not converge)
     # are shown as usual and kept for the result file
     levels_note = level_warning(cfg.mapping.bits, device)
     notes = []
-    for layer in converted.layers:
+    for layer, act in zip(converted.layers, activity, strict=True):
+        extra = {} if act is None else {"activity": act}
+        t0 = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             m = method(
@@ -217,8 +241,10 @@ def prepare(cfg: RunConfig) -> Prepared:
                 bias=layer.bias,
                 bias_duty=duty,
                 seed=rng,
+                **extra,
                 **cfg.mapping.options,
             )
+        seconds.append(time.perf_counter() - t0)
         mappings.append(m)
         for w in caught:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -230,7 +256,19 @@ def prepare(cfg: RunConfig) -> Prepared:
             for layer, m in zip(converted.layers, mappings, strict=True)
         )
         notes.insert(0, f"{levels_note}; distinct weights the mapping realised: {realised}")
-        warnings.warn(notes[0], SnnRramWarning, stacklevel=2)
+        warnings.warn(notes[0], SnnRramWarning, stacklevel=3)
+    return mappings, notes, seconds
+
+
+def prepare(cfg: RunConfig) -> Prepared:
+    """Load, convert and map: the spiking network's crossbars, neurons and input spikes."""
+    t0 = time.perf_counter()
+    network, digest = load_network(cfg)
+    x, y, calib = _dataset(cfg)
+    ann_acc = float(np.mean(network.predict(x.reshape((len(x), *network.input_shape))) == y))
+    converted = ann.convert(network, calib, percentile=cfg.conversion.percentile)
+    (device, card_text), circuit = _device(cfg), _circuit(cfg)
+    mappings, notes, _ = map_layers(cfg, converted, calib, device, circuit)
     q_acc = float(np.mean(np.argmax(effective_forward(mappings, x), axis=1) == y))
     neurons = []
     for m in mappings:

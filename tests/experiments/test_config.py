@@ -198,6 +198,7 @@ def _configs():
                 "method": "linear_pair",
                 "bits": draw(st.integers(2, 5)),
                 "seed": draw(seed),
+                "activity": draw(st.sampled_from(["uniform", "calibration"])),
                 "options": {"calibrate": draw(st.booleans())},
             },
             "encoder": {

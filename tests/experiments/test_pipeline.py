@@ -149,3 +149,31 @@ def test_hardware_warnings_are_shown_and_stored_in_the_result(tiny_mlp, tmp_path
     # 4 levels: a pair of a level and the lowest one gives at most 7 distinct weights
     realised = re.search(r"realised: fc1 (\d+), fc2 (\d+)", stored[0])
     assert realised and all(2 <= int(k) <= 7 for k in realised.groups())
+
+
+def test_qwsm_learns_the_input_activity_from_the_calibration_images(tiny_mlp, tmp_path):
+    """``mapping.activity = "calibration"`` gives QWSM each layer's mean input (its report
+    says so); ``"uniform"`` leaves the method's default; methods without it ignore it."""
+    from snn_rram.experiments import pipeline
+
+    reports = {}
+    for activity in ("uniform", "calibration"):
+        cfg = load_config(
+            write_config(
+                tmp_path,
+                tiny_mlp,
+                mapping=f'method = "qwsm"\nbits = 3\nactivity = "{activity}"',
+                circuit='r_neuron = "1 kohm"',
+            )
+        )
+        prep = pipeline.prepare(cfg)
+        reports[activity] = [m.report for m in prep.mappings]
+    assert [r["activity_weighted"] for r in reports["uniform"]] == [False, False]
+    assert [r["activity_weighted"] for r in reports["calibration"]] == [True, True]
+    assert reports["uniform"][0]["objective"] != reports["calibration"][0]["objective"]
+    cfg = load_config(
+        write_config(
+            tmp_path, tiny_mlp, mapping='method = "linear_pair"\nactivity = "calibration"'
+        )
+    )
+    assert len(pipeline.prepare(cfg).mappings) == 2
