@@ -95,18 +95,13 @@ def run(sweep_path: Path, out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
             else [None] * len(mappings)
         )
         q_acc = float(np.mean(np.argmax(pipeline.effective_forward(mappings, x), axis=1) == y))
-        # read power: every row at the mean duty of its input in the rate model
+        # read power: every row at the mean duty of its input in the rate model of the mapped
+        # network on the test images
         a = np.asarray(x, dtype=np.float64)
-        energy_rate, n_syn = 0.0, 0
+        n_syn, means = 0, []
         objs, errs = 0.0, 0.0
         for k, (m, layer) in enumerate(zip(mappings, converted.layers, strict=True)):
-            xb = m.crossbar
-            p_row = xb.row_read_power(devices_only=True)
-            rate = np.clip(a.mean(axis=0), 0.0, 1.0) * cfg.encoder.max_rate
-            d = np.ones(xb.n_rows)  # always-on rows
-            driven = xb.layout.row_input >= 0
-            d[driven] = np.minimum(rate[xb.layout.row_input[driven]] * circuit.pulse_width, 1.0)
-            energy_rate += float(np.sum(d * p_row))
+            means.append(a.mean(axis=0))
             n_syn += int(np.size(m.effective_weight)) + (
                 0 if m.effective_bias is None else m.effective_bias.size
             )
@@ -143,6 +138,7 @@ def run(sweep_path: Path, out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                     "bits": cfg.mapping.bits,
                 }
                 layer_rows.append(qwsm_layer_row(layer, m.report, times[k], **labels))
+        energy_rate = pipeline.rate_read_power(mappings, means, cfg.encoder.max_rate)
         series = p.axes.get("label") or cfg.mapping.method
         rows.append(
             {

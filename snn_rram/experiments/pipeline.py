@@ -167,6 +167,24 @@ def equal_read_power(mappings, result) -> float:
     return total / n_syn
 
 
+def rate_read_power(mappings, input_means, max_rate: float) -> float:
+    """Device read power of the mapped layers in the rate model, W (summed over layers).
+
+    Every row is read alone (:meth:`~snn_rram.crossbar.Crossbar.row_read_power`, devices only)
+    at the duty of its input — its mean rate (``input_means`` of the layer, a fraction of
+    ``max_rate``) times the pulse width, at most 1; always-on (bias) rows all the time.
+    """
+    total = 0.0
+    for m, mean in zip(mappings, input_means, strict=True):
+        xb = m.crossbar
+        duty = np.ones(xb.n_rows)
+        driven = xb.layout.row_input >= 0
+        rate = np.clip(np.asarray(mean, dtype=np.float64), 0.0, 1.0) * max_rate
+        duty[driven] = np.minimum(rate[xb.layout.row_input[driven]] * xb.circuit.pulse_width, 1)
+        total += float(np.sum(duty * xb.row_read_power(devices_only=True)))
+    return total
+
+
 @dataclass
 class Prepared:
     """Everything before the simulation: the inputs of :class:`snn.SpikingNetwork`."""
@@ -257,7 +275,53 @@ def map_layers(cfg: RunConfig, converted, calib, device, circuit):
         )
         notes.insert(0, f"{levels_note}; distinct weights the mapping realised: {realised}")
         warnings.warn(notes[0], SnnRramWarning, stacklevel=3)
+    fallback = cfg.mapping.fallback
+    if fallback == "auto":
+        fallback = "linear_pair" if cfg.mapping.method == "qwsm" else "none"
+    if fallback == "linear_pair" and cfg.mapping.method != "linear_pair":
+        mappings = _keep_the_better(cfg, converted, calib, device, circuit, mappings, notes)
     return mappings, notes, seconds
+
+
+def _keep_the_better(cfg, converted, calib, device, circuit, mappings, notes):
+    """``mappings``, or ``linear_pair``'s if those agree better with the converted network.
+
+    Agreement: the fraction of calibration images whose class in the rate model of the mapped
+    network (:func:`effective_forward`) is the converted network's. A tie goes to the mapping
+    that draws less read power (:func:`rate_read_power` at the calibration images' mean
+    inputs). The choice and both agreements are written into every layer's
+    ``report["fallback"]`` and, on a fallback, into ``notes``.
+    """
+    plain = cfg.replace({"mapping.method": "linear_pair", "mapping.options": {}})
+    with warnings.catch_warnings():  # the run's own mapping has said what there is to say
+        warnings.simplefilter("ignore")
+        base, _, _ = map_layers(plain, converted, calib, device, circuit)
+    x = np.asarray(calib, dtype=np.float64).reshape(len(calib), -1)
+    target = converted.predict(x)
+    agree = [
+        float(np.mean(np.argmax(effective_forward(ms, x), axis=1) == target))
+        for ms in (mappings, base)
+    ]
+    means = converted.input_activity(x)
+    power = [rate_read_power(ms, means, cfg.encoder.max_rate) for ms in (mappings, base)]
+    keep = 0 if (agree[0], -power[0]) >= (agree[1], -power[1]) else 1
+    record = {
+        "kept": (cfg.mapping.method, "linear_pair")[keep],
+        "agreement": agree[0],
+        "agreement_linear_pair": agree[1],
+        "images": len(x),
+    }
+    chosen = (mappings, base)[keep]
+    for m in chosen:
+        m.report["fallback"] = record
+    if keep:
+        notes.append(
+            f"mapping: {cfg.mapping.method} fell back to linear_pair, whose network agrees "
+            f"better with the converted one on the {len(x)} calibration images "
+            f'({agree[1]:.3f} against {agree[0]:.3f}; mapping.fallback = "none" keeps '
+            f"{cfg.mapping.method})"
+        )
+    return chosen
 
 
 def prepare(cfg: RunConfig) -> Prepared:
