@@ -97,11 +97,9 @@ def run(sweep_path: Path, out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         q_acc = float(np.mean(np.argmax(pipeline.effective_forward(mappings, x), axis=1) == y))
         # read power: every row at the mean duty of its input in the rate model of the mapped
         # network on the test images
-        a = np.asarray(x, dtype=np.float64)
-        n_syn, means = 0, []
+        n_syn = 0
         objs, errs = 0.0, 0.0
         for k, (m, layer) in enumerate(zip(mappings, converted.layers, strict=True)):
-            means.append(a.mean(axis=0))
             n_syn += int(np.size(m.effective_weight)) + (
                 0 if m.effective_bias is None else m.effective_bias.size
             )
@@ -127,10 +125,6 @@ def run(sweep_path: Path, out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                 errs += o.error
             else:
                 objs = errs = float("nan")
-            a = np.asarray(m.effective_weight @ a.T).T
-            if m.effective_bias is not None:
-                a = a + m.effective_bias
-            a = np.maximum(a, 0.0)
             if m.report.get("method") == "qwsm":
                 labels = {
                     "card": cfg.device.card,
@@ -138,6 +132,7 @@ def run(sweep_path: Path, out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                     "bits": cfg.mapping.bits,
                 }
                 layer_rows.append(qwsm_layer_row(layer, m.report, times[k], **labels))
+        means = pipeline.effective_activity(mappings, x)
         energy_rate = pipeline.rate_read_power(mappings, means, cfg.encoder.max_rate)
         series = p.axes.get("label") or cfg.mapping.method
         rows.append(

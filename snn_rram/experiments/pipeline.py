@@ -138,14 +138,29 @@ def _circuit(cfg: RunConfig) -> Circuit:
 
 def effective_forward(mappings, x) -> np.ndarray:
     """Rate model of the mapped network (nominal conductances, ideal reads)."""
+    *_, out = _effective_activations(mappings, x)
+    return out
+
+
+def effective_activity(mappings, x) -> list[np.ndarray]:
+    """Mean input of every mapped layer over ``x`` in the rate model of the mapped network.
+
+    Per layer, shape ``(n_inputs,)``, a fraction of the maximum rate (not clipped).
+    """
+    return [a.mean(axis=0) for a in list(_effective_activations(mappings, x))[:-1]]
+
+
+def _effective_activations(mappings, x):
+    """The input, then every mapped layer's output, of :func:`effective_forward`."""
     a = np.asarray(x, dtype=np.float64)
+    yield a
     for k, m in enumerate(mappings):
         a = np.asarray(m.effective_weight @ a.T).T
         if m.effective_bias is not None:
             a = a + m.effective_bias
         if k + 1 < len(mappings):
             a = np.maximum(a, 0.0)
-    return a
+        yield a
 
 
 def equal_read_power(mappings, result) -> float:
@@ -288,8 +303,8 @@ def _keep_the_better(cfg, converted, calib, device, circuit, mappings, notes):
 
     Agreement: the fraction of calibration images whose class in the rate model of the mapped
     network (:func:`effective_forward`) is the converted network's. A tie goes to the mapping
-    that draws less read power (:func:`rate_read_power` at the calibration images' mean
-    inputs). The choice and both agreements are written into every layer's
+    that draws less read power (:func:`rate_read_power` at its own mean inputs on the
+    calibration images). The choice and both agreements are written into every layer's
     ``report["fallback"]`` and, on a fallback, into ``notes``.
     """
     plain = cfg.replace({"mapping.method": "linear_pair", "mapping.options": {}})
@@ -302,8 +317,10 @@ def _keep_the_better(cfg, converted, calib, device, circuit, mappings, notes):
         float(np.mean(np.argmax(effective_forward(ms, x), axis=1) == target))
         for ms in (mappings, base)
     ]
-    means = converted.input_activity(x)
-    power = [rate_read_power(ms, means, cfg.encoder.max_rate) for ms in (mappings, base)]
+    power = [
+        rate_read_power(ms, effective_activity(ms, x), cfg.encoder.max_rate)
+        for ms in (mappings, base)
+    ]
     keep = 0 if (agree[0], -power[0]) >= (agree[1], -power[1]) else 1
     record = {
         "kept": (cfg.mapping.method, "linear_pair")[keep],
