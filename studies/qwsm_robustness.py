@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from snn_rram import ann, mapping
+from snn_rram import ann
 from snn_rram.experiments import pipeline
 from snn_rram.mapping.qwsm import objective
 from snn_rram.sweep.spec import load_sweep
@@ -86,31 +86,20 @@ def run(sweep_path: Path, out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     t_start = time.perf_counter()
     for n, p in enumerate(points):
         cfg = p.config
-        device, circuit = pipeline._device(cfg), pipeline._circuit(cfg)
-        method = mapping.get(cfg.mapping.method)
+        (device, _), circuit = pipeline._device(cfg), pipeline._circuit(cfg)
+        mappings, _, times = pipeline.map_layers(cfg, converted, calib, device, circuit)
         duty = min(1.0, cfg.encoder.max_rate * cfg.circuit.pulse_width)
-        # the pipeline's arguments (pipeline.prepare maps the same way; it has no helper
-        # that maps without encoding the spikes too, and this study times every layer)
-        options = {"bits": cfg.mapping.bits, "bias_duty": duty, **cfg.mapping.options}
-        options["seed"] = np.random.default_rng(cfg.mapping.seed)
-        mappings, times = [], []
-        for layer in converted.layers:
-            t0 = time.perf_counter()
-            mappings.append(method(layer.weight, device, circuit, bias=layer.bias, **options))
-            times.append(time.perf_counter() - t0)
+        activity = (
+            converted.input_activity(calib)
+            if cfg.mapping.activity == "calibration"
+            else [None] * len(mappings)
+        )
         q_acc = float(np.mean(np.argmax(pipeline.effective_forward(mappings, x), axis=1) == y))
-        # read power: every row at the mean duty of its input in the rate model
-        a = np.asarray(x, dtype=np.float64)
-        energy_rate, n_syn = 0.0, 0
+        # read power: every row at the mean duty of its input in the rate model of the mapped
+        # network on the test images
+        n_syn = 0
         objs, errs = 0.0, 0.0
         for k, (m, layer) in enumerate(zip(mappings, converted.layers, strict=True)):
-            xb = m.crossbar
-            p_row = xb.row_read_power(devices_only=True)
-            rate = np.clip(a.mean(axis=0), 0.0, 1.0) * cfg.encoder.max_rate
-            d = np.ones(xb.n_rows)  # always-on rows
-            driven = xb.layout.row_input >= 0
-            d[driven] = np.minimum(rate[xb.layout.row_input[driven]] * circuit.pulse_width, 1.0)
-            energy_rate += float(np.sum(d * p_row))
             n_syn += int(np.size(m.effective_weight)) + (
                 0 if m.effective_bias is None else m.effective_bias.size
             )
@@ -130,15 +119,12 @@ def run(sweep_path: Path, out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                     bias_gm=pairs[3],
                     bias_duty=duty,
                     power_weight=lam,
+                    activity=activity[k],
                 )
                 objs += o.total
                 errs += o.error
             else:
                 objs = errs = float("nan")
-            a = np.asarray(m.effective_weight @ a.T).T
-            if m.effective_bias is not None:
-                a = a + m.effective_bias
-            a = np.maximum(a, 0.0)
             if m.report.get("method") == "qwsm":
                 labels = {
                     "card": cfg.device.card,
@@ -146,6 +132,8 @@ def run(sweep_path: Path, out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                     "bits": cfg.mapping.bits,
                 }
                 layer_rows.append(qwsm_layer_row(layer, m.report, times[k], **labels))
+        means = pipeline.effective_activity(mappings, x)
+        energy_rate = pipeline.rate_read_power(mappings, means, cfg.encoder.max_rate)
         series = p.axes.get("label") or cfg.mapping.method
         rows.append(
             {
@@ -153,6 +141,7 @@ def run(sweep_path: Path, out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                 "r_neuron": float(circuit.r_neuron),
                 "bits": cfg.mapping.bits,
                 "series": series,
+                "activity": cfg.mapping.activity,
                 "quantized_accuracy": q_acc,
                 "power_per_synapse": energy_rate / n_syn,
                 "objective": objs,

@@ -144,14 +144,37 @@ class ConvertedNetwork:
         -------
         numpy.ndarray, shape (n, n_outputs)
         """
+        *_, out = self._activations(x)
+        return out
+
+    def input_activity(self, x) -> list[np.ndarray]:
+        """Mean input of every layer in the rate model, as a fraction of the maximum rate.
+
+        Parameters
+        ----------
+        x : array_like, shape ``(n, input_size)`` or ``(n, *input_shape)``
+            Inputs in [0, 1], e.g. the calibration images.
+
+        Returns
+        -------
+        list of numpy.ndarray
+            Per layer, shape ``(n_inputs,)``, in [0, 1]: the mean over ``x`` of the layer's
+            inputs (normalised activations above 1 saturate at the maximum rate).
+        """
+        inputs = list(self._activations(x))[:-1]
+        return [np.clip(a, 0.0, 1.0).mean(axis=0) for a in inputs]
+
+    def _activations(self, x):
+        """The network's input, then every layer's output, in the rate model."""
         a = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+        yield a
         for layer in self.layers:
             a = np.asarray(layer.weight @ a.T).T
             if layer.bias is not None:
                 a = a + layer.bias
             if layer.relu:
                 a = np.maximum(a, 0.0)
-        return a
+            yield a
 
     def predict(self, x) -> np.ndarray:
         """Arg-max class of the rate model."""

@@ -261,7 +261,16 @@ class CircuitConfig(Section):
 
 
 # Keywords every mapping method takes from the pipeline, not from ``mapping.options``.
-_PIPELINE_KEYWORDS = {"bits", "bias", "bias_duty", "seed"}
+_PIPELINE_KEYWORDS = {"bits", "bias", "bias_duty", "seed", "activity"}
+
+#: ``mapping.activity``: how a method that weights its error by input activity (``qwsm``) learns
+#: it — its default (every input at the same mean rate) or the calibration images.
+ACTIVITIES = ("uniform", "calibration")
+
+#: ``mapping.fallback``: the mapped network is compared with ``linear_pair``'s on the calibration
+#: images and the one that agrees more with the converted network is kept (``"auto"``: for
+#: ``qwsm``, whose promise is never to lose to its baseline; ``"none"``: never).
+FALLBACKS = ("auto", "linear_pair", "none")
 
 
 def method_options(method: str) -> dict[str, Any]:
@@ -281,14 +290,21 @@ class MappingConfig(Section):
     """Weights to conductances.
 
     ``method`` (registered name, see :func:`snn_rram.mapping.available`), quantisation
-    ``bits`` (2 to :data:`MAX_BITS`), ``seed`` of the programming variation, and the
-    keyword ``options`` of the method (its signature says which).
+    ``bits`` (2 to :data:`MAX_BITS`), ``seed`` of the programming variation, the input
+    ``activity`` a method that weights by it (``qwsm``) is given (``"uniform"``: the method's
+    default; ``"calibration"``: each layer's mean input on the calibration images in the rate
+    model; methods without an ``activity`` parameter ignore it), the ``fallback`` to
+    ``linear_pair``'s mapping when that agrees better with the converted network on the
+    calibration images (``"auto"``: for ``qwsm`` only), and the keyword ``options`` of the
+    method (its signature says which).
     """
 
     key: ClassVar[str] = "mapping"
     method: Annotated[StrictStr, one_of(_methods)] = "linear_pair"
     bits: Annotated[StrictInt, Field(ge=2, le=MAX_BITS)] = 4
     seed: Seed = 0
+    activity: Annotated[StrictStr, one_of(lambda: ACTIVITIES)] = "uniform"
+    fallback: Annotated[StrictStr, one_of(lambda: FALLBACKS)] = "auto"
     options: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -8,6 +8,7 @@ Brian2 project, new conductances going in as run arguments.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import sys
 import time
 import warnings
@@ -137,14 +138,29 @@ def _circuit(cfg: RunConfig) -> Circuit:
 
 def effective_forward(mappings, x) -> np.ndarray:
     """Rate model of the mapped network (nominal conductances, ideal reads)."""
+    *_, out = _effective_activations(mappings, x)
+    return out
+
+
+def effective_activity(mappings, x) -> list[np.ndarray]:
+    """Mean input of every mapped layer over ``x`` in the rate model of the mapped network.
+
+    Per layer, shape ``(n_inputs,)``, a fraction of the maximum rate (not clipped).
+    """
+    return [a.mean(axis=0) for a in list(_effective_activations(mappings, x))[:-1]]
+
+
+def _effective_activations(mappings, x):
+    """The input, then every mapped layer's output, of :func:`effective_forward`."""
     a = np.asarray(x, dtype=np.float64)
+    yield a
     for k, m in enumerate(mappings):
         a = np.asarray(m.effective_weight @ a.T).T
         if m.effective_bias is not None:
             a = a + m.effective_bias
         if k + 1 < len(mappings):
             a = np.maximum(a, 0.0)
-    return a
+        yield a
 
 
 def equal_read_power(mappings, result) -> float:
@@ -164,6 +180,24 @@ def equal_read_power(mappings, result) -> float:
         total += duty * p[driven].sum() + p[~driven].sum()
         n_syn += layer.n_synapses
     return total / n_syn
+
+
+def rate_read_power(mappings, input_means, max_rate: float) -> float:
+    """Device read power of the mapped layers in the rate model, W (summed over layers).
+
+    Every row is read alone (:meth:`~snn_rram.crossbar.Crossbar.row_read_power`, devices only)
+    at the duty of its input — its mean rate (``input_means`` of the layer, a fraction of
+    ``max_rate``) times the pulse width, at most 1; always-on (bias) rows all the time.
+    """
+    total = 0.0
+    for m, mean in zip(mappings, input_means, strict=True):
+        xb = m.crossbar
+        duty = np.ones(xb.n_rows)
+        driven = xb.layout.row_input >= 0
+        rate = np.clip(np.asarray(mean, dtype=np.float64), 0.0, 1.0) * max_rate
+        duty[driven] = np.minimum(rate[xb.layout.row_input[driven]] * xb.circuit.pulse_width, 1)
+        total += float(np.sum(duty * xb.row_read_power(devices_only=True)))
+    return total
 
 
 @dataclass
@@ -190,23 +224,46 @@ def distinct_weights(weight) -> int:
     return int(np.unique(np.round(values / top, 9)).size)
 
 
-def prepare(cfg: RunConfig) -> Prepared:
-    """Load, convert and map: the spiking network's crossbars, neurons and input spikes."""
-    t0 = time.perf_counter()
-    network, digest = load_network(cfg)
-    x, y, calib = _dataset(cfg)
-    ann_acc = float(np.mean(network.predict(x.reshape((len(x), *network.input_shape))) == y))
-    converted = ann.convert(network, calib, percentile=cfg.conversion.percentile)
-    (device, card_text), circuit = _device(cfg), _circuit(cfg)
+def map_layers(cfg: RunConfig, converted, calib, device, circuit):
+    """Every layer of ``converted`` onto crossbars with the config's mapping method.
+
+    Parameters
+    ----------
+    cfg : RunConfig
+        The run (``mapping`` section, the encoder's rate and the pulse width for bias duties).
+    converted : snn_rram.ann.ConvertedNetwork
+        The network to map.
+    calib : numpy.ndarray
+        Calibration images in [0, 1]: the input activity when ``mapping.activity`` is
+        ``"calibration"``.
+    device, circuit
+        The card's device and the circuit.
+
+    Returns
+    -------
+    mappings : list of snn_rram.mapping.Mapping
+    notes : list of str
+        The hardware warnings of the mapping (also shown as warnings), for the result file:
+        bits beyond what the card's levels represent (with the distinct weights each layer
+        realised), methods that did not converge.
+    seconds : list of float
+        Mapping time per layer, s.
+    """
     method = mapping.get(cfg.mapping.method)
     duty = min(1.0, cfg.encoder.max_rate * cfg.circuit.pulse_width)
     rng = np.random.default_rng(cfg.mapping.seed)
-    mappings = []
+    takes_activity = "activity" in inspect.signature(method).parameters
+    activity = [None] * len(converted.layers)
+    if cfg.mapping.activity == "calibration" and takes_activity:
+        activity = converted.input_activity(calib)
+    mappings, seconds = [], []
     # warnings of the hardware (too many bits for the card, a mapping that did not converge)
     # are shown as usual and kept for the result file
     levels_note = level_warning(cfg.mapping.bits, device)
     notes = []
-    for layer in converted.layers:
+    for layer, act in zip(converted.layers, activity, strict=True):
+        extra = {} if act is None else {"activity": act}
+        t0 = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             m = method(
@@ -217,8 +274,10 @@ def prepare(cfg: RunConfig) -> Prepared:
                 bias=layer.bias,
                 bias_duty=duty,
                 seed=rng,
+                **extra,
                 **cfg.mapping.options,
             )
+        seconds.append(time.perf_counter() - t0)
         mappings.append(m)
         for w in caught:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -230,7 +289,67 @@ def prepare(cfg: RunConfig) -> Prepared:
             for layer, m in zip(converted.layers, mappings, strict=True)
         )
         notes.insert(0, f"{levels_note}; distinct weights the mapping realised: {realised}")
-        warnings.warn(notes[0], SnnRramWarning, stacklevel=2)
+        warnings.warn(notes[0], SnnRramWarning, stacklevel=3)
+    fallback = cfg.mapping.fallback
+    if fallback == "auto":
+        fallback = "linear_pair" if cfg.mapping.method == "qwsm" else "none"
+    if fallback == "linear_pair" and cfg.mapping.method != "linear_pair":
+        mappings = _keep_the_better(cfg, converted, calib, device, circuit, mappings, notes)
+    return mappings, notes, seconds
+
+
+def _keep_the_better(cfg, converted, calib, device, circuit, mappings, notes):
+    """``mappings``, or ``linear_pair``'s if those agree better with the converted network.
+
+    Agreement: the fraction of calibration images whose class in the rate model of the mapped
+    network (:func:`effective_forward`) is the converted network's. A tie goes to the mapping
+    that draws less read power (:func:`rate_read_power` at its own mean inputs on the
+    calibration images). The choice and both agreements are written into every layer's
+    ``report["fallback"]`` and, on a fallback, into ``notes``.
+    """
+    plain = cfg.replace({"mapping.method": "linear_pair", "mapping.options": {}})
+    with warnings.catch_warnings():  # the run's own mapping has said what there is to say
+        warnings.simplefilter("ignore")
+        base, _, _ = map_layers(plain, converted, calib, device, circuit)
+    x = np.asarray(calib, dtype=np.float64).reshape(len(calib), -1)
+    target = converted.predict(x)
+    agree = [
+        float(np.mean(np.argmax(effective_forward(ms, x), axis=1) == target))
+        for ms in (mappings, base)
+    ]
+    power = [
+        rate_read_power(ms, effective_activity(ms, x), cfg.encoder.max_rate)
+        for ms in (mappings, base)
+    ]
+    keep = 0 if (agree[0], -power[0]) >= (agree[1], -power[1]) else 1
+    record = {
+        "kept": (cfg.mapping.method, "linear_pair")[keep],
+        "agreement": agree[0],
+        "agreement_linear_pair": agree[1],
+        "images": len(x),
+    }
+    chosen = (mappings, base)[keep]
+    for m in chosen:
+        m.report["fallback"] = record
+    if keep:
+        notes.append(
+            f"mapping: {cfg.mapping.method} fell back to linear_pair, whose network agrees "
+            f"better with the converted one on the {len(x)} calibration images "
+            f'({agree[1]:.3f} against {agree[0]:.3f}; mapping.fallback = "none" keeps '
+            f"{cfg.mapping.method})"
+        )
+    return chosen
+
+
+def prepare(cfg: RunConfig) -> Prepared:
+    """Load, convert and map: the spiking network's crossbars, neurons and input spikes."""
+    t0 = time.perf_counter()
+    network, digest = load_network(cfg)
+    x, y, calib = _dataset(cfg)
+    ann_acc = float(np.mean(network.predict(x.reshape((len(x), *network.input_shape))) == y))
+    converted = ann.convert(network, calib, percentile=cfg.conversion.percentile)
+    (device, card_text), circuit = _device(cfg), _circuit(cfg)
+    mappings, notes, _ = map_layers(cfg, converted, calib, device, circuit)
     q_acc = float(np.mean(np.argmax(effective_forward(mappings, x), axis=1) == y))
     neurons = []
     for m in mappings:

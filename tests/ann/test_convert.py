@@ -40,6 +40,23 @@ def test_rate_model_reproduces_the_ann(rng):
     assert [layer.relu for layer in conv.layers] == [True, True, True, False]
 
 
+def test_input_activity_is_each_layers_mean_input(rng):
+    """Per layer, the mean over the images of its inputs in the rate model, clipped to [0, 1]."""
+    net = lenet(rng)
+    x = rng.random((8, 1, 28, 28))
+    conv = ann.convert(net, x)
+    means = conv.input_activity(x)
+    assert [m.shape for m in means] == [(layer.n_inputs,) for layer in conv.layers]
+    np.testing.assert_allclose(means[0], x.reshape(8, -1).mean(axis=0), rtol=1e-15)
+    a = x.reshape(8, -1)
+    for k, layer in enumerate(conv.layers[:-1]):  # brute force, one image at a time
+        out = np.array([np.maximum(layer.weight @ row + layer.bias, 0) for row in a])
+        a = out
+        expected = np.mean([np.clip(row, 0, 1) for row in a], axis=0)
+        np.testing.assert_allclose(means[k + 1], expected, rtol=1e-12, atol=1e-15)
+    assert all(((m >= 0) & (m <= 1)).all() for m in means)
+
+
 def test_convolutions_unroll_sparse_and_small(rng):
     conv = ann.convert(lenet(rng), rng.random((4, 1, 28, 28)))
     c1, c2, f1, _ = conv.layers

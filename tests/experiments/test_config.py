@@ -198,6 +198,8 @@ def _configs():
                 "method": "linear_pair",
                 "bits": draw(st.integers(2, 5)),
                 "seed": draw(seed),
+                "activity": draw(st.sampled_from(["uniform", "calibration"])),
+                "fallback": draw(st.sampled_from(["auto", "linear_pair", "none"])),
                 "options": {"calibrate": draw(st.booleans())},
             },
             "encoder": {

@@ -149,3 +149,94 @@ def test_hardware_warnings_are_shown_and_stored_in_the_result(tiny_mlp, tmp_path
     # 4 levels: a pair of a level and the lowest one gives at most 7 distinct weights
     realised = re.search(r"realised: fc1 (\d+), fc2 (\d+)", stored[0])
     assert realised and all(2 <= int(k) <= 7 for k in realised.groups())
+
+
+def test_qwsm_learns_the_input_activity_from_the_calibration_images(tiny_mlp, tmp_path):
+    """``mapping.activity = "calibration"`` gives QWSM each layer's mean input (its report
+    says so); ``"uniform"`` leaves the method's default; methods without it ignore it."""
+    from snn_rram.experiments import pipeline
+
+    reports = {}
+    for activity in ("uniform", "calibration"):
+        cfg = load_config(
+            write_config(
+                tmp_path,
+                tiny_mlp,
+                mapping=f'method = "qwsm"\nbits = 3\nactivity = "{activity}"',
+                circuit='r_neuron = "1 kohm"',
+            )
+        )
+        prep = pipeline.prepare(cfg)
+        reports[activity] = [m.report for m in prep.mappings]
+    assert [r["activity_weighted"] for r in reports["uniform"]] == [False, False]
+    assert [r["activity_weighted"] for r in reports["calibration"]] == [True, True]
+    assert reports["uniform"][0]["objective"] != reports["calibration"][0]["objective"]
+    cfg = load_config(
+        write_config(
+            tmp_path, tiny_mlp, mapping='method = "linear_pair"\nactivity = "calibration"'
+        )
+    )
+    assert len(pipeline.prepare(cfg).mappings) == 2
+
+
+@pytest.mark.parametrize(("card", "power_weight"), [("measured_4level", None), ("default", 1e3)])
+def test_qwsm_keeps_the_network_that_agrees_better_with_the_converted_one(
+    tiny_mlp, tmp_path, card, power_weight
+):
+    """``mapping.fallback = "auto"``: QWSM's mapped network is kept only if it agrees at least as
+    well as ``linear_pair``'s with the converted network on the calibration images."""
+    from snn_rram import mapping
+    from snn_rram.experiments import pipeline
+
+    cfg = load_config(write_config(tmp_path, tiny_mlp)).replace(
+        {"device.card": card, "circuit.r_neuron": 3000.0, "mapping.method": "qwsm"}
+    )
+    options = {} if power_weight is None else {"power_weight": power_weight}
+    if options:  # power only: QWSM's network is worse than linear_pair's
+        cfg = cfg.replace("mapping.options.power_weight", power_weight)
+    _, _, calib = pipeline._dataset(cfg)
+    network, _ = pipeline.load_network(cfg)
+    converted = ann.convert(network, calib, percentile=cfg.conversion.percentile)
+    (device, _), circuit = pipeline._device(cfg), pipeline._circuit(cfg)
+    kept, notes, _ = pipeline.map_layers(cfg, converted, calib, device, circuit)
+    record = kept[0].report["fallback"]
+    assert all(m.report["fallback"] == record for m in kept)
+    # independently: both networks' agreement with the converted network
+    x = calib.reshape(len(calib), -1)
+    target = converted.predict(x)
+    duty = min(1.0, cfg.encoder.max_rate * cfg.circuit.pulse_width)
+    nets = {}
+    for name in ("qwsm", "linear_pair"):
+        rng = np.random.default_rng(cfg.mapping.seed)
+        nets[name] = [
+            mapping.get(name)(
+                layer.weight,
+                device,
+                circuit,
+                bits=cfg.mapping.bits,
+                bias=layer.bias,
+                bias_duty=duty,
+                seed=rng,
+                **(options if name == "qwsm" else {}),
+            )
+            for layer in converted.layers
+        ]
+    agree = {
+        k: float(np.mean(np.argmax(pipeline.effective_forward(v, x), axis=1) == target))
+        for k, v in nets.items()
+    }
+    assert record["agreement"] == agree["qwsm"]
+    assert record["agreement_linear_pair"] == agree["linear_pair"]
+    if agree["qwsm"] != agree["linear_pair"]:
+        assert record["kept"] == max(agree, key=agree.get)
+    chosen = nets[record["kept"]]
+    for a, b in zip(kept, chosen, strict=True):
+        np.testing.assert_array_equal(a.effective_weight, b.effective_weight)
+    assert any("fell back" in n for n in notes) == (record["kept"] == "linear_pair")
+    # "none" keeps QWSM's mapping and records nothing
+    plain, _, _ = pipeline.map_layers(
+        cfg.replace("mapping.fallback", "none"), converted, calib, device, circuit
+    )
+    assert "fallback" not in plain[0].report
+    assert record["kept"] == ("qwsm" if power_weight is None else "linear_pair")
+    np.testing.assert_array_equal(plain[0].effective_weight, nets["qwsm"][0].effective_weight)
