@@ -48,10 +48,10 @@ READS = ("once", "event")
 
 @dataclass(frozen=True, eq=False)
 class SenseMapping(Mapping):
-    """A layer on 2T2R pairs read by a PCSA.
+    """A layer on 2T2R pairs read by a PCSA: a :class:`Mapping` with the sense periphery.
 
-    Attributes (besides those of :class:`Mapping`)
-    ----------------------------------------------
+    Attributes
+    ----------
     pcsa : PCSA
         The sense amplifier of every column pair.
     encoding : str

@@ -164,6 +164,10 @@ def test_event_reads_draw_each_outcome_with_its_probability():
     assert np.all(np.abs(z[sd > 0]) < 5)  # 5 standard deviations: fails by chance < 1e-5
     assert np.all(v[sd == 0] == n_spikes * mean_q[sd == 0])
     assert np.unique(v[20:]).size > 5  # fresh draws: the 0 pairs differ from each other
+    again = snn.SenseNetwork(layer, neuron, trains, reads="event", seed=3, record={0: ["v"]})
+    np.testing.assert_array_equal(np.round(again.run().layers[0].states["v"][-1] / unit), v)
+    other = snn.SenseNetwork(layer, neuron, trains, reads="event", seed=4, record={0: ["v"]})
+    assert not np.array_equal(np.round(other.run().layers[0].states["v"][-1] / unit), v)
 
 
 def test_bad_inputs():
