@@ -8,14 +8,24 @@ import numpy as np
 
 from snn_rram import snn
 from snn_rram.errors import SnnRramError
-from snn_rram.mapping.pcsa_pairs import SenseMapping
+from snn_rram.mapping.pcsa_pairs import SENSE_METHODS, SenseMapping
 
-__all__ = ["is_sense", "sense_network"]
+__all__ = ["check_target", "is_sense", "sense_network"]
 
 
 def is_sense(mappings) -> bool:
     """True when the layers are 2T2R pairs read by a PCSA (all or none of them)."""
     return any(isinstance(m, SenseMapping) for m in mappings)
+
+
+def check_target(cfg) -> None:
+    """Refuse a Brian2 target the sense network does not run on, before any work is done."""
+    sim = cfg.simulation
+    if cfg.mapping.method in SENSE_METHODS and sim.target not in snn.sense_network.SENSE_TARGETS:
+        raise SnnRramError(
+            f"simulation.target: mapping method {cfg.mapping.method!r} runs on "
+            f"{', '.join(map(repr, snn.sense_network.SENSE_TARGETS))}, got {sim.target!r}"
+        )
 
 
 def sense_network(cfg, prep) -> snn.SenseNetwork:
@@ -26,11 +36,7 @@ def sense_network(cfg, prep) -> snn.SenseNetwork:
     without a refractory period gets the pulse width, as on the crossbar path.
     """
     sim = cfg.simulation
-    if sim.target not in snn.sense_network.SENSE_TARGETS:
-        raise SnnRramError(
-            f"simulation.target: mapping method {cfg.mapping.method!r} runs on "
-            f"{', '.join(map(repr, snn.sense_network.SENSE_TARGETS))}, got {sim.target!r}"
-        )
+    check_target(cfg)
     layers, neurons = [], []
     for m, neuron in zip(prep.mappings, prep.neurons, strict=True):
         drive = None if m.effective_bias is None else m.effective_bias * cfg.encoder.max_rate

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from snn_rram import ann, datasets, devices, mapping, results, snn
 from snn_rram.crossbar import Circuit
 from snn_rram.errors import SnnRramError, SnnRramWarning
-from snn_rram.experiments._sense import is_sense, sense_network
+from snn_rram.experiments._sense import check_target, is_sense, sense_network
 from snn_rram.experiments.config import RunConfig, level_warning
 
 __all__ = ["RunOutcome", "prepare", "run"]
@@ -321,6 +321,7 @@ def run(cfg: RunConfig, *, save: bool = True) -> RunOutcome:
         f"preparing: network {cfg.network.weights}, {cfg.data.n_images} images, "
         f"mapping {cfg.mapping.method} ({cfg.mapping.bits} bits), device {cfg.device.card}",
     )
+    check_target(cfg)
     prep = prepare(cfg)
     _log(
         cfg,

@@ -34,6 +34,7 @@ from snn_rram.mapping.registry import register
 
 __all__ = [
     "READS",
+    "SENSE_METHODS",
     "SenseMapping",
     "binary_2t2r",
     "pcsa_from_options",
@@ -44,6 +45,8 @@ __all__ = [
 #: When the spiking path senses a pair: once per run (outcome kept in a register) or at
 #: every presynaptic spike (a fresh outcome each time).
 READS = ("once", "event")
+#: The registered names of this module's methods.
+SENSE_METHODS = ("ternary_2t2r", "binary_2t2r")
 
 
 @dataclass(frozen=True, eq=False)
