@@ -168,6 +168,8 @@ class SenseNetwork:
         Brian2 runtime target.
     record : dict, optional
         ``{layer index: ["v"]}`` to record membranes every step.
+    report : str, optional
+        Brian2 progress report (``"text"``).
     """
 
     def __init__(
@@ -211,7 +213,7 @@ class SenseNetwork:
         self._brian_seed = int(rng.integers(2**31 - 1))
         self.dt = spikes.dt
         self._n_steps = spikes.n_images * spikes.image_steps
-        self.synapses = []  # per layer: i, j, g_bl, g_blb, outcome (once) or probabilities
+        self.synapses = []  # per layer: i, j, outcomes (once) or probabilities, sense energies
         for x in layers:
             i, j, g_bl, g_blb = x.pairs()
             if self.reads == "once":
