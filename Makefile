@@ -9,7 +9,7 @@ export SNN_RRAM_BUILD_DIR := $(CURDIR)/build
 export MPLCONFIGDIR       := $(CURDIR)/build/matplotlib
 export MPLBACKEND         := Agg
 
-.PHONY: setup system-deps test lint demo bench study-pcsa study-distortion clean
+.PHONY: setup system-deps test lint demo bench study-pcsa study-ternary-snn study-distortion clean
 
 setup: $(VENV)/.installed system-deps
 
@@ -71,6 +71,12 @@ bench: setup
 # Paper 5: binary vs ternary networks read by the PCSA model (trains on Fashion-MNIST: ~1 h)
 study-pcsa: setup
 	$(BIN)/python studies/pcsa_study.py --out results/pcsa_study
+
+# Paper 5 in the spiking network: the bundled ternary MLP read by the PCSA model vs analog pairs
+# through the passive array (~15 min on two cores; the report checks the near-threshold target)
+study-ternary-snn: setup
+	$(BIN)/snn-rram sweep models/experiments/ternary_snn_study.toml
+	$(BIN)/snn-rram report results/ternary_snn_study
 
 # Papers 1 x 2: distortion-aware fine-tuning + linear_pair vs qwsm and calibration (~20 min)
 study-distortion: setup

@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from snn_rram import ann, datasets, devices, mapping, results, snn
 from snn_rram.crossbar import Circuit
 from snn_rram.errors import SnnRramError, SnnRramWarning
+from snn_rram.experiments._sense import check_target, is_sense, sense_network
 from snn_rram.experiments.config import RunConfig, level_warning
 
 __all__ = ["RunOutcome", "prepare", "run"]
@@ -439,6 +440,7 @@ def run(cfg: RunConfig, *, save: bool = True) -> RunOutcome:
         f"preparing: network {cfg.network.weights}, {cfg.data.n_images} images, "
         f"mapping {cfg.mapping.method} ({cfg.mapping.bits} bits), device {cfg.device.card}",
     )
+    check_target(cfg)
     prep = prepare(cfg)
     _log(
         cfg,
@@ -447,7 +449,10 @@ def run(cfg: RunConfig, *, save: bool = True) -> RunOutcome:
         f"({cfg.simulation.target})",
     )
     t1 = time.perf_counter()
-    net, compiled = _spiking_network(cfg, prep)
+    if is_sense(prep.mappings):  # 2T2R pairs read by a PCSA: digital synapses
+        net, compiled = sense_network(cfg, prep), False
+    else:
+        net, compiled = _spiking_network(cfg, prep)
     build = time.perf_counter() - t1
     result = net.run()
     for layer, conv in zip(result.layers, prep.converted.layers, strict=True):
@@ -461,7 +466,10 @@ def run(cfg: RunConfig, *, save: bool = True) -> RunOutcome:
         metrics["total_device_energy"] = result.total_device_energy()
         metrics["average_power_per_synapse"] = result.average_power_per_synapse()
         metrics["total_neuron_energy"] = float(sum(np.sum(x.neuron_energy) for x in result.layers))
-        metrics["equal_read_power_per_synapse"] = equal_read_power(prep.mappings, result)
+        if not is_sense(prep.mappings):
+            metrics["equal_read_power_per_synapse"] = equal_read_power(prep.mappings, result)
+    if is_sense(prep.mappings):
+        metrics["sense_operations"] = sum(net.sense_operations)
     metrics["build_s"] = build
     metrics["compiled"] = float(compiled)
     metrics.update({k: v for k, v in result.timings.items()})

@@ -9,6 +9,7 @@ Every method takes a layer's normalised weights, a :class:`~snn_rram.devices.Dev
 from snn_rram.mapping.base import Mapping, MappingWarning, differential_crossbar
 from snn_rram.mapping.linear_pair import linear_pair
 from snn_rram.mapping.min_error import bias_column, min_error
+from snn_rram.mapping.pcsa_pairs import SenseMapping, binary_2t2r, ternarize, ternary_2t2r
 from snn_rram.mapping.quantize import Quantized, quantize
 from snn_rram.mapping.qwsm import qwsm
 from snn_rram.mapping.registry import available, get, register
@@ -17,8 +18,10 @@ __all__ = [
     "Mapping",
     "MappingWarning",
     "Quantized",
+    "SenseMapping",
     "available",
     "bias_column",
+    "binary_2t2r",
     "differential_crossbar",
     "get",
     "linear_pair",
@@ -26,4 +29,6 @@ __all__ = [
     "quantize",
     "qwsm",
     "register",
+    "ternarize",
+    "ternary_2t2r",
 ]

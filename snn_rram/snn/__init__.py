@@ -12,6 +12,7 @@ from snn_rram.snn.encoders import PoissonEncoder, RegularEncoder, SpikeTrains
 from snn_rram.snn.network import SpikingNetwork
 from snn_rram.snn.neuron import IFNeuron
 from snn_rram.snn.result import LayerResult, SnnResult
+from snn_rram.snn.sense_network import SenseLayer, SenseNetwork
 
 install_excepthook()  # after Brian2 was imported: our errors print no Brian2 banner
 
@@ -20,6 +21,8 @@ __all__ = [
     "LayerResult",
     "PoissonEncoder",
     "RegularEncoder",
+    "SenseLayer",
+    "SenseNetwork",
     "SnnResult",
     "SpikeTrains",
     "SpikingNetwork",

@@ -19,6 +19,7 @@ __all__ = [
     "Claim",
     "claims_markdown",
     "neurosim_claims",
+    "pcsa_claims",
     "qwsm_claims",
     "series_of",
     "study_table",
@@ -262,6 +263,49 @@ def neurosim_claims(table, *, accuracy: str = "snn_accuracy") -> list[Claim]:
     return out
 
 
+#: Series names of the spiking PCSA study (``models/experiments/ternary_snn_study.toml``).
+PCSA_SERIES = {"error_free": "pcsa error-free", "window": "pcsa 0.45 V"}
+
+
+def pcsa_claims(table, *, accuracy: str = "snn_accuracy") -> list[Claim]:
+    """Paper 5's target in the spiking network, checked on a :func:`study_table`.
+
+    In the near-threshold window (series ``pcsa 0.45 V``, with device spread) the PCSA-read
+    ternary SNN loses less than 0.5 point against error-free reads (``pcsa error-free``: the
+    same supply without device spread, where no read can be wrong); same images and seeds, so
+    the comparison is paired. Power per synapse is reported against the analog series
+    ``linear_pair`` at the same x.
+    """
+    by = {s: t.set_index("x") for s, t in table.groupby("series")}
+    for need in PCSA_SERIES.values():
+        if need not in by:
+            raise SnnRramError(f"pcsa_claims: the table has no series {need!r}")
+    ref, win = by[PCSA_SERIES["error_free"]], by[PCSA_SERIES["window"]]
+    out = []
+    for x in win.index.intersection(ref.index):
+        loss = ref.loc[x, accuracy] - win.loc[x, accuracy]
+        detail = (
+            f"error-free {ref.loc[x, accuracy]:.3f}, window {win.loc[x, accuracy]:.3f} "
+            f"({100 * loss:+.2f} pp lost)"
+        )
+        power = "average_power_per_synapse"
+        if "linear_pair" in by and x in by["linear_pair"].index and power in win:
+            analog = by["linear_pair"].loc[x]
+            detail += (
+                f"; power per synapse {1e9 * win.loc[x, power]:.4g} nW vs linear_pair "
+                f"{1e9 * analog[power]:.4g} nW (SNN acc. {analog[accuracy]:.3f})"
+            )
+        out.append(
+            Claim(
+                "PCSA-read ternary SNN in the near-threshold window loses < 0.5 point against "
+                "error-free reads (paper 5)",
+                bool(loss < 0.005),
+                detail,
+            )
+        )
+    return out
+
+
 def claims_markdown(claims) -> str:
     """The checked claims as a Markdown list."""
     return "\n".join(f"- {'✔' if c.holds else '✘'} {c.text}: {c.detail}" for c in claims)
@@ -277,6 +321,8 @@ def write_report(frame, directory: str | os.PathLike, *, name: str = "report", *
         claims += qwsm_claims(table)
     if {"neurosim_realdevice · linear_pair", "neurosim_uniform · linear_pair"} <= series:
         claims += neurosim_claims(table)
+    if set(PCSA_SERIES.values()) <= series:
+        claims += pcsa_claims(table)
     if claims:
         text += ["## Targets", "", claims_markdown(claims), ""]
     path = Path(directory) / f"{name}.md"

@@ -214,3 +214,23 @@ def test_study_report_of_the_two_points(two_points):
     spec = load_sweep(STUDY)
     frame = write_summary(spec.__class__(**{**spec.__dict__, "directory": out}), rows)
     assert len(frame) == 2
+
+
+def test_pcsa_claim_is_the_window_loss_against_error_free_reads():
+    from snn_rram.sweep.report import pcsa_claims
+
+    def table(window_acc):
+        rows = [
+            ("pcsa error-free", "ternary_2t2r", 2, "done", 0.93, 2e-11, np.nan, 300),
+            ("pcsa 0.45 V", "ternary_2t2r", 2, "done", window_acc, 2e-11, np.nan, 300),
+            ("", "linear_pair", 2, "done", 0.90, 1e-9, 1e-9, 300),
+        ]
+        return study_table(_frame(rows))
+
+    (claim,) = pcsa_claims(table(0.927))
+    assert claim.holds and "+0.30 pp lost" in claim.detail
+    assert "0.02 nW vs linear_pair 1 nW" in claim.detail
+    (claim,) = pcsa_claims(table(0.92))
+    assert not claim.holds
+    with pytest.raises(SnnRramError, match="no series 'pcsa error-free'"):
+        pcsa_claims(study_table(_frame([("", "linear_pair", 2, "done", 0.9, 1e-9, 1e-9, 300)])))
