@@ -33,6 +33,7 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import re
@@ -465,7 +466,7 @@ class RunConfig(Section):
                 node = node.setdefault(key, {})
                 if not isinstance(node, dict):
                     raise SnnRramError(f"{where}: {key!r} is not a table")
-            node[parts[-1]] = new
+            node[parts[-1]] = copy.deepcopy(new)  # later paths may write into it
         return RunConfig.from_dict(table, self.base_dir)
 
     def resolve_path(self, path: str) -> Path:

@@ -91,6 +91,12 @@ def test_replace_and_round_trip():
     assert (both.mapping.method, both.mapping.options) == ("qwsm", {"power_weight": 0.5})
     with pytest.raises(SnnRramError, match="mapping.options.power_weight: unknown key"):
         cfg.replace("mapping.options.power_weight", 0.5)  # linear_pair has no such option
+    # a value given for a table is copied, not written into by later paths
+    empty: dict = {}
+    cfg.replace(
+        {"mapping.method": "qwsm", "mapping.options": empty, "mapping.options.parallel": 2}
+    )
+    assert empty == {}
 
 
 def test_bundled_configs_are_valid():
