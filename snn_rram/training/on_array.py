@@ -9,9 +9,10 @@ areas, so the big one's conductance step is γ times larger — with a matching 
 keeps **array-wise fully parallel** updates with a simple **array-selection logic**, and
 reaches 97 % against 97.92 % for floating point with 50 conductance states per device.
 
-Our reconstruction (only the abstract is public; every free choice is a field of
-:class:`OnArrayConfig`)
---------------------------------------------------------------------------------------------
+Our reconstruction
+------------------
+Only the abstract is public; every free choice is a field of :class:`OnArrayConfig`.
+
 - Network: a multilayer perceptron, ReLU hidden layers, softmax output with cross-entropy;
   the bias of a layer is an always-on input row of its array (input 1). Forward and backward
   reads are ideal (``W`` read exactly from the conductances); activations and errors are
@@ -25,12 +26,14 @@ Our reconstruction (only the abstract is public; every free choice is a field of
   (PAPERS.md writes the same thing as ``γ·(Gb⁺ − Gb⁻)`` with Gb in small-device units).
 - Update, fully parallel over the selected array (mini-batch 1 by default): the SGD step
   ``ΔW = −η/B · Σ_b x_b δ_bᵀ`` becomes a pulse count per device, either
-  ``rounded``: ``n = round(ΔW / Δw)`` clipped to ``±pulse_budget``, with ``Δw`` the array's
-  mean weight step per pulse; or ``stochastic`` (Gokmen & Vlasov 2016): the rows fire
-  ``stream_length`` Bernoulli pulses of probability ``|x_i|·c`` and the columns of
-  probability ``|δ_j|·c`` (signs carried by the pulse polarity), a device counts the
-  coincidences, ``c = √(η / (B · stream_length · Δw))`` so that the expected count is the
-  rounded rule's ``ΔW/Δw`` (probabilities clipped at 1).
+
+  - ``rounded``: ``n = round(ΔW / Δw)`` clipped to ``±pulse_budget``, with ``Δw`` the
+    array's mean weight step per pulse; or
+  - ``stochastic`` (Gokmen & Vlasov 2016): the rows fire ``stream_length`` Bernoulli pulses
+    of probability ``|x_i|·c`` and the columns of probability ``|δ_j|·c`` (signs carried by
+    the pulse polarity), a device counts the coincidences, ``c = √(η / (B · stream_length ·
+    Δw))`` so that the expected count is the rounded rule's ``ΔW/Δw`` (probabilities clipped
+    at 1).
 - Pair update scheme (``pair_update``): ``potentiate`` — a positive count potentiates ``G⁺``,
   a negative one potentiates ``G⁻`` (both devices only ever climb; ``Δw = k·step``);
   ``push_pull`` — ``G⁺`` receives the signed count and ``G⁻`` its opposite (``Δw = 2k·step``).
