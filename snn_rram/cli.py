@@ -31,6 +31,16 @@ def _devices(args) -> int:
     return 0
 
 
+def _examples(args) -> int:
+    from snn_rram import _resources
+
+    configs = _resources.available("config")
+    width = max(map(len, configs), default=0)
+    for name, path in configs.items():
+        print(f"{name:<{width}}  {path}")
+    return 0
+
+
 def _read(args) -> int:
     from snn_rram import devices
     from snn_rram.crossbar import Circuit, Crossbar
@@ -105,9 +115,10 @@ def _summary_table(outcome) -> str:
 
 
 def _run(args) -> int:
-    from snn_rram.experiments import load_config, run
+    from snn_rram.experiments import run
+    from snn_rram.experiments.config import load_config, parse_overrides
 
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, parse_overrides(args.set))
     if args.quiet:
         cfg = cfg.replace("simulation.progress", False)
     outcome = run(cfg)
@@ -118,8 +129,9 @@ def _run(args) -> int:
 
 def _sweep(args) -> int:
     from snn_rram import sweep
+    from snn_rram.experiments.config import parse_overrides
 
-    spec = sweep.load_sweep(args.file)
+    spec = sweep.load_sweep(args.file, parse_overrides(args.set))
     frame = sweep.run_sweep(
         spec, scheduler=args.scheduler, progress=not args.quiet, workers=args.workers
     )
@@ -239,6 +251,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"snn-rram: error: {command + ': ' if command else ''}{message}\n")
 
 
+def _add_set(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a field of the run config without editing the file, validated like the file "
+        "(repeatable): --set mapping.bits=3 --set 'circuit.r_neuron=1 kohm'",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``snn-rram``."""
     parser = _Parser(
@@ -254,13 +277,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("devices", help="list the device cards")
     p.set_defaults(func=_devices)
 
+    p = sub.add_parser("examples", help="list the example configs of the package")
+    p.set_defaults(func=_examples)
+
     p = sub.add_parser("run", help="run the pipeline of a TOML config (convert, map, simulate)")
-    p.add_argument("config", help="run configuration (.toml)")
+    p.add_argument("config", help="run configuration (.toml), or an example's name (demo)")
+    _add_set(p)
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=_run)
 
     p = sub.add_parser("sweep", help="run a sweep file on dask (resumable)")
-    p.add_argument("file", help="sweep file (.toml)")
+    p.add_argument("file", help="sweep file (.toml), or an example's name (qwsm_study)")
+    _add_set(p)
     p.add_argument(
         "--scheduler",
         default=None,
