@@ -39,7 +39,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-.PHONY: docs doctest
+.PHONY: docs doctest wheel-test
 
 # The documentation's packages (the `docs` extra), on top of the set-up environment.
 $(VENV)/.docs-installed: $(VENV)/.installed setup.cfg
@@ -55,7 +55,12 @@ docs: setup $(VENV)/.docs-installed
 doctest: setup
 	$(BIN)/pytest --doctest-modules snn_rram -q
 
-test: lint docs doctest
+# The wheel as a user installs it: built (sdist, then the wheel from it), installed with its
+# dependencies into a fresh environment in a temporary folder and run there (.ci/wheel-test).
+wheel-test: setup
+	BUILD_PYTHON=$(BIN)/python .ci/wheel-test $(PYTHON)
+
+test: lint docs doctest wheel-test
 	$(BIN)/pytest
 
 demo: setup

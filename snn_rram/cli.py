@@ -33,11 +33,16 @@ def _devices(args) -> int:
 
 def _examples(args) -> int:
     from snn_rram import _resources
+    from snn_rram._validation import read_toml
 
     configs = _resources.available("config")
     width = max(map(len, configs), default=0)
     for name, path in configs.items():
-        print(f"{name:<{width}}  {path}")
+        try:  # a sweep file names its base config; a run config has a network
+            kind = "sweep" if "base" in read_toml(path, "config") else "run"
+        except SnnRramError as exc:
+            kind = f"(unreadable: {exc})"
+        print(f"{name:<{width}}  {kind:<5}  {path}")
     return 0
 
 
