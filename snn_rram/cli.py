@@ -177,7 +177,7 @@ def _report(args) -> int:
 
     from snn_rram.plot import standard_figures
     from snn_rram.sweep import load
-    from snn_rram.sweep.report import write_report
+    from snn_rram.sweep.report import default_axes, write_report
 
     folder = Path(args.summary)
     folder = folder if folder.is_dir() else folder.parent
@@ -187,9 +187,12 @@ def _report(args) -> int:
         raise
     except (OSError, ValueError, KeyError) as exc:  # e.g. a summary.csv that is not text
         raise SnnRramError(f"summary: cannot read {args.summary!r}: {_describe(exc)}") from exc
-    path = write_report(
-        frame, folder, series=args.series, x=args.x, references=tuple(args.reference)
-    )
+    series, x = args.series, args.x
+    if series is None or x is None:
+        auto_series, x = default_axes(frame, x)
+        series = auto_series if series is None else series
+        print(f"report: series {' · '.join(series)}, x {x} (from the sweep's axes)")
+    path = write_report(frame, folder, series=series, x=x, references=tuple(args.reference))
     print(path.read_text())
     print(f"report: {path}")
     for fig in standard_figures(args.summary):
@@ -327,10 +330,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--series",
         nargs="+",
-        default=["mapping.method"],
-        help="column(s) whose values are the lines",
+        default=None,
+        help="column(s) whose values are the lines (default: mapping.method where the sweep "
+        "varies it, else its other axes)",
     )
-    p.add_argument("--x", default="mapping.bits", help="column of the x axis")
+    p.add_argument(
+        "--x",
+        default=None,
+        help="column of the x axis (default: mapping.bits where the sweep varies it, else its "
+        "numeric axis with the most values)",
+    )
     p.add_argument(
         "--reference",
         nargs="+",
