@@ -200,6 +200,53 @@ def _report(args) -> int:
     return 0
 
 
+def _fit(args) -> int:
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    from snn_rram.devices.measurements import fit_card
+    from snn_rram.plot import plot_iv, save_figure
+
+    out = Path(args.out)
+    if out.suffix != ".toml":
+        raise SnnRramError(f"-o: a device card is a .toml file, got {args.out!r}")
+    fit = fit_card(args.iv, args.levels, model=args.model, name=args.name or out.stem)
+    path = fit.device.save(out)
+    iv = fit.iv
+    print(f"I–V fit ({args.model}, {iv.G.size} states): R² {iv.r2:.6f}, rms {iv.rms:.3g} A")
+    params = {k: v for k, v in fit.device.read_model.to_dict().items() if k != "model"}
+    if params:
+        print("  read model: " + ", ".join(f"{k} = {v}" for k, v in params.items()))
+    if fit.levels is not None:
+        lv = fit.levels
+        print(
+            f"levels fit: R² {lv.r2:.6f}, rms {lv.rms:.3g} S; {lv.levels.n} levels "
+            f"{lv.levels.g_min:.4g}–{lv.levels.g_max:.4g} S (A = {lv.A:.4g} pulses)"
+        )
+    figure = path.with_suffix(".png")
+    n = 1 if fit.levels is None else 2
+    fig, axes = plt.subplots(1, n, squeeze=False, figsize=(6 * n, 4.2), layout="constrained")
+    try:
+        plot_iv(fit.device, measured=(fit.V, fit.I, iv.G), axes=axes[0, 0])
+        if fit.levels is not None:
+            ax = axes[0, 1]
+            ax.plot(fit.pulses, 1e6 * fit.G, "o", mfc="none", color="k", label="measured")
+            ax.plot(np.arange(fit.levels.levels.n), 1e6 * fit.levels.levels.values, label="fit")
+            ax.set_xlabel("potentiation pulses")
+            ax.set_ylabel("conductance (µS)")
+            ax.set_title(f"potentiation fit, R² {fit.levels.r2:.4f}", loc="left", fontsize=10)
+            ax.grid(True, color="0.9", lw=0.6)
+            ax.legend(fontsize=8)
+    except BaseException:
+        plt.close(fig)
+        raise
+    save_figure(fig, figure)
+    print(f"card: {path}")
+    print(f"figure: {figure}")
+    return 0
+
+
 def _train(args) -> int:
     from snn_rram import datasets
     from snn_rram.ann import train
@@ -347,6 +394,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="series the power is compared with",
     )
     p.set_defaults(func=_report)
+
+    p = sub.add_parser(
+        "fit",
+        help="a device card fitted to measured I–V curves (and a potentiation curve)",
+        description="CSV layouts: IV.csv has a column V (volts) and one column of currents "
+        "(amperes) per programmed state; LEVELS.csv has the columns pulses and G (siemens). "
+        "See snn_rram.devices.measurements.",
+    )
+    p.add_argument("iv", help="I–V curves (.csv: V,<state>,<state>,…)")
+    p.add_argument("--levels", default=None, help="potentiation curve (.csv: pulses,G)")
+    p.add_argument("--model", choices=["sinh", "linear", "polynomial"], default="sinh")
+    p.add_argument("--name", default=None, help="card name (default: the output file's stem)")
+    p.add_argument("-o", "--out", required=True, help="the card to write (.toml; a .png beside)")
+    p.set_defaults(func=_fit)
 
     p = sub.add_parser("train", help="train an MLP on the bundled MNIST subset (needs torch)")
     p.add_argument(
