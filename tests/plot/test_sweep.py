@@ -83,6 +83,24 @@ def test_log_axis_for_wide_numeric_ranges():
     np.testing.assert_allclose(ax.lines[0].get_xdata(), [0.01, 0.1, 1.0])
 
 
+def test_unit_strings_of_a_physical_axis_are_placed_by_value():
+    # a sweep file may write "100 ohm", "1 kohm": not categories sorted as text
+    frame = pd.DataFrame(
+        {
+            "circuit.r_neuron": ["1 kohm", "100 ohm", "10 kohm", "1 kohm"],
+            "snn_accuracy": [0.8, 0.9, 0.5, 0.7],
+        }
+    )
+    ax = plot_sweep(frame, "circuit.r_neuron", "snn_accuracy", hue=None)
+    assert ax.get_xscale() == "log" and ax.get_xlabel() == "circuit.r_neuron (kΩ)"
+    np.testing.assert_allclose(ax.lines[0].get_xdata(), [0.1, 1.0, 10.0])
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [0.9, 0.75, 0.5])
+    # a field without a unit, or a value that is not a quantity, stays categorical
+    frame = pd.DataFrame({"circuit.r_neuron": ["1 kohm", "open"], "snn_accuracy": [0.8, 0.9]})
+    ax = plot_sweep(frame, "circuit.r_neuron", "snn_accuracy", hue=None)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1 kohm", "open"]
+
+
 @pytest.mark.parametrize(
     ("x", "y", "kwargs", "match"),
     [
