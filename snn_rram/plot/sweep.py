@@ -107,7 +107,7 @@ def plot_sweep(
         Column on the x axis. Numbers, and unit strings of a physical field (``"100 ohm"``,
         ``"1 kohm"`` of ``circuit.r_neuron``), are placed by value in SI units (log scale when
         positive and spanning a factor of 100 or more); other values (strings, booleans) are
-        categories in order of appearance.
+        categories in order of appearance, drawn as markers without joining lines.
     y : str
         Numeric column on the y axis, e.g. ``snn_accuracy`` or ``average_power_per_synapse``
         (W; shown with an SI prefix, e.g. nW).
@@ -171,6 +171,8 @@ def plot_sweep(
 
     axes = new_axes(axes, figsize=(6.4, 4))
     kwds.setdefault("marker", "o")
+    if categories is not None:  # no order between categories: no line joining them
+        kwds.setdefault("linestyle", "none")
     own_label = kwds.pop("label", None)
     for value, part in groups:
         stats = part.groupby("_x", sort=True)["_y"].agg(["mean", "min", "max", "std", "count"])

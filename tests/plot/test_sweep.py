@@ -72,6 +72,9 @@ def test_categorical_x(frame):
     assert [t.get_text() for t in ax.get_xticklabels()] == ["linear_pair", "qwsm"]
     np.testing.assert_array_equal(ax.lines[0].get_xdata(), [0, 1])
     assert ax.lines[0].get_color() == "k"
+    assert ax.lines[0].get_linestyle() == "None"  # categories are not joined by lines
+    ax = plot_sweep(frame, "mapping.bits", "snn_accuracy", hue=None)
+    assert ax.lines[0].get_linestyle() == "-"
 
 
 def test_log_axis_for_wide_numeric_ranges():
