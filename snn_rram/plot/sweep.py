@@ -116,7 +116,10 @@ def plot_sweep(
         itself: one line.
     spread : {"minmax", "std", None}
         What is shaded around the mean of the points sharing an x (and hue): their range,
-        mean ± standard deviation, or nothing. Drawn only where there are repeats.
+        mean ± standard deviation, or nothing. Drawn only where there are repeats. An accuracy
+        (a ``y`` ending in ``accuracy``) of a summary with ``n_images`` also gets error bars:
+        the binomial standard error ``sqrt(p(1 − p)/N)`` of the mean ``p`` over the ``N``
+        images of the points averaged.
     axes : matplotlib.axes.Axes, optional
         Where to draw; a new figure by default.
     **kwds
@@ -174,10 +177,27 @@ def plot_sweep(
     if categories is not None:  # no order between categories: no line joining them
         kwds.setdefault("linestyle", "none")
     own_label = kwds.pop("label", None)
+    # accuracies are fractions of n_images classified images: binomial standard errors
+    binomial = y.endswith("accuracy") and "n_images" in data.columns
     for value, part in groups:
         stats = part.groupby("_x", sort=True)["_y"].agg(["mean", "min", "max", "std", "count"])
         label = own_label if value is None else (str(value) if str(value) != "" else "(none)")
         (line,) = axes.plot(stats.index.to_numpy(), stats["mean"].to_numpy(), label=label, **kwds)
+        if binomial:
+            images = pd.to_numeric(part["n_images"], errors="coerce").groupby(part["_x"]).sum()
+            p = stats["mean"].to_numpy() * y_factor
+            n = images.reindex(stats.index).to_numpy(dtype=np.float64)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                se = np.sqrt(np.clip(p * (1 - p), 0, None) / n) / y_factor
+            axes.errorbar(
+                stats.index.to_numpy(),
+                stats["mean"].to_numpy(),
+                yerr=np.where(np.isfinite(se), se, 0.0),
+                fmt="none",
+                ecolor=line.get_color(),
+                capsize=0,  # no cap markers: axes.lines stays one line per hue value
+                lw=0.8,
+            )
         if spread is not None and (stats["count"] > 1).any():
             if spread == "minmax":
                 lo, hi = stats["min"], stats["max"]

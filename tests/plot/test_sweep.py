@@ -104,6 +104,26 @@ def test_unit_strings_of_a_physical_axis_are_placed_by_value():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1 kohm", "open"]
 
 
+def test_accuracies_get_binomial_standard_errors():
+    frame = pd.DataFrame(
+        {
+            "mapping.bits": [2, 3, 3],
+            "snn_accuracy": [0.5, 0.9, 0.7],
+            "average_power_per_synapse": [1e-9, 2e-9, 3e-9],
+            "n_images": [100, 100, 300],
+        }
+    )
+    ax = plot_sweep(frame, "mapping.bits", "snn_accuracy", hue=None, spread=None)
+    (bars,) = ax.containers
+    assert len(ax.lines) == 1  # the bars are a collection, not lines
+    segments = bars.lines[2][0].get_segments()
+    half = [(s[1][1] - s[0][1]) / 2 for s in segments]
+    # bits 2: p = 0.5 of 100 images; bits 3: the mean 0.8 of the two points, over 400 images
+    np.testing.assert_allclose(half, [np.sqrt(0.25 / 100), np.sqrt(0.8 * 0.2 / 400)])
+    ax = plot_sweep(frame, "mapping.bits", "average_power_per_synapse", hue=None)
+    assert not ax.containers  # not a fraction of images
+
+
 @pytest.mark.parametrize(
     ("x", "y", "kwargs", "match"),
     [
