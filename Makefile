@@ -17,6 +17,7 @@ setup: $(VENV)/.installed system-deps
 # while an unpinned torch would pull several GB of CUDA packages.
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "snn-rram needs Python >= 3.11"'
+	@$(PYTHON) -c 'import sys; print(f"creating $(VENV) with Python {sys.version.split()[0]} ({sys.executable})")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "torch==2.13.0"
@@ -39,7 +40,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-.PHONY: docs doctest
+.PHONY: docs doctest wheel-test
 
 # The documentation's packages (the `docs` extra), on top of the set-up environment.
 $(VENV)/.docs-installed: $(VENV)/.installed setup.cfg
@@ -55,7 +56,14 @@ docs: setup $(VENV)/.docs-installed
 doctest: setup
 	$(BIN)/pytest --doctest-modules snn_rram -q
 
-test: lint docs doctest
+# The wheel as a user installs it: built (sdist, then the wheel from it), installed with its
+# dependencies into a fresh environment in a temporary folder and run there (.ci/wheel-test).
+# It runs on the newest Python >= 3.11 found (.ci/find-python; pyenv's versions included), so
+# that the current Brian2 (>= 2.11, Python >= 3.13) is exercised besides the one of .venv/.
+wheel-test: setup
+	BUILD_PYTHON=$(BIN)/python .ci/wheel-test "$$(.ci/find-python)"
+
+test: lint docs doctest wheel-test
 	$(BIN)/pytest
 
 demo: setup

@@ -31,6 +31,21 @@ def _devices(args) -> int:
     return 0
 
 
+def _examples(args) -> int:
+    from snn_rram import _resources
+    from snn_rram._validation import read_toml
+
+    configs = _resources.available("config")
+    width = max(map(len, configs), default=0)
+    for name, path in configs.items():
+        try:  # a sweep file names its base config; a run config has a network
+            kind = "sweep" if "base" in read_toml(path, "config") else "run"
+        except SnnRramError as exc:
+            kind = f"(unreadable: {exc})"
+        print(f"{name:<{width}}  {kind:<5}  {path}")
+    return 0
+
+
 def _read(args) -> int:
     from snn_rram import devices
     from snn_rram.crossbar import Circuit, Crossbar
@@ -105,9 +120,10 @@ def _summary_table(outcome) -> str:
 
 
 def _run(args) -> int:
-    from snn_rram.experiments import load_config, run
+    from snn_rram.experiments import run
+    from snn_rram.experiments.config import load_config, parse_overrides
 
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, parse_overrides(args.set))
     if args.quiet:
         cfg = cfg.replace("simulation.progress", False)
     outcome = run(cfg)
@@ -118,8 +134,9 @@ def _run(args) -> int:
 
 def _sweep(args) -> int:
     from snn_rram import sweep
+    from snn_rram.experiments.config import parse_overrides
 
-    spec = sweep.load_sweep(args.file)
+    spec = sweep.load_sweep(args.file, parse_overrides(args.set))
     frame = sweep.run_sweep(
         spec, scheduler=args.scheduler, progress=not args.quiet, workers=args.workers
     )
@@ -160,7 +177,7 @@ def _report(args) -> int:
 
     from snn_rram.plot import standard_figures
     from snn_rram.sweep import load
-    from snn_rram.sweep.report import write_report
+    from snn_rram.sweep.report import default_axes, write_report
 
     folder = Path(args.summary)
     folder = folder if folder.is_dir() else folder.parent
@@ -170,13 +187,63 @@ def _report(args) -> int:
         raise
     except (OSError, ValueError, KeyError) as exc:  # e.g. a summary.csv that is not text
         raise SnnRramError(f"summary: cannot read {args.summary!r}: {_describe(exc)}") from exc
-    path = write_report(
-        frame, folder, series=args.series, x=args.x, references=tuple(args.reference)
-    )
+    series, x = args.series, args.x
+    if series is None or x is None:
+        auto_series, x = default_axes(frame, x)
+        series = auto_series if series is None else series
+        print(f"report: series {' · '.join(series)}, x {x} (from the sweep's axes)")
+    path = write_report(frame, folder, series=series, x=x, references=tuple(args.reference))
     print(path.read_text())
     print(f"report: {path}")
     for fig in standard_figures(args.summary):
         print(f"figure: {fig}")
+    return 0
+
+
+def _fit(args) -> int:
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    from snn_rram.devices.measurements import fit_card
+    from snn_rram.plot import plot_iv, save_figure
+
+    out = Path(args.out)
+    if out.suffix != ".toml":
+        raise SnnRramError(f"-o: a device card is a .toml file, got {args.out!r}")
+    fit = fit_card(args.iv, args.levels, model=args.model, name=args.name or out.stem)
+    path = fit.device.save(out)
+    iv = fit.iv
+    print(f"I–V fit ({args.model}, {iv.G.size} states): R² {iv.r2:.6f}, rms {iv.rms:.3g} A")
+    params = {k: v for k, v in fit.device.read_model.to_dict().items() if k != "model"}
+    if params:
+        print("  read model: " + ", ".join(f"{k} = {v}" for k, v in params.items()))
+    if fit.levels is not None:
+        lv = fit.levels
+        print(
+            f"levels fit: R² {lv.r2:.6f}, rms {lv.rms:.3g} S; {lv.levels.n} levels "
+            f"{lv.levels.g_min:.4g}–{lv.levels.g_max:.4g} S (A = {lv.A:.4g} pulses)"
+        )
+    figure = path.with_suffix(".png")
+    n = 1 if fit.levels is None else 2
+    fig, axes = plt.subplots(1, n, squeeze=False, figsize=(6 * n, 4.2), layout="constrained")
+    try:
+        plot_iv(fit.device, measured=(fit.V, fit.I, iv.G), axes=axes[0, 0])
+        if fit.levels is not None:
+            ax = axes[0, 1]
+            ax.plot(fit.pulses, 1e6 * fit.G, "o", mfc="none", color="k", label="measured")
+            ax.plot(np.arange(fit.levels.levels.n), 1e6 * fit.levels.levels.values, label="fit")
+            ax.set_xlabel("potentiation pulses")
+            ax.set_ylabel("conductance (µS)")
+            ax.set_title(f"potentiation fit, R² {fit.levels.r2:.4f}", loc="left", fontsize=10)
+            ax.grid(True, color="0.9", lw=0.6)
+            ax.legend(fontsize=8)
+    except BaseException:
+        plt.close(fig)
+        raise
+    save_figure(fig, figure)
+    print(f"card: {path}")
+    print(f"figure: {figure}")
     return 0
 
 
@@ -239,6 +306,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"snn-rram: error: {command + ': ' if command else ''}{message}\n")
 
 
+def _add_set(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a field of the run config without editing the file, validated like the file "
+        "(repeatable): --set mapping.bits=3 --set 'circuit.r_neuron=1 kohm'",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``snn-rram``."""
     parser = _Parser(
@@ -254,13 +332,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("devices", help="list the device cards")
     p.set_defaults(func=_devices)
 
+    p = sub.add_parser("examples", help="list the example configs of the package")
+    p.set_defaults(func=_examples)
+
     p = sub.add_parser("run", help="run the pipeline of a TOML config (convert, map, simulate)")
-    p.add_argument("config", help="run configuration (.toml)")
+    p.add_argument("config", help="run configuration (.toml), or an example's name (demo)")
+    _add_set(p)
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=_run)
 
     p = sub.add_parser("sweep", help="run a sweep file on dask (resumable)")
-    p.add_argument("file", help="sweep file (.toml)")
+    p.add_argument("file", help="sweep file (.toml), or an example's name (qwsm_study)")
+    _add_set(p)
     p.add_argument(
         "--scheduler",
         default=None,
@@ -294,10 +377,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--series",
         nargs="+",
-        default=["mapping.method"],
-        help="column(s) whose values are the lines",
+        default=None,
+        help="column(s) whose values are the lines (default: mapping.method where the sweep "
+        "varies it, else its other axes)",
     )
-    p.add_argument("--x", default="mapping.bits", help="column of the x axis")
+    p.add_argument(
+        "--x",
+        default=None,
+        help="column of the x axis (default: mapping.bits where the sweep varies it, else its "
+        "numeric axis with the most values)",
+    )
     p.add_argument(
         "--reference",
         nargs="+",
@@ -305,6 +394,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="series the power is compared with",
     )
     p.set_defaults(func=_report)
+
+    p = sub.add_parser(
+        "fit",
+        help="a device card fitted to measured I–V curves (and a potentiation curve)",
+        description="CSV layouts: IV.csv has a column V (volts) and one column of currents "
+        "(amperes) per programmed state; LEVELS.csv has the columns pulses and G (siemens). "
+        "See snn_rram.devices.measurements.",
+    )
+    p.add_argument("iv", help="I–V curves (.csv: V,<state>,<state>,…)")
+    p.add_argument("--levels", default=None, help="potentiation curve (.csv: pulses,G)")
+    p.add_argument("--model", choices=["sinh", "linear", "polynomial"], default="sinh")
+    p.add_argument("--name", default=None, help="card name (default: the output file's stem)")
+    p.add_argument("-o", "--out", required=True, help="the card to write (.toml; a .png beside)")
+    p.set_defaults(func=_fit)
 
     p = sub.add_parser("train", help="train an MLP on the bundled MNIST subset (needs torch)")
     p.add_argument(

@@ -13,6 +13,13 @@ def test_devices_lists_every_card(capsys):
         assert name in out
 
 
+def test_examples_lists_the_example_configs_with_their_kind(capsys):
+    assert main(["examples"]) == 0
+    lines = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()}
+    assert lines["demo"] == "run"
+    assert lines["qwsm_study"] == "sweep"
+
+
 def test_read_prints_a_table(capsys):
     assert (
         main(["read", "--rows", "6", "--cols", "3", "--inactive-rows", "float", "--r-wire", "1"])

@@ -29,6 +29,7 @@ BASE = {
     "snn_rram._validation",
     "snn_rram._units",  # unit strings (pint)
     "snn_rram._io",  # atomic writes, file hashes, locks, bounded reads
+    "snn_rram._resources",  # the bundled files (importlib.resources) and the user search path
     "snn_rram._layer_energy",  # the energy totals shared by snn and results records
     "snn_rram._schema",  # pydantic schemas of configs, sweep files and device cards
 }

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from snn_rram import _resources
 from snn_rram.datasets._dataset import IMAGE_SHAPE, N_CLASSES, Dataset
 from snn_rram.datasets.download import download_mnist
 from snn_rram.datasets.idx import read_idx
@@ -58,18 +59,17 @@ _MNIST_5K_SOURCE = (
 
 
 def bundled_dir() -> Path:
-    """Return the folder of the bundled ``mnist_5k`` files: ``data/mnist_5k`` of the checkout.
+    """Return the folder of the bundled ``mnist_5k`` files.
 
-    The data lives in the repository, next to the ``snn_rram`` package; an editable install
-    (``make setup``) finds it there. An installation that is not a checkout has no such folder:
-    pass ``path=`` to :func:`load` with a copy of ``data/mnist_5k``.
+    The files live in the repository's ``data/mnist_5k`` and are package data of an installed
+    snn-rram, found through :mod:`importlib.resources` (see :mod:`snn_rram._resources`).
 
     Returns
     -------
     pathlib.Path
-        ``<checkout>/data/mnist_5k`` (which may not exist outside a checkout).
+        The folder holding the four gzipped IDX files.
     """
-    return Path(__file__).resolve().parents[2] / "data" / "mnist_5k"
+    return _resources.bundled("data/mnist_5k")
 
 
 def _find(directory: Path, base: str) -> Path:
@@ -148,9 +148,9 @@ def load(
     Parameters
     ----------
     name : {"mnist_5k", "fashion_mnist", "mnist"}
-        - ``"mnist_5k"``: 5,000 MNIST digits bundled in ``data/mnist_5k`` (4,000 train /
-          1,000 test, fixed split); ``path`` overrides the folder (needed when the package is
-          not installed from a checkout, see :func:`bundled_dir`).
+        - ``"mnist_5k"``: 5,000 MNIST digits bundled with the package (the repository's
+          ``data/mnist_5k``, see :func:`bundled_dir`; 4,000 train / 1,000 test, fixed split);
+          ``path`` overrides the folder.
         - ``"fashion_mnist"``: Fashion-MNIST, 60,000 / 10,000, by default from Debian's
           package ``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist``, installed
           by ``make setup``), or from ``path``.
@@ -182,9 +182,12 @@ def load(
         directory = Path(path) if path is not None else bundled_dir()
         if not directory.exists():
             raise SnnRramError(
-                f"mnist_5k: bundled data not found at {directory}; the package is not "
-                "installed from a repository checkout, so pass path= to a copy of the "
-                "repository's data/mnist_5k folder"
+                f"mnist_5k: no folder {str(directory)!r}"
+                + (
+                    " (the bundled data is missing: reinstall snn-rram)"
+                    if path is None
+                    else "; path= must be a folder holding the four mnist_5k IDX files"
+                )
             )
         return load_idx_dir(directory, name, f"{_MNIST_5K_SOURCE}; files in {directory}")
     if name == "fashion_mnist":

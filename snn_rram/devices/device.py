@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from snn_rram import _resources
 from snn_rram._io import write_toml
 from snn_rram._schema import build
 from snn_rram._validation import read_toml, suggest
@@ -153,23 +154,18 @@ def _plain(x):
 
 
 def card_dirs() -> list[Path]:
-    """Folders searched for device cards, first match wins.
+    """Folders searched for device cards by name, first match wins.
 
     The folders listed in the environment variable ``SNN_RRAM_DEVICE_PATH`` (separated by
-    ``os.pathsep``), then the repository's ``models/devices``.
+    ``os.pathsep``), then the bundled cards (the repository's ``models/devices``, package data
+    of an installed snn-rram; see :mod:`snn_rram._resources`).
     """
-    dirs = [Path(p) for p in os.environ.get("SNN_RRAM_DEVICE_PATH", "").split(os.pathsep) if p]
-    dirs.append(Path(__file__).resolve().parents[2] / "models" / "devices")
-    return dirs
+    return _resources.search_path("device")
 
 
 def list_cards() -> dict[str, Path]:
-    """Names of the available device cards and their files."""
-    cards: dict[str, Path] = {}
-    for d in card_dirs():
-        for path in sorted(d.glob("*.toml")):
-            cards.setdefault(path.stem, path)
-    return cards
+    """Names of the available device cards and their files (see :func:`card_dirs`)."""
+    return _resources.available("device")
 
 
 def is_card_path(name_or_path: str | os.PathLike) -> bool:
@@ -180,6 +176,10 @@ def is_card_path(name_or_path: str | os.PathLike) -> bool:
 
 def load(name_or_path: str | os.PathLike) -> Device:
     """Load a device card by preset name (``"sinh_mild"``) or from a TOML file path.
+
+    A text with a ``.toml`` suffix or a folder separator is a path (relative to the current
+    folder); any other text is a name, searched in the folders of ``SNN_RRAM_DEVICE_PATH``, then
+    among the bundled cards (:func:`card_dirs`).
 
     A card is UTF-8 TOML of at most :data:`~snn_rram._validation.MAX_TOML_BYTES` (1 MiB) with
     at most :data:`~snn_rram.devices.levels.MAX_LEVELS` levels.

@@ -20,7 +20,7 @@ distinctly give a :class:`~snn_rram.errors.SnnRramWarning`.
 Example::
 
     [network]
-    weights = "models/networks/mlp_784_256_10.npz"
+    weights = "mlp_784_256_10"    # a bundled network by name, or a path
 
     [data]
     dataset = "mnist_5k"
@@ -58,6 +58,7 @@ from pydantic import (
     model_validator,
 )
 
+from snn_rram import _resources
 from snn_rram._schema import Section, choice, one_of, unknown_key
 from snn_rram._units import quantity
 from snn_rram._validation import MAX_TOML_BYTES, read_toml, renamed, suggest
@@ -76,9 +77,11 @@ __all__ = [
     "OutputConfig",
     "RunConfig",
     "SimulationConfig",
+    "config_file",
     "dumps_toml",
     "load_config",
     "parse_config",
+    "parse_overrides",
 ]
 
 #: Largest ``mapping.bits``: 2·(2**15 − 1) + 1 = 65,535 weight codes, as many as the largest card
@@ -171,8 +174,11 @@ def _column_solvers():
 class NetworkConfig(Section):
     """The trained network: a weights file, or a training recipe to run first.
 
-    ``weights``: path (relative paths are resolved against the config file's folder, then the
-    repository). ``format``: importer override (see ``snn_rram.ann.FORMATS``). ``input_shape``:
+    ``weights``: the name of a bundled network (``"mlp_784_256_10"``, searched like device cards:
+    the folders of ``SNN_RRAM_NETWORK_PATH``, then the bundled ``models/networks``; see
+    :mod:`snn_rram._resources`) or a path (relative paths are resolved against the config
+    file's folder, then the bundled files laid out like the repository, then the current
+    folder). ``format``: importer override (see ``snn_rram.ann.FORMATS``). ``input_shape``:
     for state dicts whose architecture is inferred. ``train_hidden``/``train_epochs``/
     ``train_seed``: train an MLP with these settings when ``weights`` does not exist (needs the
     ``torch`` extra) and save it there.
@@ -450,34 +456,44 @@ class RunConfig(Section):
         """
         changes = path if isinstance(path, dict) else {path: value}
         table = self.to_dict()
-        for where, new in changes.items():
-            if not isinstance(where, str) or not where:
-                raise SnnRramError(
-                    f"path: expected a dotted key path such as 'mapping.bits', got {where!r}"
-                )
-            parts = where.split(".")
-            if parts[0] not in table:
-                raise SnnRramError(
-                    f"{where}: unknown section {parts[0]!r}{suggest(parts[0], table)}; "
-                    f"allowed: {', '.join(table)}"
-                )
-            node = table
-            for key in parts[:-1]:
-                node = node.setdefault(key, {})
-                if not isinstance(node, dict):
-                    raise SnnRramError(f"{where}: {key!r} is not a table")
-            node[parts[-1]] = copy.deepcopy(new)  # later paths may write into it
+        _set_fields(table, changes)
         return RunConfig.from_dict(table, self.base_dir)
 
     def resolve_path(self, path: str) -> Path:
-        """A path from the config: absolute, or relative to its folder or the repository."""
+        """A path from the config: absolute, else relative to the first root holding it.
+
+        The roots: the config's folder, the bundled files (laid out like the repository,
+        ``models/`` and ``data/``, so ``"models/networks/mlp_784_256_10.npz"`` is found from
+        any folder), the current folder; when none holds it, the config's folder.
+        """
         p = Path(path).expanduser()
         if p.is_absolute():
             return p
-        for root in (Path(self.base_dir), Path(__file__).resolve().parents[2], Path.cwd()):
+        for root in (Path(self.base_dir), _resources.bundled_root(), Path.cwd()):
             if (root / p).exists():
                 return root / p
         return Path(self.base_dir) / p
+
+    def network_path(self) -> Path:
+        """``network.weights`` as a file: a bundled network's name or a path (resolved here).
+
+        A name that no folder of the search path holds is resolved as a relative path (the
+        file a training recipe writes).
+        """
+        weights = self.network.weights
+        found = _resources.find("network", weights)
+        return found if found is not None else self.resolve_path(weights)
+
+    def output_dir(self) -> Path:
+        """The folder of the result files (``output.directory``, absolute).
+
+        A relative folder is relative to the config's folder (the current folder for a config
+        given as text); an example config of the package writes under the current folder
+        instead (see :func:`snn_rram._resources.output_folder`).
+        """
+        if self.base_dir == ".":
+            return (Path.cwd() / Path(self.output.directory).expanduser()).resolve()
+        return _resources.output_folder(self.base_dir, self.output.directory)
 
     def card_path(self) -> str:
         """``device.card`` as :func:`snn_rram.devices.load` takes it (a path resolved here)."""
@@ -589,14 +605,105 @@ def level_warning(bits: int, device) -> str | None:
     )
 
 
-def load_config(path: str | Path) -> RunConfig:
+def config_file(path: str | Path) -> Path:
+    """The file of a run or sweep config given by path or by the name of an example config.
+
+    An existing file is taken as it is; a name (no suffix, no folder) that is not a file is
+    searched in the folders of ``SNN_RRAM_CONFIG_PATH``, then among the package's example
+    configs (the repository's ``models/experiments``: ``"demo"``, ``"qwsm_study"``, …).
+
+    Raises
+    ------
+    SnnRramError
+        A name that is neither a file nor an example config (the examples listed).
+    """
+    p = Path(path).expanduser()
+    text = str(path)
+    if p.exists() or not _resources.is_name(text):
+        return p
+    found = _resources.find("config", text)
+    if found is None:
+        examples = _resources.available("config")
+        raise SnnRramError(
+            f"config: no file {text!r} and no example config of that name"
+            f"{suggest(text, examples)}; examples: {', '.join(examples)}"
+        )
+    return found
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
     """Load a run config from a TOML file; relative paths in it resolve against its folder.
 
     The file must be UTF-8 TOML of at most :data:`~snn_rram._validation.MAX_TOML_BYTES`
     (1 MiB); everything a run would refuse is refused here (see the module documentation).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file, or the name of an example config (see :func:`config_file`).
+    overrides : dict, optional
+        Fields to set before validation, by dotted key path (``{"mapping.bits": 3}``; see
+        :func:`parse_overrides`): the result is validated as if the file held them.
     """
+    path = config_file(path)
     table = read_toml(path, "config", MAX_TOML_BYTES)
-    return RunConfig.from_dict(table, Path(path).resolve().parent)
+    if overrides:
+        _set_fields(table, overrides)
+    return RunConfig.from_dict(table, path.resolve().parent)
+
+
+def _set_fields(table: dict, changes: dict[str, Any]) -> None:
+    """Set fields of a config table in place, by dotted key path (``mapping.bits``)."""
+    sections = list(RunConfig.model_fields)
+    for where, new in changes.items():
+        if not isinstance(where, str) or not where or "" in where.split("."):
+            raise SnnRramError(
+                f"path: expected a dotted key path such as 'mapping.bits', got {where!r}"
+            )
+        parts = where.split(".")
+        if parts[0] not in sections:
+            raise SnnRramError(
+                f"{where}: unknown section {parts[0]!r}{suggest(parts[0], sections)}; "
+                f"allowed: {', '.join(sections)}"
+            )
+        node = table
+        for i, key in enumerate(parts[:-1]):
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                raise SnnRramError(f"{where}: {'.'.join(parts[: i + 1])!r} is not a table")
+        node[parts[-1]] = copy.deepcopy(new)  # later paths may write into it
+
+
+def parse_overrides(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``KEY=VALUE`` texts (the command line's ``--set``) as a dict of dotted paths → values.
+
+    ``VALUE`` is read as a TOML value where it is one (``3``, ``0.5``, ``true``, ``[2, 3]``,
+    ``"text"``) and is a string otherwise (``1 kohm``, ``numpy``), so that unit strings need
+    no quotes. Spaces around ``KEY`` are ignored; a key given twice is refused.
+
+    Examples
+    --------
+    >>> parse_overrides(["mapping.bits=3", "circuit.r_neuron=1 kohm", "simulation.energy=false"])
+    {'mapping.bits': 3, 'circuit.r_neuron': '1 kohm', 'simulation.energy': False}
+    """
+    import tomllib
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = str(item).partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise SnnRramError(
+                f"--set: expected KEY=VALUE such as mapping.bits=3, got {str(item)!r}"
+            )
+        if key in out:
+            raise SnnRramError(f"--set: {key} given twice")
+        try:
+            value = tomllib.loads(f"v = {text.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text.strip()
+        out[key] = value
+    return out
 
 
 def parse_config(text: str, base_dir: str | Path = ".") -> RunConfig:

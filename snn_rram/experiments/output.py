@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from snn_rram import results
 from snn_rram.plot import plot_run_summary, save_figure
@@ -14,10 +13,7 @@ __all__ = ["write_outputs"]
 def write_outputs(outcome, prep) -> None:
     """Write ``<directory>/<name>.h5`` (and ``.png``) for a finished run; sets their paths."""
     cfg = outcome.config
-    out_dir = Path(cfg.output.directory)
-    if not out_dir.is_absolute():
-        out_dir = Path(cfg.base_dir) / out_dir if cfg.base_dir != "." else Path.cwd() / out_dir
-    out_dir = out_dir.resolve()
+    out_dir = cfg.output_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     res = outcome.result
     layers, spikes = [], {}

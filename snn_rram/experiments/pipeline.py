@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from snn_rram import ann, datasets, devices, mapping, results, snn
+from snn_rram import _resources, ann, datasets, devices, mapping, results, snn
 from snn_rram.crossbar import Circuit
 from snn_rram.errors import SnnRramError, SnnRramWarning
 from snn_rram.experiments._sense import check_target, is_sense, sense_network
@@ -63,10 +63,14 @@ def _log(cfg: RunConfig, message: str) -> None:
 def load_network(cfg: RunConfig):
     """The trained network of the config (trained first if asked and missing) and its hash."""
     net_cfg = cfg.network
-    path = cfg.resolve_path(net_cfg.weights)
+    path = cfg.network_path()
     if not path.exists():
         if net_cfg.train_hidden is None:
-            raise SnnRramError(f"network.weights: file {str(path)!r} not found")
+            named = ""
+            if _resources.is_name(net_cfg.weights):
+                names = ", ".join(_resources.available("network"))
+                named = f" (and no network named {net_cfg.weights!r}; bundled: {names})"
+            raise SnnRramError(f"network.weights: file {str(path)!r} not found{named}")
         from snn_rram.ann import train
 
         _log(cfg, f"training an MLP {net_cfg.train_hidden} (torch) -> {path}")

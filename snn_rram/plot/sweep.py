@@ -66,6 +66,24 @@ def _is_numeric(series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
+def _si_numbers(column, unit: str):
+    """A column of unit strings (``"100 ohm"``, ``"1 kohm"``) as SI floats, or None.
+
+    None unless ``unit`` is a config unit (V, s, Ω, Hz, S) and every value parses as a number
+    in it (numbers are SI already): a sweep file may write its axis values either way.
+    """
+    from snn_rram._units import SI_UNITS, quantity
+
+    key = "ohm" if unit == "Ω" else unit
+    if key not in SI_UNITS:
+        return None
+    try:
+        values = [float(quantity(v, "", key)) for v in column]
+    except (SnnRramError, TypeError, ValueError):
+        return None
+    return column.__class__(values, index=column.index, name=column.name)
+
+
 def plot_sweep(
     frame,
     x: str,
@@ -86,9 +104,10 @@ def plot_sweep(
         ``status`` and the metrics. Rows whose ``status`` is ``"failed"`` and rows without a
         value of ``y`` are left out.
     x : str
-        Column on the x axis. Numbers are placed by value (log scale when positive and
-        spanning a factor of 100 or more); other values (strings, booleans) are categories in
-        order of appearance.
+        Column on the x axis. Numbers, and unit strings of a physical field (``"100 ohm"``,
+        ``"1 kohm"`` of ``circuit.r_neuron``), are placed by value in SI units (log scale when
+        positive and spanning a factor of 100 or more); other values (strings, booleans) are
+        categories in order of appearance, drawn as markers without joining lines.
     y : str
         Numeric column on the y axis, e.g. ``snn_accuracy`` or ``average_power_per_synapse``
         (W; shown with an SI prefix, e.g. nW).
@@ -97,7 +116,10 @@ def plot_sweep(
         itself: one line.
     spread : {"minmax", "std", None}
         What is shaded around the mean of the points sharing an x (and hue): their range,
-        mean ± standard deviation, or nothing. Drawn only where there are repeats.
+        mean ± standard deviation, or nothing. Drawn only where there are repeats. An accuracy
+        (a ``y`` ending in ``accuracy``) of a summary with ``n_images`` also gets error bars:
+        the binomial standard error ``sqrt(p(1 − p)/N)`` of the mean ``p`` over the ``N``
+        images of the points averaged.
     axes : matplotlib.axes.Axes, optional
         Where to draw; a new figure by default.
     **kwds
@@ -130,6 +152,10 @@ def plot_sweep(
     if len(data) == 0:
         raise SnnRramError(f"frame: no row to plot (every point failed or has no value of {y!r})")
     numeric_x = _is_numeric(data[x])
+    si = None if numeric_x else _si_numbers(data[x], column_label(x)[1])
+    if si is not None:  # unit strings of a physical quantity: placed by value, not as text
+        data = data.assign(**{x: si})
+        numeric_x = True
     if numeric_x:
         xs = data[x].to_numpy(dtype=np.float64)
         x_factor, x_unit = auto_prefix(xs, column_label(x)[1])
@@ -148,11 +174,30 @@ def plot_sweep(
 
     axes = new_axes(axes, figsize=(6.4, 4))
     kwds.setdefault("marker", "o")
+    if categories is not None:  # no order between categories: no line joining them
+        kwds.setdefault("linestyle", "none")
     own_label = kwds.pop("label", None)
+    # accuracies are fractions of n_images classified images: binomial standard errors
+    binomial = y.endswith("accuracy") and "n_images" in data.columns
     for value, part in groups:
         stats = part.groupby("_x", sort=True)["_y"].agg(["mean", "min", "max", "std", "count"])
         label = own_label if value is None else (str(value) if str(value) != "" else "(none)")
         (line,) = axes.plot(stats.index.to_numpy(), stats["mean"].to_numpy(), label=label, **kwds)
+        if binomial:
+            images = pd.to_numeric(part["n_images"], errors="coerce").groupby(part["_x"]).sum()
+            p = stats["mean"].to_numpy() * y_factor
+            n = images.reindex(stats.index).to_numpy(dtype=np.float64)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                se = np.sqrt(np.clip(p * (1 - p), 0, None) / n) / y_factor
+            axes.errorbar(
+                stats.index.to_numpy(),
+                stats["mean"].to_numpy(),
+                yerr=np.where(np.isfinite(se), se, 0.0),
+                fmt="none",
+                ecolor=line.get_color(),
+                capsize=0,  # no cap markers: axes.lines stays one line per hue value
+                lw=0.8,
+            )
         if spread is not None and (stats["count"] > 1).any():
             if spread == "minmax":
                 lo, hi = stats["min"], stats["max"]

@@ -18,11 +18,13 @@ from snn_rram.errors import SnnRramError
 __all__ = [
     "Claim",
     "claims_markdown",
+    "default_axes",
     "neurosim_claims",
     "pcsa_claims",
     "qwsm_claims",
     "series_of",
     "study_table",
+    "sweep_axes",
     "table_markdown",
     "write_report",
 ]
@@ -37,6 +39,59 @@ METRICS = {
 }
 
 
+def sweep_axes(frame) -> list[str]:
+    """The axes of a sweep summary, in its order.
+
+    Its dotted config-path columns (``mapping.bits``) that take more than one value among the
+    completed points.
+    """
+    ok = frame[frame["status"].astype(str) != "failed"] if "status" in frame else frame
+    return [
+        str(c) for c in frame.columns if "." in str(c) and ok[c].dropna().astype(str).nunique() > 1
+    ]
+
+
+def _no_column(what: str, column: str, frame) -> SnnRramError:
+    axes = sweep_axes(frame)
+    return SnnRramError(
+        f"{what}: the summary has no column {column!r}; the sweep's axes: "
+        f"{', '.join(axes) if axes else 'none (no config field varies)'}"
+    )
+
+
+def default_axes(frame, x: str | None = None) -> tuple[list[str], str]:
+    """The series and x axis of a study when none are given, from the sweep's own axes.
+
+    ``x`` (unless given) is ``mapping.bits`` where it varies, else the numeric axis with the
+    most values, else the first axis; the series are ``mapping.method`` where it varies and is
+    not ``x``, else the other axes (``label`` when there is none: one line, plus the labelled
+    extra points).
+
+    Raises
+    ------
+    SnnRramError
+        No config field varies between the points.
+    """
+    import pandas as pd
+
+    axes = sweep_axes(frame)
+    if not axes and x is None:
+        raise SnnRramError(
+            "report: no config field varies between the points of the summary, so there is no "
+            f"x axis (columns: {', '.join(map(str, frame.columns))})"
+        )
+    if x is None and "mapping.bits" in axes:
+        x = "mapping.bits"
+    elif x is None:
+        numeric = [c for c in axes if pd.to_numeric(frame[c], errors="coerce").notna().all()]
+        x = max(numeric, key=lambda c: frame[c].nunique()) if numeric else axes[0]
+    rest = [c for c in axes if c != x]
+    series = ["mapping.method"] if "mapping.method" in rest else rest
+    if not series:
+        series = ["label"] if "label" in frame else [x]
+    return series, x
+
+
 def series_of(frame, axes="mapping.method"):
     """Name of each row's series: its ``label`` where it has one, else its values of ``axes``.
 
@@ -49,12 +104,12 @@ def series_of(frame, axes="mapping.method"):
         raise SnnRramError("series: name at least one column")
     for axis in axes:
         if axis not in frame:
-            raise SnnRramError(f"series: the summary has no column {axis!r}")
+            raise _no_column("series", axis, frame)
     name = frame[axes[0]].astype(str)
     for axis in axes[1:]:
         name = name + " · " + frame[axis].astype(str)
     if "label" in frame:
-        label = frame["label"].fillna("").astype(str)
+        label = frame["label"].astype(object).fillna("").astype(str)  # all-empty CSV: NaN
         named = label.copy()
         for value in label[label != ""].unique():
             rows = label == value
@@ -99,7 +154,7 @@ def study_table(
     import pandas as pd
 
     if x not in frame:
-        raise SnnRramError(f"study_table: the summary has no column {x!r}")
+        raise _no_column("x", x, frame)
     ok = frame[frame["status"] != "failed"] if "status" in frame else frame
     if not len(ok):
         raise SnnRramError("study_table: no completed point in the summary")

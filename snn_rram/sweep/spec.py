@@ -41,10 +41,11 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, StrictStr, model_validator
 
+from snn_rram import _resources
 from snn_rram._schema import Section
 from snn_rram._validation import read_toml
 from snn_rram.errors import SnnRramError
-from snn_rram.experiments.config import RunConfig, dumps_toml, load_config
+from snn_rram.experiments.config import RunConfig, config_file, dumps_toml, load_config
 
 __all__ = ["MAX_POINTS", "Point", "SweepFile", "SweepSpec", "load_sweep"]
 
@@ -154,7 +155,7 @@ def point_key(cfg: RunConfig) -> str:
     table = cfg.to_dict()
     table.pop("output", None)
     table.get("simulation", {}).pop("progress", None)
-    weights = cfg.resolve_path(cfg.network.weights)
+    weights = cfg.network_path()
     table["network"]["weights"] = str(weights.resolve()) if weights.exists() else str(weights)
     return hashlib.sha256(dumps_toml(table).encode()).hexdigest()[:16]
 
@@ -215,21 +216,40 @@ class SweepFile(Section):
         return self
 
 
-def load_sweep(path: str | Path) -> SweepSpec:
-    """Load and validate a sweep file (UTF-8 TOML of at most 1 MiB) and every point in it."""
-    path = Path(path)
+def load_sweep(path: str | Path, overrides: dict[str, Any] | None = None) -> SweepSpec:
+    """Load and validate a sweep file (UTF-8 TOML of at most 1 MiB) and every point in it.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The sweep file, or the name of an example sweep of the package
+        (see :func:`snn_rram.experiments.config.config_file`).
+    overrides : dict, optional
+        Fields of the base run config to set before it is validated, by dotted key path
+        (``{"data.n_images": 100}``); a field the sweep varies is refused.
+    """
+    path = config_file(path)
     table = read_toml(path, "sweep")
     f = SweepFile(**table)
     here = path.resolve().parent
+    if overrides:
+        axes = {*f.grid, *f.zip, *(k for e in f.extra for k in _flatten(e) if k != "label")}
+        for key in overrides:
+            if key in axes:
+                raise SnnRramError(
+                    f"--set {key}: the sweep varies this field (grid, zip or extra), so a "
+                    "single value would be overwritten; edit the sweep file instead"
+                )
     try:
-        base = load_config(here / f.base)
+        base = load_config(here / f.base, overrides)
     except SnnRramError as exc:
         raise SnnRramError(f"sweep.base: {exc}") from None
-    directory = Path(f.directory if f.directory is not None else f"results/{path.stem}")
-    directory = directory if directory.is_absolute() else (here / directory)
+    directory = _resources.output_folder(
+        here, f.directory if f.directory is not None else f"results/{path.stem}"
+    )
     spec = SweepSpec(
         base,
-        directory.resolve(),
+        directory,
         f.grid,
         f.zip,
         tuple(_flatten(e) for e in f.extra),

@@ -115,7 +115,8 @@ def test_bundled_configs_are_valid():
             configs = [load_config(path)]
             kinds.add("run")
         for cfg in configs:
-            assert cfg.resolve_path(cfg.network.weights).name.endswith(".npz"), path.name
+            assert cfg.network_path().is_file(), path.name
+            assert cfg.network_path().suffix == ".npz", path.name
     assert kinds == {"sweep", "run"}
 
 

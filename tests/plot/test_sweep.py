@@ -72,6 +72,9 @@ def test_categorical_x(frame):
     assert [t.get_text() for t in ax.get_xticklabels()] == ["linear_pair", "qwsm"]
     np.testing.assert_array_equal(ax.lines[0].get_xdata(), [0, 1])
     assert ax.lines[0].get_color() == "k"
+    assert ax.lines[0].get_linestyle() == "None"  # categories are not joined by lines
+    ax = plot_sweep(frame, "mapping.bits", "snn_accuracy", hue=None)
+    assert ax.lines[0].get_linestyle() == "-"
 
 
 def test_log_axis_for_wide_numeric_ranges():
@@ -81,6 +84,44 @@ def test_log_axis_for_wide_numeric_ranges():
     ax = plot_sweep(frame, "circuit.r_neuron", "snn_accuracy")
     assert ax.get_xscale() == "log" and ax.get_xlabel() == "circuit.r_neuron (kΩ)"
     np.testing.assert_allclose(ax.lines[0].get_xdata(), [0.01, 0.1, 1.0])
+
+
+def test_unit_strings_of_a_physical_axis_are_placed_by_value():
+    # a sweep file may write "100 ohm", "1 kohm": not categories sorted as text
+    frame = pd.DataFrame(
+        {
+            "circuit.r_neuron": ["1 kohm", "100 ohm", "10 kohm", "1 kohm"],
+            "snn_accuracy": [0.8, 0.9, 0.5, 0.7],
+        }
+    )
+    ax = plot_sweep(frame, "circuit.r_neuron", "snn_accuracy", hue=None)
+    assert ax.get_xscale() == "log" and ax.get_xlabel() == "circuit.r_neuron (kΩ)"
+    np.testing.assert_allclose(ax.lines[0].get_xdata(), [0.1, 1.0, 10.0])
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [0.9, 0.75, 0.5])
+    # a field without a unit, or a value that is not a quantity, stays categorical
+    frame = pd.DataFrame({"circuit.r_neuron": ["1 kohm", "open"], "snn_accuracy": [0.8, 0.9]})
+    ax = plot_sweep(frame, "circuit.r_neuron", "snn_accuracy", hue=None)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1 kohm", "open"]
+
+
+def test_accuracies_get_binomial_standard_errors():
+    frame = pd.DataFrame(
+        {
+            "mapping.bits": [2, 3, 3],
+            "snn_accuracy": [0.5, 0.9, 0.7],
+            "average_power_per_synapse": [1e-9, 2e-9, 3e-9],
+            "n_images": [100, 100, 300],
+        }
+    )
+    ax = plot_sweep(frame, "mapping.bits", "snn_accuracy", hue=None, spread=None)
+    (bars,) = ax.containers
+    assert len(ax.lines) == 1  # the bars are a collection, not lines
+    segments = bars.lines[2][0].get_segments()
+    half = [(s[1][1] - s[0][1]) / 2 for s in segments]
+    # bits 2: p = 0.5 of 100 images; bits 3: the mean 0.8 of the two points, over 400 images
+    np.testing.assert_allclose(half, [np.sqrt(0.25 / 100), np.sqrt(0.8 * 0.2 / 400)])
+    ax = plot_sweep(frame, "mapping.bits", "average_power_per_synapse", hue=None)
+    assert not ax.containers  # not a fraction of images
 
 
 @pytest.mark.parametrize(
