@@ -190,7 +190,7 @@ def rows_function() -> b2.Function:
 
 
 def set_rows_kernel(
-    func, name, source, neurons, synapses, n_slots, table_ids, energy, dense
+    func, name, source, neurons, synapses, n_slots, table_ids, energy, dense, clock
 ) -> None:
     """Give ``func`` (from :func:`rows_function`) its C++ code ``name`` for these objects.
 
@@ -200,7 +200,8 @@ def set_rows_kernel(
     project by their generated names: the source's spikes, the synapses' conductances ``G<k>``
     (and accumulators ``acc<k>``; sparse: their inputs and neurons), the neurons' column totals
     ``gt<k>``, always-on sums ``gb<k>``, resistances ``R<k>``, gains ``gain<k>`` (and integrals
-    ``Pg<k>``, ``D<k>``, ``En<k>``), input current ``I_in``, read voltage and device constant.
+    ``Pg<k>``, ``D<k>``, ``En<k>``), input current ``I_in``, read voltage and device constant,
+    and the step and end step of ``clock`` (the clock of the code that calls ``func``).
     """
     device = b2.get_device()
 
@@ -237,6 +238,7 @@ def set_rows_kernel(
         v_read=static(neurons, "v_read"),
         b_dev=static(neurons, "b_dev"),
         single_bytes=repr(float(SINGLE_ROW_BYTES)),
+        clock=clock.name,
     )
     # Brian2 caches the values of arrays no code object of its own writes (the zeros these
     # start with), and would return them after a run

@@ -457,8 +457,9 @@ class SinhTableColumns(_SinhColumns):
 class SinhRowColumns(SinhTableColumns):
     """Sinh columns of one-step pulses stepped by the row kernel.
 
-    The kernel reads the always-on sums ``gb`` and leaves ``I_in`` (and integrates ``Pg``,
-    ``En``, with always-on rows ``D``, and the synapses' ``acc``); the update integrates ``I_in``.
+    The kernel reads the always-on sums ``gb`` and sets ``I_in`` (and integrates ``Pg``, ``En``,
+    with always-on rows ``D``, and the synapses' ``acc``); the update integrates ``I_in`` and
+    leaves it (the kernel puts it back to the idle values).
     """
 
     rows = True
@@ -468,6 +469,9 @@ class SinhRowColumns(SinhTableColumns):
 
     def _energy_variables(self, s):
         return [f"D{s} : volt**2*second", f"Pg{s} : volt**2*second", f"En{s} : joule"]
+
+    def clear(self):
+        return []  # the kernel keeps I_in (at the idle point's values between reads)
 
     def update(self):
         return [], ["I_in"]
@@ -596,6 +600,13 @@ class EventLayer:
             self.syn.connect(i=plan.syn_i, j=plan.syn_j)
             self.objects.append(self.syn)
         if rows:  # before the neurons' update, which uses the I_in it leaves
+            kernel = g.run_regularly(
+                f"rows_read = {self.rows_name}(dt)",
+                dt=dt_q,
+                when="groups",
+                order=-1,
+                name=f"{prefix}_row_kernel",
+            )
             set_rows_kernel(
                 self.rows_function,
                 self.rows_name,
@@ -606,16 +617,9 @@ class EventLayer:
                 self.cols.table_ids,
                 self.energy,
                 plan.dense_synapses,
+                kernel.clock,
             )
-            self.objects.append(
-                g.run_regularly(
-                    f"rows_read = {self.rows_name}(dt)",
-                    dt=dt_q,
-                    when="groups",
-                    order=-1,
-                    name=f"{prefix}_row_kernel",
-                )
-            )
+            self.objects.append(kernel)
         if plan.ssyn_i.size:
             self.ssyn = self._synapses(
                 source, self.shared, self.scols, dt_q, f"{prefix}_shared_synapses"

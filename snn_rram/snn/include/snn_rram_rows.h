@@ -7,25 +7,26 @@
 // evaluates every column at every step; this kernel does the same arithmetic, but only where it
 // can change anything, from the source's spikes of the previous step (the rows read in it):
 //   - no row read: every column sits at its idle point ga = gb. Without bias rows its node is at
-//     0 V and there is nothing to add; with them the neurons' currents and the columns' power
-//     rates are constants of the run, evaluated once and added at every step;
+//     0 V and there is nothing to add; with them its neuron current and power rates are
+//     constants of the run, evaluated once: the neurons' currents stay at the idle values, and
+//     the idle energy rates are added for all the steps of a run at its last step;
 //   - one row r: each column it reaches has ga = gb + G of one synapse, so the column's neuron
-//     current, power rates and energy increments are per-synapse constants of the run,
-//     evaluated from the tables once, the first time row r is read alone, and then added;
+//     current and energy increments (relative to the idle point's) are per-synapse constants of
+//     the run, evaluated from the tables once, the first time row r is read alone, and added;
 //   - two or more rows: the sums gs of the columns they reach are formed in the order of the
 //     spikes (as Brian2's synapses would form them) and those columns evaluated from the tables.
-// The results per step are the layer's neuron input currents I_in and, with energy, the
-// columns' integrals Pg (= Φg), D (= Φa − Φg, with bias rows only: the always-on rows' energy
-// needs it) and En (neuron input energy), and the synapses' accumulators acc (+= d·dt of its
-// column in each step it is read): the values the generated code computes.
+// The kernel owns the layer's neuron input currents I_in (the update integrates them and leaves
+// them): it sets those of the columns a step reaches to their values, and puts them back to the
+// idle values the next step. With energy it integrates the columns' Pg (= Φg), D (= Φa − Φg,
+// with bias rows only: the always-on rows' energy needs it) and En (neuron input energy), and
+// the synapses' accumulators acc (+= d·dt of its column in each step it is read): the values
+// the generated code computes (the energies up to rounding: idle steps are added as a product).
 //
 // Two layouts of the synapses (snn_rram.snn.layers picks the kernel for either):
-//   - dense: input r reaches every neuron n through synapse r·N + n; a read row touches every
-//     column, so its responses are absolute (they replace the idle point's);
+//   - dense: input r reaches every neuron n through synapse r·N + n; a read row reaches every
+//     column (no index arrays, contiguous loops);
 //   - sparse (unrolled convolutions, pooling): the synapses of an input are contiguous (Brian2's
-//     _synaptic_pre is sorted); a read row touches only the columns it reaches. Every column is
-//     first given its idle point's values, and the reached ones their responses relative to it
-//     (the neuron currents are set to the reached columns' own values, not to a difference).
+//     _synaptic_pre is sorted); a read row touches only the columns it reaches.
 // Columns shared by several neurons are not part of the kernel: they stay a small generated group
 // of their own whose currents reach the neurons as I_shared.
 #ifndef SNN_RRAM_ROWS_H
@@ -66,8 +67,9 @@ struct RowArrays {
     double* Pg[SNN_RRAM_MAX_SLOTS];  // per neuron and slot, V^2 s
     double* D[SNN_RRAM_MAX_SLOTS];  // per neuron and slot, V^2 s
     double* En[SNN_RRAM_MAX_SLOTS];  // per neuron and slot, J
-    double* I_in;  // per neuron, A (zero when the step starts: the update clears it)
+    double* I_in;  // per neuron, A
     double V, b, dt;
+    bool last;  // the run's last step: the idle energy is added
     double single_bytes;  // most memory for the single-row responses (more: rows are evaluated)
 };
 
@@ -75,17 +77,20 @@ struct RowArrays {
 struct RowLayer {
     bool ready = false, precomputed = false, energy = false, bias = false, sparse = false;
     int N = 0, K = 0, stride = 0;
+    long long idle_steps = 0;  // steps whose idle energy is still to be added
     TableSet* sets[SNN_RRAM_MAX_SLOTS];
     std::vector<size_t> ptr;  // sparse: synapses of input r are ptr[r] ... ptr[r + 1] - 1
     std::vector<char> single_ready;  // per row
     // per synapse (dense: per row and neuron), `stride` values in blocks of the row's synapses:
-    // I, then with energy per slot d dt, pg dt and x i dt of the row read alone (sparse: pg dt
-    // and x i dt relative to the idle point)
+    // I, then with energy per slot d dt, and pg dt and x i dt less the idle point's, of the row
+    // read alone
     std::vector<double> single;
     std::vector<double> step;  // the responses of this step (the same layout)
     std::vector<double> idle;  // per neuron: I, then per slot d dt, pg dt, x i dt at ga = gb
     std::vector<double> ga;  // per slot and neuron: read rows' sum gs
     std::vector<int32_t> pos, touched;  // sparse: per neuron its place in `touched`, or -1
+    std::vector<int32_t> set_last;  // sparse: neurons whose I_in the last step set
+    int32_t n_set_last = 0;  // ... their number (dense: N or 0)
     std::vector<double> i, s;  // per slot and evaluated column
     std::vector<long long> where;  // ... and the offset of its coefficients in coef, or -1
 };
@@ -99,11 +104,11 @@ static inline double column_at(const RowArrays& a, int k, int32_t n, double ga)
 
 // The responses of the columns of the nt neurons `idx` (null: neurons 0 ... nt - 1) at their
 // sums gb + L.ga, into `out` (`stride` blocks of nt values): the neurons' input currents I, then
-// with energy per slot d dt, pg dt and x i dt, the last two less the idle point's if `relative`.
+// with energy per slot d dt, pg dt and x i dt, the last two less the idle point's (L.idle).
 // Every column's coefficients are located first (their loads are then in flight together), with
 // the arithmetic of column_i(); columns whose interval is not tabulated go through column_i().
 static inline void respond(RowLayer& L, const RowArrays& a, const int32_t* idx, int32_t nt,
-                           double* out, bool relative)
+                           double* out)
 {
     const int N = L.N, K = L.K;
     for (int k = 0; k < K; ++k) {
@@ -157,12 +162,8 @@ static inline void respond(RowLayer& L, const RowArrays& a, const int32_t* idx, 
             L.i[j] = i;
             if (!L.energy) continue;
             q[p] = d * a.dt;
-            q[nt + p] = pg * a.dt;
-            q[2 * nt + p] = x * i * a.dt;
-            if (relative) {
-                q[nt + p] -= q0[N + n];
-                q[2 * nt + p] -= q0[2 * N + n];
-            }
+            q[nt + p] = pg * a.dt - q0[N + n];
+            q[2 * nt + p] = x * i * a.dt - q0[2 * N + n];
         }
     }
     for (int32_t p = 0; p < nt; ++p) {
@@ -212,28 +213,41 @@ SNN_RRAM_COLD static void prepare_rows(RowLayer& L, const RowArrays& a)
     if (L.bias) {
         const bool energy = L.energy;
         L.energy = true;  // the idle point's power rates too
-        respond(L, a, nullptr, N, L.idle.data(), false);
+        respond(L, a, nullptr, N, L.idle.data());
         L.energy = energy;
     }
+    for (int32_t n = 0; n < N; ++n) a.I_in[n] = L.idle[n];
+    if (L.sparse) L.set_last.assign(N, 0);
+    L.n_set_last = 0;
+    L.idle_steps = 0;
     L.ready = true;
 }
 
-// Every column at its idle point (bias rows only): the step's currents and energy increments.
-static inline void idle_step(const RowLayer& L, const RowArrays& a)
+// Put the neuron currents the last step set back to the idle point's.
+static inline void unset_last(RowLayer& L, const RowArrays& a)
+{
+    if (L.n_set_last == 0) return;
+    const double* I0 = L.idle.data();
+    if (L.sparse) {
+        for (int32_t p = 0; p < L.n_set_last; ++p) a.I_in[L.set_last[p]] = I0[L.set_last[p]];
+    } else {
+        for (int32_t n = 0; n < L.N; ++n) a.I_in[n] = I0[n];
+    }
+    L.n_set_last = 0;
+}
+
+// At a run's last step: the idle point's energy for all its steps (bias rows only).
+SNN_RRAM_COLD static void add_idle_energy(RowLayer& L, const RowArrays& a)
 {
     const int N = L.N;
-    const double* q = L.idle.data();
-    for (int32_t n = 0; n < N; ++n) a.I_in[n] = q[n];
-    if (!L.energy) return;
+    const double steps = (double)L.idle_steps;
     for (int k = 0; k < L.K; ++k) {
-        const double* r = q + (size_t)(1 + 3 * k) * N;
-        double* D = a.D[k];
-        double* Pg = a.Pg[k];
-        double* En = a.En[k];
-        for (int32_t n = 0; n < N; ++n) D[n] += r[n];
-        for (int32_t n = 0; n < N; ++n) Pg[n] += r[N + n];
-        for (int32_t n = 0; n < N; ++n) En[n] += r[2 * N + n];
+        const double* r = L.idle.data() + (size_t)(1 + 3 * k) * N;
+        for (int32_t n = 0; n < N; ++n) a.D[k][n] += steps * r[n];
+        for (int32_t n = 0; n < N; ++n) a.Pg[k][n] += steps * r[N + n];
+        for (int32_t n = 0; n < N; ++n) a.En[k][n] += steps * r[2 * N + n];
     }
+    L.idle_steps = 0;
 }
 
 // Dense layout: the sums of the m rows `rows` in every column, in the order of the spikes.
@@ -251,41 +265,41 @@ static inline void sum_rows(RowLayer& L, const RowArrays& a, const int32_t* rows
     }
 }
 
-// Dense layout: add the absolute responses `in` (layout of respond()) of the step's m rows.
-static inline void add_dense(const RowLayer& L, const RowArrays& a, const double* in,
-                             const int32_t* rows, int32_t m)
+// Add the responses `in` (layout of respond()) of the nt columns of the neurons `idx` (null:
+// all), read by the step's m rows `rows` (dense layout: their accumulators).
+static inline void add_responses(RowLayer& L, const RowArrays& a, const double* in,
+                                 const int32_t* idx, int32_t nt, const int32_t* rows, int32_t m)
 {
-    const int N = L.N, K = L.K;
-    for (int32_t n = 0; n < N; ++n) a.I_in[n] = in[n];
+    const int N = L.N;
+    if (idx) {
+        for (int32_t p = 0; p < nt; ++p) a.I_in[idx[p]] = in[p];
+        for (int32_t p = 0; p < nt; ++p) L.set_last[p] = idx[p];
+    } else {
+        for (int32_t n = 0; n < N; ++n) a.I_in[n] = in[n];
+    }
+    L.n_set_last = nt;
     if (!L.energy) return;
-    for (int k = 0; k < K; ++k) {
-        const double* q = in + (size_t)(1 + 3 * k) * N;
+    for (int k = 0; k < L.K; ++k) {
+        const double* q = in + (size_t)(1 + 3 * k) * nt;
+        const double* d0 = L.idle.data() + (size_t)(1 + 3 * k) * N;
+        double* D = a.D[k];
+        double* Pg = a.Pg[k];
+        double* En = a.En[k];
+        if (idx) {
+            if (L.bias)
+                for (int32_t p = 0; p < nt; ++p) D[idx[p]] += q[p] - d0[idx[p]];
+            for (int32_t p = 0; p < nt; ++p) Pg[idx[p]] += q[nt + p];
+            for (int32_t p = 0; p < nt; ++p) En[idx[p]] += q[2 * nt + p];
+            continue;
+        }
         for (int32_t r = 0; r < m; ++r) {
             double* acc = a.acc[k] + (size_t)rows[r] * N;
             for (int32_t n = 0; n < N; ++n) acc[n] += q[n];
         }
         if (L.bias)
-            for (int32_t n = 0; n < N; ++n) a.D[k][n] += q[n];
-        for (int32_t n = 0; n < N; ++n) a.Pg[k][n] += q[N + n];
-        for (int32_t n = 0; n < N; ++n) a.En[k][n] += q[2 * N + n];
-    }
-}
-
-// Sparse layout: add the responses `in` (layout of respond(), relative to the idle point, which
-// the step has already added) of the nt columns of the neurons `idx`.
-static inline void add_sparse(const RowLayer& L, const RowArrays& a, const double* in,
-                              const int32_t* idx, int32_t nt)
-{
-    const int N = L.N;
-    for (int32_t p = 0; p < nt; ++p) a.I_in[idx[p]] = in[p];
-    if (!L.energy) return;
-    for (int k = 0; k < L.K; ++k) {
-        const double* q = in + (size_t)(1 + 3 * k) * nt;
-        const double* d0 = L.idle.data() + (size_t)(1 + 3 * k) * N;
-        if (L.bias)
-            for (int32_t p = 0; p < nt; ++p) a.D[k][idx[p]] += q[p] - d0[idx[p]];
-        for (int32_t p = 0; p < nt; ++p) a.Pg[k][idx[p]] += q[nt + p];
-        for (int32_t p = 0; p < nt; ++p) a.En[k][idx[p]] += q[2 * nt + p];
+            for (int32_t n = 0; n < N; ++n) D[n] += q[n] - d0[n];
+        for (int32_t n = 0; n < N; ++n) Pg[n] += q[N + n];
+        for (int32_t n = 0; n < N; ++n) En[n] += q[2 * N + n];
     }
 }
 
@@ -293,8 +307,8 @@ static inline void dense_step(RowLayer& L, const RowArrays& a, const int32_t* ro
 {
     if (m > 1 || !L.precomputed) {
         sum_rows(L, a, rows, m);
-        respond(L, a, nullptr, L.N, L.step.data(), false);
-        add_dense(L, a, L.step.data(), rows, m);
+        respond(L, a, nullptr, L.N, L.step.data());
+        add_responses(L, a, L.step.data(), nullptr, L.N, rows, m);
         return;
     }
     // one row: its responses, evaluated the first time it is read alone
@@ -302,16 +316,15 @@ static inline void dense_step(RowLayer& L, const RowArrays& a, const int32_t* ro
     double* single = &L.single[(size_t)r * L.N * L.stride];
     if (!L.single_ready[r]) {
         sum_rows(L, a, rows, 1);
-        respond(L, a, nullptr, L.N, single, false);
+        respond(L, a, nullptr, L.N, single);
         L.single_ready[r] = 1;
     }
-    add_dense(L, a, single, rows, 1);
+    add_responses(L, a, single, nullptr, L.N, rows, 1);
 }
 
 static inline void sparse_step(RowLayer& L, const RowArrays& a, const int32_t* rows, int32_t m)
 {
     const int N = L.N, K = L.K;
-    if (L.bias) idle_step(L, a);
     if (m == 1 && L.precomputed) {  // one row: its responses, evaluated when first read alone
         const int32_t r = rows[0];
         const size_t s0 = L.ptr[r];
@@ -322,10 +335,10 @@ static inline void sparse_step(RowLayer& L, const RowArrays& a, const int32_t* r
             for (int k = 0; k < K; ++k)
                 for (int32_t p = 0; p < nt; ++p)
                     L.ga[(size_t)k * N + idx[p]] = 0.0 + a.G[k][s0 + p];
-            respond(L, a, idx, nt, single, true);
+            respond(L, a, idx, nt, single);
             L.single_ready[r] = 1;
         }
-        add_sparse(L, a, single, idx, nt);
+        add_responses(L, a, single, idx, nt, rows, 1);
         if (!L.energy) return;
         for (int k = 0; k < K; ++k) {
             const double* q = single + (size_t)(1 + 3 * k) * nt;
@@ -351,8 +364,8 @@ static inline void sparse_step(RowLayer& L, const RowArrays& a, const int32_t* r
     }
     const int32_t* idx = L.touched.data();
     double* step = L.step.data();
-    respond(L, a, idx, nt, step, true);
-    add_sparse(L, a, step, idx, nt);
+    respond(L, a, idx, nt, step);
+    add_responses(L, a, step, idx, nt, rows, m);
     if (L.energy) {
         for (int k = 0; k < K; ++k) {
             const double* q = step + (size_t)(1 + 3 * k) * nt;
@@ -370,15 +383,18 @@ static inline void sparse_step(RowLayer& L, const RowArrays& a, const int32_t* r
 static inline double rows_step(RowLayer& L, const RowArrays& a)
 {
     if (!L.ready) prepare_rows(L, a);
+    unset_last(L, a);
     const int32_t m = a.spikespace[a.n_source];
-    if (m == 0) {
-        if (L.bias) idle_step(L, a);
-        return 0.0;
+    if (m > 0) {
+        if (L.sparse)
+            sparse_step(L, a, a.spikespace, m);
+        else
+            dense_step(L, a, a.spikespace, m);
     }
-    if (L.sparse)
-        sparse_step(L, a, a.spikespace, m);
-    else
-        dense_step(L, a, a.spikespace, m);
+    if (L.bias && L.energy) {
+        ++L.idle_steps;
+        if (a.last) add_idle_energy(L, a);
+    }
     return (double)m;
 }
 

@@ -36,6 +36,11 @@ static double {{ name }}(double dt)
     a.V = {{ v_read }}[0];
     a.b = {{ b_dev }}[0];
     a.dt = dt;
+    // the run's last step: the clock would not run the next one (its end step is private)
+    Clock& clock = brian::{{ clock }};
+    ++clock.timestep[0];
+    a.last = !clock.running();
+    --clock.timestep[0];
     a.single_bytes = {{ single_bytes }};
     return snn_rram::rows_step(layer, a);
 }
