@@ -30,8 +30,10 @@ LeNet-5 on sinh crossbars with energy <= 3x the plain network.
 import argparse
 import os
 import subprocess
+import sys
 import time
 import warnings
+from pathlib import Path
 
 # single-threaded on both sides, post-processing included
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -42,11 +44,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from snn_rram import ann, datasets, devices, mapping, snn
-from snn_rram.ann.layers import AvgPool2d, Conv2d, Dense, Flatten, ReLU
 from snn_rram.crossbar import Circuit, Crossbar, Layout
 from snn_rram.crossbar.layout import ALWAYS_ON
 from snn_rram.snn._targets import build_dir
 from snn_rram.snn.plan import LayerPlan
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "studies"))
+from qwsm_convergence import lenet5  # the QWSM study's LeNet-5 (random He weights)
 
 IMAGE_S, DT, PULSE, MAX_RATE = 0.1, 1e-4, 1e-4, 100.0
 SHAPE = (784, 500, 10)
@@ -87,35 +91,11 @@ def mlp(device_name, bias=False):
     return out
 
 
-def lenet5_network() -> ann.Network:
-    """LeNet-5 layer shapes with random He-initialised weights and biases."""
-    rng = np.random.default_rng(0)
-
-    def he(*shape):
-        return rng.normal(0.0, np.sqrt(2.0 / int(np.prod(shape[1:]))), shape)
-
-    layers = [
-        Conv2d(he(6, 1, 5, 5), rng.normal(0, 0.05, 6), padding=2),
-        ReLU(),
-        AvgPool2d(2),
-        Conv2d(he(16, 6, 5, 5), rng.normal(0, 0.05, 16)),
-        ReLU(),
-        AvgPool2d(2),
-        Flatten(),
-        Dense(he(120, 400), rng.normal(0, 0.05, 120)),
-        ReLU(),
-        Dense(he(84, 120), rng.normal(0, 0.05, 84)),
-        ReLU(),
-        Dense(he(10, 84), rng.normal(0, 0.05, 10)),
-    ]
-    return ann.Network(layers, (1, 28, 28), name="lenet5_bench")
-
-
 def lenet(images):
     """LeNet-5 converted and mapped onto sinh crossbars (4 bits), with its IF neurons."""
     dev = sinh_device(devices.load("ideal"))
     circuit = Circuit(v_read=0.2, pulse_width=PULSE, r_neuron=100.0)
-    converted = ann.convert(lenet5_network(), images)
+    converted = ann.convert(lenet5(), images)
     xbars, neurons = [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
