@@ -89,6 +89,8 @@ struct RowLayer {
     std::vector<double> idle;  // per neuron: I, then per slot d dt, pg dt, x i dt at ga = gb
     std::vector<double> ga;  // per slot and neuron: read rows' sum gs
     std::vector<int32_t> pos, touched;  // sparse: per neuron its place in `touched`, or -1
+    std::vector<int32_t> reach;  // sparse: per place in `touched`, the rows reaching it ...
+    std::vector<int32_t> multi, mpos;  // ... the neurons reached by several, and their places
     std::vector<int32_t> set_last;  // sparse: neurons whose I_in the last step set
     int32_t n_set_last = 0;  // ... their number (dense: N or 0)
     std::vector<double> i, s;  // per slot and evaluated column
@@ -195,6 +197,9 @@ SNN_RRAM_COLD static void prepare_rows(RowLayer& L, const RowArrays& a)
         for (int r = 0; r < a.n_source; ++r) L.ptr[r + 1] += L.ptr[r];
         L.pos.assign(N, -1);
         L.touched.assign(N, 0);
+        L.reach.assign(N, 0);
+        L.multi.assign(N, 0);
+        L.mpos.assign(N, 0);
     }
     L.step.assign((size_t)N * L.stride, 0.0);
     L.ga.assign(NK, 0.0); L.i.assign(NK, 0.0);
@@ -322,23 +327,34 @@ static inline void dense_step(RowLayer& L, const RowArrays& a, const int32_t* ro
     add_responses(L, a, single, nullptr, L.N, rows, 1);
 }
 
+// Sparse layout, one row r: its responses (evaluated the first time it is read alone).
+static inline const double* single_row(RowLayer& L, const RowArrays& a, int32_t r)
+{
+    const int N = L.N;
+    const size_t s0 = L.ptr[r];
+    const int32_t nt = (int32_t)(L.ptr[r + 1] - s0);
+    double* single = &L.single[s0 * L.stride];
+    if (!L.single_ready[r]) {
+        const int32_t* idx = a.post + s0;
+        for (int k = 0; k < L.K; ++k)
+            for (int32_t p = 0; p < nt; ++p) L.ga[(size_t)k * N + idx[p]] = 0.0 + a.G[k][s0 + p];
+        respond(L, a, idx, nt, single);
+        L.single_ready[r] = 1;
+    }
+    return single;
+}
+
+// Sparse layout: the step's m rows. A column that only one of them reaches has that row's
+// single-row response (the same sum, 0 + G, and the same arithmetic); the others are evaluated.
 static inline void sparse_step(RowLayer& L, const RowArrays& a, const int32_t* rows, int32_t m)
 {
     const int N = L.N, K = L.K;
-    if (m == 1 && L.precomputed) {  // one row: its responses, evaluated when first read alone
+    if (m == 1 && L.precomputed) {
         const int32_t r = rows[0];
         const size_t s0 = L.ptr[r];
         const int32_t nt = (int32_t)(L.ptr[r + 1] - s0);
-        const int32_t* idx = a.post + s0;
-        double* single = &L.single[s0 * L.stride];
-        if (!L.single_ready[r]) {
-            for (int k = 0; k < K; ++k)
-                for (int32_t p = 0; p < nt; ++p)
-                    L.ga[(size_t)k * N + idx[p]] = 0.0 + a.G[k][s0 + p];
-            respond(L, a, idx, nt, single);
-            L.single_ready[r] = 1;
-        }
-        add_responses(L, a, single, idx, nt, rows, 1);
+        const double* single = single_row(L, a, r);
+        add_responses(L, a, single, a.post + s0, nt, rows, 1);
         if (!L.energy) return;
         for (int k = 0; k < K; ++k) {
             const double* q = single + (size_t)(1 + 3 * k) * nt;
@@ -347,7 +363,7 @@ static inline void sparse_step(RowLayer& L, const RowArrays& a, const int32_t* r
         }
         return;
     }
-    // the columns the rows reach, and their sums in the order of the spikes
+    // the columns the rows reach, how many rows reach each, and their sums in spike order
     int32_t nt = 0;
     for (int32_t q = 0; q < m; ++q) {
         const int32_t r = rows[q];
@@ -355,28 +371,81 @@ static inline void sparse_step(RowLayer& L, const RowArrays& a, const int32_t* r
             const int32_t n = a.post[s];
             if (L.pos[n] < 0) {
                 L.pos[n] = nt;
+                L.reach[nt] = 1;
                 L.touched[nt++] = n;
                 for (int k = 0; k < K; ++k) L.ga[(size_t)k * N + n] = 0.0 + a.G[k][s];
             } else {
+                ++L.reach[L.pos[n]];
                 for (int k = 0; k < K; ++k) L.ga[(size_t)k * N + n] += a.G[k][s];
             }
         }
     }
     const int32_t* idx = L.touched.data();
     double* step = L.step.data();
-    respond(L, a, idx, nt, step);
-    add_responses(L, a, step, idx, nt, rows, m);
+    if (!L.precomputed) {  // every reached column from the tables
+        respond(L, a, idx, nt, step);
+        add_responses(L, a, step, idx, nt, rows, m);
+        if (L.energy) {
+            for (int k = 0; k < K; ++k) {
+                const double* q = step + (size_t)(1 + 3 * k) * nt;
+                double* acc = a.acc[k];
+                for (int32_t u = 0; u < m; ++u) {
+                    const int32_t r = rows[u];
+                    for (size_t s = L.ptr[r]; s < L.ptr[r + 1]; ++s)
+                        acc[s] += q[L.pos[a.post[s]]];
+                }
+            }
+        }
+        for (int32_t p = 0; p < nt; ++p) L.pos[idx[p]] = -1;
+        return;
+    }
+    // the columns several rows reach, from the tables
+    int32_t nm = 0;
+    for (int32_t p = 0; p < nt; ++p) {
+        if (L.reach[p] < 2) continue;
+        L.mpos[p] = nm;
+        L.multi[nm++] = idx[p];
+    }
+    respond(L, a, L.multi.data(), nm, step);
+    add_responses(L, a, step, L.multi.data(), nm, rows, m);
     if (L.energy) {
         for (int k = 0; k < K; ++k) {
-            const double* q = step + (size_t)(1 + 3 * k) * nt;
+            const double* q = step + (size_t)(1 + 3 * k) * nm;
             double* acc = a.acc[k];
             for (int32_t u = 0; u < m; ++u) {
                 const int32_t r = rows[u];
-                for (size_t s = L.ptr[r]; s < L.ptr[r + 1]; ++s) acc[s] += q[L.pos[a.post[s]]];
+                for (size_t s = L.ptr[r]; s < L.ptr[r + 1]; ++s) {
+                    const int32_t p = L.pos[a.post[s]];
+                    if (L.reach[p] > 1) acc[s] += q[L.mpos[p]];
+                }
             }
         }
     }
-    for (int32_t p = 0; p < nt; ++p) L.pos[idx[p]] = -1;
+    // the columns one row reaches, from its single-row responses
+    for (int32_t u = 0; u < m; ++u) {
+        const int32_t r = rows[u];
+        const size_t s0 = L.ptr[r];
+        const int32_t nr = (int32_t)(L.ptr[r + 1] - s0);
+        const double* single = single_row(L, a, r);
+        for (int32_t j = 0; j < nr; ++j) {
+            const int32_t n = a.post[s0 + j];
+            if (L.reach[L.pos[n]] > 1) continue;
+            a.I_in[n] = single[j];
+            if (!L.energy) continue;
+            for (int k = 0; k < K; ++k) {
+                const double* q = single + (size_t)(1 + 3 * k) * nr;
+                a.acc[k][s0 + j] += q[j];
+                if (L.bias) a.D[k][n] += q[j] - L.idle[(size_t)(1 + 3 * k) * N + n];
+                a.Pg[k][n] += q[nr + j];
+                a.En[k][n] += q[2 * nr + j];
+            }
+        }
+    }
+    for (int32_t p = 0; p < nt; ++p) {  // every reached column's current goes back next step
+        L.set_last[p] = idx[p];
+        L.pos[idx[p]] = -1;
+    }
+    L.n_set_last = nt;
 }
 
 // One step; returns the number of rows read in it.
