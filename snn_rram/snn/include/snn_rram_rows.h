@@ -73,12 +73,20 @@ struct RowArrays {
     double single_bytes;  // most memory for the single-row responses (more: rows are evaluated)
 };
 
+// The coarse interval of a column's idle point ga = gb, where most read sums fall: u = ga inv_h0
+// in [c, c + 1) and its table built (nf > 0 fine intervals, coefficients from coef[off]).
+struct IdleInterval {
+    double inv_h0;
+    long long c, off, nf;
+};
+
 // Per-process state of one layer.
 struct RowLayer {
     bool ready = false, precomputed = false, energy = false, bias = false, sparse = false;
     int N = 0, K = 0, stride = 0;
     long long idle_steps = 0;  // steps whose idle energy is still to be added
     TableSet* sets[SNN_RRAM_MAX_SLOTS];
+    std::vector<IdleInterval> home;  // per slot and neuron (neuron fastest)
     std::vector<size_t> ptr;  // sparse: synapses of input r are ptr[r] ... ptr[r + 1] - 1
     std::vector<char> single_ready;  // per row
     // per synapse (dense: per row and neuron), `stride` values in blocks of the row's synapses:
@@ -117,22 +125,37 @@ static inline void respond(RowLayer& L, const RowArrays& a, const int32_t* idx, 
         const TableSet& set = *L.sets[k];
         const double* gb = a.gb[k];
         const double* gs = &L.ga[(size_t)k * N];
+        const IdleInterval* home = &L.home[(size_t)k * N];
         for (int32_t p = 0; p < nt; ++p) {
             const int32_t n = idx ? idx[p] : p;
             const size_t j = (size_t)k * nt + p;
-            const double ga = gb[n] + gs[n];
-            const double inv_h0 = set.inv_h0[n];
+            const double ga = L.bias ? gb[n] + gs[n] : gs[n];  // gb = 0: gb + gs = gs
             L.where[j] = -1;
             L.s[j] = ga;  // for column_i()
+            const IdleInterval& h = home[n];
+            const double u = ga * h.inv_h0;
+            const long long c0 = (long long)u;
+            if (c0 == h.c && h.nf > 0) {  // column_i()'s arithmetic, for its idle interval
+                const double w = (u - (double)c0) * (double)h.nf;
+                long long f = (long long)w;
+                f = f > h.nf - 1 ? h.nf - 1 : f;
+                L.s[j] = w - (double)f;
+                L.where[j] = h.off + 12 * f;
+                const double* q = &set.coef[L.where[j]];
+                SNN_RRAM_PREFETCH(q);
+                SNN_RRAM_PREFETCH(q + 8);
+                continue;
+            }
+            const double inv_h0 = set.inv_h0[n];
             if (inv_h0 == 0.0) continue;
-            const double u = ga * inv_h0;
-            int c = (int)u;
+            const double v = ga * inv_h0;  // (u is 0 where the idle interval is not known yet)
+            int c = (int)v;
             c = c < 0 ? 0 : (c > SNN_RRAM_TABLE_M0 - 1 ? SNN_RRAM_TABLE_M0 - 1 : c);
             const long long e = set.entry[(size_t)SNN_RRAM_TABLE_M0 * n + c];
             const int state = (int)(e & 31);
             if (state < 2) continue;
             const long long nf = 1LL << (state - 2);
-            const double w = (u - c) * (double)nf;
+            const double w = (v - c) * (double)nf;
             long long f = (long long)w;
             f = f < 0 ? 0 : (f > nf - 1 ? nf - 1 : f);
             L.s[j] = w - (double)f;
@@ -164,8 +187,15 @@ static inline void respond(RowLayer& L, const RowArrays& a, const int32_t* idx, 
             L.i[j] = i;
             if (!L.energy) continue;
             q[p] = d * a.dt;
-            q[nt + p] = pg * a.dt - q0[N + n];
-            q[2 * nt + p] = x * i * a.dt - q0[2 * N + n];
+            const double pg_dt = pg * a.dt, xi_dt = x * i * a.dt;
+            if (L.bias) {  // relative to the idle point (zero without bias rows; when the idle
+                           // point itself is evaluated, `out` is L.idle, still zero)
+                q[nt + p] = pg_dt - q0[N + n];
+                q[2 * nt + p] = xi_dt - q0[2 * N + n];
+            } else {
+                q[nt + p] = pg_dt;
+                q[2 * nt + p] = xi_dt;
+            }
         }
     }
     for (int32_t p = 0; p < nt; ++p) {
@@ -214,12 +244,31 @@ SNN_RRAM_COLD static void prepare_rows(RowLayer& L, const RowArrays& a)
             L.bias = L.bias || a.gb[k][n] != 0.0;
         }
     }
+    L.home.assign(NK, IdleInterval{0.0, -1, 0, 0});  // none yet: the generic lookup
     // the idle point (all zero without bias rows: the nodes are at 0 V)
     if (L.bias) {
         const bool energy = L.energy;
         L.energy = true;  // the idle point's power rates too
         respond(L, a, nullptr, N, L.idle.data());
         L.energy = energy;
+    }
+    // each column's idle interval (its table was built by the evaluations above)
+    for (int k = 0; k < K; ++k) {
+        const TableSet& set = *L.sets[k];
+        for (int32_t n = 0; n < N; ++n) {
+            IdleInterval& h = L.home[(size_t)k * N + n];
+            h.inv_h0 = set.inv_h0[n];
+            h.c = -1; h.off = 0; h.nf = 0;
+            if (h.inv_h0 == 0.0) continue;
+            const double u = a.gb[k][n] * h.inv_h0;
+            long long c = (long long)u;
+            if (c > SNN_RRAM_TABLE_M0 - 1) continue;
+            const long long e = set.entry[(size_t)SNN_RRAM_TABLE_M0 * n + c];
+            if ((e & 31) < 2) continue;
+            h.c = c;
+            h.nf = 1LL << ((e & 31) - 2);
+            h.off = 12 * (e >> 5);
+        }
     }
     for (int32_t n = 0; n < N; ++n) a.I_in[n] = L.idle[n];
     if (L.sparse) L.set_last.assign(N, 0);
@@ -382,24 +431,9 @@ static inline void sparse_step(RowLayer& L, const RowArrays& a, const int32_t* r
     }
     const int32_t* idx = L.touched.data();
     double* step = L.step.data();
-    if (!L.precomputed) {  // every reached column from the tables
-        respond(L, a, idx, nt, step);
-        add_responses(L, a, step, idx, nt, rows, m);
-        if (L.energy) {
-            for (int k = 0; k < K; ++k) {
-                const double* q = step + (size_t)(1 + 3 * k) * nt;
-                double* acc = a.acc[k];
-                for (int32_t u = 0; u < m; ++u) {
-                    const int32_t r = rows[u];
-                    for (size_t s = L.ptr[r]; s < L.ptr[r + 1]; ++s)
-                        acc[s] += q[L.pos[a.post[s]]];
-                }
-            }
-        }
-        for (int32_t p = 0; p < nt; ++p) L.pos[idx[p]] = -1;
-        return;
-    }
-    // the columns several rows reach, from the tables
+    // the columns several rows reach (all without single-row responses), from the tables
+    if (!L.precomputed)
+        for (int32_t p = 0; p < nt; ++p) L.reach[p] = 2;
     int32_t nm = 0;
     for (int32_t p = 0; p < nt; ++p) {
         if (L.reach[p] < 2) continue;
@@ -422,7 +456,7 @@ static inline void sparse_step(RowLayer& L, const RowArrays& a, const int32_t* r
         }
     }
     // the columns one row reaches, from its single-row responses
-    for (int32_t u = 0; u < m; ++u) {
+    for (int32_t u = 0; u < (L.precomputed ? m : 0); ++u) {
         const int32_t r = rows[u];
         const size_t s0 = L.ptr[r];
         const int32_t nr = (int32_t)(L.ptr[r + 1] - s0);
