@@ -1,25 +1,39 @@
 """Spiking-network throughput against a plain Brian2 network of the same shape and activity.
 
-784-500-10 with differential pairs, 100 MNIST images (bundled subset) of 100 ms each at
-dt = 0.1 ms, pixel rates up to 100 Hz, cpp_standalone, single-threaded on both sides. The plain
-network has the same input spikes, neurons and thresholds, and synapses ``on_pre='v_post += w'``
-with the static (linear) weights. Build time is reported apart from run time (the C++ network
-run time Brian2 records, without process start-up; with energy accounting, plus the time spent
-computing the energies from the results, which is where linear layers account theirs). The
-machine's load varies over time, so each variant's runs alternate with runs of the compiled
-plain network and the ratio is the quotient of the two best times.
+Networks (cpp_standalone, single-threaded on both sides, MNIST images of the bundled subset,
+100 ms each at dt = 0.1 ms, pixel rates up to 100 Hz):
+
+- ``linear``, ``linear_energy``, ``sinh_energy``: 784-500-10 with differential pairs;
+- ``sinh_energy_bias``: the same with an always-on bias row on both layers;
+- ``lenet_sinh_energy``: a LeNet-5 (conv 5x5 x6 pad 2, avg pool, conv 5x5 x16, avg pool,
+  120-84-10, biases, random He weights) converted by ``ann.convert`` (convolutions unrolled into
+  sparse layers, pooling folded into the next layer) and mapped by ``linear_pair`` (4 bits)
+  onto sinh crossbars, as a user's network is.
+
+Each plain network has the same input spikes, neurons and thresholds, synapses
+``on_pre='v_post += w'`` on the same connectivity (the layer plan's synapses) with the static
+(linear) weights, and the always-on rows as a constant input current. Build time is reported
+apart from run time (the C++ network run time Brian2 records, without process start-up; with
+energy accounting, plus the time spent computing the energies from the results, which is where
+linear layers account theirs). The machine's load varies over time, so each variant's runs
+alternate with runs of its compiled plain network and the ratio is the quotient of the two best
+times.
 
 One machine-readable line per variant::
 
     variant=linear_energy images_per_s=123.4 ratio_to_plain=1.62 build_s=31.0
 
-Targets: linear + energy <= 1.7x and sinh + energy <= 4x the plain network.
+Targets: linear + energy <= 1.5x, sinh + energy <= 2.8x, sinh + energy with bias rows <= 3x,
+LeNet-5 on sinh crossbars with energy <= 3x the plain network.
 """
 
 import argparse
 import os
 import subprocess
+import sys
 import time
+import warnings
+from pathlib import Path
 
 # single-threaded on both sides, post-processing included
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -27,13 +41,20 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import brian2 as b2
 import numpy as np
+import scipy.sparse as sp
 
-from snn_rram import datasets, devices, snn
+from snn_rram import ann, datasets, devices, mapping, snn
 from snn_rram.crossbar import Circuit, Crossbar, Layout
+from snn_rram.crossbar.layout import ALWAYS_ON
 from snn_rram.snn._targets import build_dir
+from snn_rram.snn.plan import LayerPlan
 
-N_IMAGES, IMAGE_S, DT, PULSE = 100, 0.1, 1e-4, 1e-4
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "studies"))
+from qwsm_convergence import lenet5  # the QWSM study's LeNet-5 (random He weights)
+
+IMAGE_S, DT, PULSE, MAX_RATE = 0.1, 1e-4, 1e-4, 100.0
 SHAPE = (784, 500, 10)
+VARIANTS = ("linear", "linear_energy", "sinh_energy", "sinh_energy_bias", "lenet_sinh_energy")
 
 
 def differential(w, levels):
@@ -47,77 +68,122 @@ def differential(w, levels):
     return G
 
 
-def setup(device_name, rng):
-    """784-500-10 differential crossbars; the sinh device shares the linear one's levels."""
+def sinh_device(dev):
+    """The benchmark's sinh device: the linear one's levels."""
+    return devices.Device("sinh_bench", devices.Sinh(1.5), dev.levels, source="benchmark")
+
+
+def mlp(device_name, bias=False):
+    """784-500-10 differential crossbars (``bias``: an always-on row on both layers)."""
+    rng = np.random.default_rng(0)
     dev = devices.load("ideal")
     if device_name == "sinh":
-        dev = devices.Device("sinh_bench", devices.Sinh(1.5), dev.levels, source="benchmark")
+        dev = sinh_device(dev)
     circuit = Circuit(v_read=0.2, pulse_width=PULSE, r_neuron=100.0)
     w1 = rng.normal(0, 1, SHAPE[:2]) + 0.3
     w2 = rng.normal(0, 1, SHAPE[1:])
-    x1 = Crossbar(differential(w1, dev.levels), dev, circuit, Layout.differential(*SHAPE[:2]))
-    x2 = Crossbar(differential(w2, dev.levels), dev, circuit, Layout.differential(*SHAPE[1:]))
-    return x1, x2
+    out = []
+    for w in (w1, w2):
+        if bias:  # the bias row's weight: about ten inputs at a typical rate
+            w = np.vstack([w, rng.normal(0, 0.1, (1, w.shape[1]))])
+        lay = Layout.differential(w.shape[0] - bias, w.shape[1], bias=bias)
+        out.append(Crossbar(differential(w, dev.levels), dev, circuit, lay))
+    return out
 
 
-def spikes_and_neurons(x1, x2):
-    ds = datasets.load("mnist_5k")
-    images = ds.test_vectors()[:N_IMAGES]
-    spikes = snn.PoissonEncoder(max_rate=100.0, dead_time=PULSE).encode(images, DT, IMAGE_S, 7)
-    # thresholds for ~20 Hz in the busiest hidden neurons (linear estimate of their drive)
+def lenet(images):
+    """LeNet-5 converted and mapped onto sinh crossbars (4 bits), with its IF neurons."""
+    dev = sinh_device(devices.load("ideal"))
+    circuit = Circuit(v_read=0.2, pulse_width=PULSE, r_neuron=100.0)
+    converted = ann.convert(lenet5(), images)
+    xbars, neurons = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for layer in converted.layers:
+            m = mapping.linear_pair(
+                layer.weight, dev, circuit, bits=4, bias=layer.bias, bias_duty=MAX_RATE * PULSE
+            )
+            xbars.append(m.crossbar)
+            # one spike through one unit of normalised weight = one threshold of charge
+            charge = circuit.v_read * PULSE * m.g_per_weight
+            neurons.append(snn.IFNeuron(threshold=1.0, capacitance=charge))
+    return xbars, neurons
+
+
+def input_weights(x):
+    """Static (linear) current of each input's rows and of the always-on rows per neuron, A.
+
+    Returns a sparse (inputs, neurons) matrix and a (neurons,) array.
+    """
+    g = sp.csr_matrix(x.static_gain()) * x.circuit.v_read
+    w = (g @ x.layout.readout).tocsr()  # (rows, neurons)
+    rows = x.layout.row_input
+    driven = np.flatnonzero(rows != ALWAYS_ON)
+    pick = sp.csr_matrix(
+        (np.ones(driven.size), (rows[driven], driven)), shape=(x.layout.n_inputs, rows.size)
+    )
+    bias = np.asarray(w[np.flatnonzero(rows == ALWAYS_ON)].sum(axis=0)).ravel()
+    return (pick @ w).tocsr(), bias
+
+
+def mlp_neurons(spikes, xbars):
+    """Thresholds for ~20 Hz in the busiest neurons (linear estimate of their drive)."""
     rate = spikes.counts().mean(axis=0) / IMAGE_S
     neurons = []
     drive = rate
-    for x in (x1, x2):
-        q = x.layout.neuron_current(x.static_gain() * x.circuit.v_read) * PULSE  # C per spike
-        charge = drive @ q  # C/s
+    for x in xbars:
+        W, bias = input_weights(x)
+        charge = np.asarray(W.T @ drive).ravel() * PULSE + bias  # C/s
         C = 1e-10
         theta = max(np.quantile(charge, 0.9) / 20.0 / C, 1e-6)
         neurons.append(snn.IFNeuron(threshold=theta, capacitance=C))
         drive = np.clip(charge / (C * theta), 0, 1 / PULSE)
-    return spikes, neurons
+    return neurons
 
 
-def plain_network(spikes, x1, x2, neurons):
-    """The reference: same spikes, neurons and thresholds, ``v_post += w``."""
-    b2.set_device("cpp_standalone", directory=str(build_dir() / "bench_plain"), build_on_run=False)
+def plain_network(name, spikes, xbars, neurons):
+    """The reference: same spikes, neurons, thresholds and synapses, ``v_post += w``."""
+    directory = str(build_dir() / f"bench_plain_{name}")
+    b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
     dev = b2.get_device()
     dev.reinit()
-    dev.activate(directory=str(build_dir() / "bench_plain"), build_on_run=False)
+    dev.activate(directory=directory, build_on_run=False)
     dt = DT * b2.second
     src = b2.SpikeGeneratorGroup(spikes.n_inputs, spikes.indices, spikes.steps * dt, dt=dt)
     objs, pre = [src], src
-    for x, neuron in zip((x1, x2), neurons, strict=True):
+    for x, neuron in zip(xbars, neurons, strict=True):
+        W, bias = input_weights(x)
         g = b2.NeuronGroup(
             x.layout.n_neurons,
-            "v : volt",
+            "dv/dt = I_bias : volt\nI_bias : volt/second (constant)",
             threshold="v > theta",
             reset="v -= theta",
             refractory=PULSE * b2.second,
+            method="euler",
             dt=dt,
             namespace={"theta": neuron.threshold * b2.volt},
         )
-        w = x.layout.neuron_current(x.static_gain() * x.circuit.v_read) * PULSE
-        w = w / neuron.capacitance
+        g.I_bias = bias / neuron.capacitance * b2.volt / b2.second
+        plan = LayerPlan.from_crossbar(x)
         s = b2.Synapses(pre, g, "w_syn : volt", on_pre="v_post += w_syn", dt=dt)
-        i, j = np.nonzero(np.ones_like(w, dtype=bool))
-        s.connect(i=i, j=j)
-        s.w_syn = w[i, j] * b2.volt
+        s.connect(i=plan.syn_i, j=plan.syn_j)
+        w = np.asarray(W[plan.syn_i, plan.syn_j]).ravel()
+        s.w_syn = w * PULSE / neuron.capacitance * b2.volt
         reset = g.run_regularly("v = 0*volt", dt=IMAGE_S * b2.second, when="start")
         objs += [g, s, reset, b2.SpikeMonitor(g)]
         pre = g
     net = b2.Network(objs)
-    net.run(N_IMAGES * IMAGE_S * b2.second)
+    net.run(spikes.n_images * IMAGE_S * b2.second)
     t = time.perf_counter()
-    dev.build(directory=str(build_dir() / "bench_plain"), compile=True, run=False, clean=True)
+    dev.build(directory=directory, compile=True, run=False, clean=True)
     build = time.perf_counter() - t
-    dev.run(directory=str(build_dir() / "bench_plain"), with_output=False)
+    dev.run(directory=directory, with_output=False)
     return build, [len(m.i[:]) for m in objs if isinstance(m, b2.SpikeMonitor)]
 
 
-def run_plain() -> float:
-    """Run the compiled plain network again; its network run time as Brian2 records it, s."""
-    directory = build_dir() / "bench_plain"
+def run_plain(name) -> float:
+    """Run a compiled plain network again; its network run time as Brian2 records it, s."""
+    directory = build_dir() / f"bench_plain_{name}"
     results = directory / "results"
     subprocess.run(
         ["./main", "--results_dir", f"{results}/"], cwd=directory, check=True, capture_output=True
@@ -125,49 +191,79 @@ def run_plain() -> float:
     return float((results / "last_run_info.txt").read_text().split()[0])
 
 
-def ours(spikes, x1, x2, neurons, energy, rounds):
+def ours(name, spikes, xbars, neurons, energy, rounds):
     """Build once, then alternate plain and own runs (the machine's load varies over time)."""
     t = time.perf_counter()
     net = snn.SpikingNetwork(
-        [x1, x2], neurons, spikes, energy=energy, target="cpp_standalone", name="bench"
+        xbars, neurons, spikes, energy=energy, target="cpp_standalone", name="bench"
     )
     build = time.perf_counter() - t
-    runs, plain, res = [], [], None
+    runs, plain, res, energy_s = [], [], None, []
     for _ in range(rounds):
-        plain.append(run_plain())
+        plain.append(run_plain(name))
         res = net.run()
-        # the C++ run plus, with energy, the energies computed from the results (linear)
+        # the C++ run plus, with energy, the energies computed from the results (linear) or
+        # assembled per device from the accumulators (sinh)
         runs.append(res.timings["simulation_s"] + res.timings["energy_s"])
-    return min(runs), min(plain), build, [len(layer.spike_indices) for layer in res.layers]
+        energy_s.append(res.timings["energy_s"])
+    kernels = [getattr(getattr(layer, "cols", None), "rows", False) for layer in net.layers]
+    return (
+        min(runs),
+        energy_s[int(np.argmin(runs))],
+        min(plain),
+        build,
+        [len(layer.spike_indices) for layer in res.layers],
+        kernels,
+    )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("variants", nargs="*", help="linear, linear_energy, sinh_energy")
+    parser.add_argument("variants", nargs="*", help=", ".join(VARIANTS))
     parser.add_argument(
         "--rounds", type=int, default=5, help="alternating plain/own runs per variant (min taken)"
     )
+    parser.add_argument("--images", type=int, default=100, help="images per run")
     args = parser.parse_args()
-    variants = args.variants or ["linear", "linear_energy", "sinh_energy"]
-    rng = np.random.default_rng(0)
-    base = setup("ideal", rng)
-    spikes, neurons = spikes_and_neurons(*base)
-    plain_build, plain_spikes = plain_network(spikes, *base, neurons)
-    plain_best = min(run_plain() for _ in range(args.rounds))
-    print(
-        f"variant=plain images_per_s={N_IMAGES / plain_best:.1f} ratio_to_plain=1.00 "
-        f"build_s={plain_build:.1f} spikes={plain_spikes}",
-        flush=True,
-    )
+    variants = args.variants or list(VARIANTS)
+    ds = datasets.load("mnist_5k")
+    images = ds.test_vectors()[: args.images]
+    spikes = snn.PoissonEncoder(max_rate=MAX_RATE, dead_time=PULSE).encode(images, DT, IMAGE_S, 7)
+    # per plain network: (its crossbars, the variant's crossbars, neurons)
+    cases = {
+        "mlp": lambda sinh: (mlp("ideal"), mlp("sinh" if sinh else "ideal")),
+        "mlp_bias": lambda sinh: (mlp("ideal", bias=True), mlp("sinh", bias=True)),
+    }
+    built = {}
     for variant in variants:
-        device_name = "sinh" if variant.startswith("sinh") else "ideal"
-        x1, x2 = setup(device_name, np.random.default_rng(0))
-        run_s, plain_s, build, n_spikes = ours(
-            spikes, x1, x2, neurons, energy=variant.endswith("energy"), rounds=args.rounds
+        if variant not in VARIANTS:
+            parser.error(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
+        if variant.startswith("lenet"):
+            case = "lenet"
+            xbars, neurons = lenet(ds.train_vectors()[:200].reshape(-1, 1, 28, 28))
+            base = xbars
+        else:
+            case = "mlp_bias" if "bias" in variant else "mlp"
+            base, xbars = cases[case](variant.startswith("sinh"))
+            neurons = mlp_neurons(spikes, base)
+        if case not in built:
+            plain_build, plain_spikes = plain_network(case, spikes, base, neurons)
+            plain_best = min(run_plain(case) for _ in range(args.rounds))
+            built[case] = True
+            print(
+                f"variant=plain_{case} images_per_s={args.images / plain_best:.1f} "
+                f"ratio_to_plain=1.00 build_s={plain_build:.1f} spikes={plain_spikes}",
+                flush=True,
+            )
+        run_s, energy_s, plain_s, build, n_spikes, kernels = ours(
+            case, spikes, xbars, neurons, variant.endswith("energy"), args.rounds
         )
         print(
-            f"variant={variant} images_per_s={N_IMAGES / run_s:.1f} "
-            f"ratio_to_plain={run_s / plain_s:.2f} build_s={build:.1f} spikes={n_spikes}",
+            f"variant={variant} images_per_s={args.images / run_s:.1f} "
+            f"ratio_to_plain={run_s / plain_s:.2f} energy_s={energy_s:.3f} build_s={build:.1f} "
+            f"spikes={n_spikes} "
+            f"row_kernel={''.join('1' if k else '0' for k in kernels)} "
+            f"load={os.getloadavg()[0]:.1f}",
             flush=True,
         )
 

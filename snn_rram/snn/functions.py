@@ -190,15 +190,19 @@ def rows_function() -> b2.Function:
     )
 
 
-def set_rows_kernel(func, name, source, neurons, synapses, n_slots, table_ids, energy) -> None:
+def set_rows_kernel(
+    func, name, source, neurons, synapses, n_slots, table_ids, energy, dense, clock
+) -> None:
     """Give ``func`` (from :func:`rows_function`) its C++ code ``name`` for these objects.
 
-    The synapses must join every input ``r`` to every neuron ``n``, synapse ``r·N + n`` (the
-    kernel's layout). The code (``templates/row_kernel.cpp``) reads the arrays of the standalone
+    The synapses of each input must be contiguous and in the order of the inputs; ``dense``:
+    they join every input ``r`` to every neuron ``n``, synapse ``r·N + n`` (the kernel then reads
+    no index arrays). The code (``templates/row_kernel.cpp``) reads the arrays of the standalone
     project by their generated names: the source's spikes, the synapses' conductances ``G<k>``
-    (and accumulators ``acc<k>``), the neurons' column totals ``gt<k>``, resistances ``R<k>``,
-    gains ``gain<k>`` (and integrals ``Pg<k>``, ``En<k>``), input current ``I_in``, read
-    voltage and device constant.
+    (and accumulators ``acc<k>``; sparse: their inputs and neurons), the neurons' column totals
+    ``gt<k>``, always-on sums ``gb<k>``, resistances ``R<k>``, gains ``gain<k>`` (and integrals
+    ``Pg<k>``, ``D<k>``, ``En<k>``), input current ``I_in``, read voltage and device constant,
+    and the step and end step of ``clock`` (the clock of the code that calls ``func``).
     """
     device = b2.get_device()
 
@@ -214,9 +218,11 @@ def set_rows_kernel(func, name, source, neurons, synapses, n_slots, table_ids, e
             "G": vector(f"G{k}") + ".data()",
             "acc": vector(f"acc{k}") + ".data()" if energy else "nullptr",
             "gt": static(neurons, f"gt{k}"),
+            "gb": static(neurons, f"gb{k}"),
             "R": static(neurons, f"R{k}"),
             "gain": static(neurons, f"gain{k}"),
             "Pg": static(neurons, f"Pg{k}") if energy else "nullptr",
+            "D": static(neurons, f"D{k}") if energy else "nullptr",
             "En": static(neurons, f"En{k}") if energy else "nullptr",
         }
         for k in range(n_slots)
@@ -226,16 +232,19 @@ def set_rows_kernel(func, name, source, neurons, synapses, n_slots, table_ids, e
         spikespace=static(source, "_spikespace"),
         n_source=len(source),
         n_neurons=len(neurons),
+        pre=None if dense else vector("_synaptic_pre"),
+        post=None if dense else vector("_synaptic_post"),
         slots=slots,
         I_in=static(neurons, "I_in"),
         v_read=static(neurons, "v_read"),
         b_dev=static(neurons, "b_dev"),
         single_bytes=repr(float(SINGLE_ROW_BYTES)),
+        clock=clock.name,
     )
     # the kernel writes these arrays, no code object of Brian2's: read them from the results
     written = [neurons.variables["I_in"]]
     for k in range(n_slots if energy else 0):
-        written += [neurons.variables[f"Pg{k}"], neurons.variables[f"En{k}"]]
+        written += [neurons.variables[f"{v}{k}"] for v in ("Pg", "D", "En")]
         written.append(synapses.variables[f"acc{k}"])
     forget_cached_values(device, written)
     func.implementations.add_implementation(

@@ -13,12 +13,13 @@ one step after the start, ``dD`` being the column's increment of ``D`` in the pu
 linear layers need nothing during the run, their energies follow exactly from the activity's
 moments (:mod:`snn_rram.snn.energy`).
 
-Sinh layers with one-step pulses in C++ standalone whose every input reaches every neuron (no
-always-on rows, no shared columns) are stepped instead by the row kernel of
-``include/snn_rram_rows.h``, called once per step before the update: from the source's spikes
-it does nothing when no row is read, adds the precomputed responses of a row read alone, and
-evaluates the tables only when rows overlap; the update integrates the ``I_in`` it leaves. The
-numbers are those of the generated code (same tables, same order of operations).
+Sinh layers with one-step pulses in C++ standalone (dense or sparse, with or without always-on
+rows) are stepped instead by the row kernel of ``include/snn_rram_rows.h``, called once per step
+before the update: from the source's spikes it adds the idle point's constants when no row is
+read (nothing without always-on rows), the precomputed responses of a row read alone, and
+evaluates the tables only for the columns that rows read together reach; the update integrates
+the ``I_in`` it leaves. Shared columns keep their own generated group. The numbers are those of
+the generated code (same tables, same order of operations).
 
 The columns of a group are a column model (:class:`LinearColumns`, :class:`SinhExactColumns`,
 :class:`SinhTableColumns`, :class:`SinhRowColumns`): its Brian2 variables, update statements,
@@ -481,8 +482,9 @@ class SinhTableColumns(_SinhColumns):
 class SinhRowColumns(SinhTableColumns):
     """Sinh columns of one-step pulses stepped by the row kernel.
 
-    The kernel leaves ``I_in`` (and integrates ``Pg``, ``En`` and the synapses' ``acc``); the
-    update integrates ``I_in``.
+    The kernel reads the always-on sums ``gb`` and sets ``I_in`` (and integrates ``Pg``, ``En``,
+    with always-on rows ``D``, and the synapses' ``acc``); the update integrates ``I_in`` and
+    leaves it (the kernel puts it back to the idle values).
     """
 
     rows = True
@@ -490,11 +492,11 @@ class SinhRowColumns(SinhTableColumns):
     def functions(self, model):
         return {}  # the layer's own row-kernel function
 
-    def _bias_sum(self):
-        return False
-
     def _energy_variables(self, s):
-        return [f"Pg{s} : volt**2*second", f"En{s} : joule"]
+        return [f"D{s} : volt**2*second", f"Pg{s} : volt**2*second", f"En{s} : joule"]
+
+    def clear(self):
+        return []  # the kernel keeps I_in (at the idle point's values between reads)
 
     def update(self):
         return [], ["I_in"]
@@ -618,16 +620,14 @@ class EventLayer:
         K = plan.n_slots
         self.plan, self.xbar, self.K, self.pulse_steps, self.dt = plan, xbar, K, pulse_steps, dt
         store = any(name.startswith(("icol", "vcol")) for name in record)
-        # one-step pulses in standalone, every input reaching every neuron: the row kernel
-        # (include/snn_rram_rows.h) may step the layer, if its column model has one
+        # one-step pulses in standalone: the row kernel (include/snn_rram_rows.h) may step the
+        # layer's private columns, if its column model has one
         row_kernel = (
             self.consume
             and not store
             and isinstance(b2.get_device(), CPPStandaloneDevice)
-            and plan.n_shared == 0
-            and plan.n_bias_rows == 0
             and 1 <= K <= MAX_SLOTS
-            and plan.dense_synapses
+            and plan.inputs_grouped
         )
         self.cols = make_columns(
             model,
@@ -688,7 +688,7 @@ class EventLayer:
                 plan.n_shared,
                 "\n".join(slines),
                 dt=dt_q,
-                namespace=namespace,
+                namespace={**namespace, **self.scols.functions(model)},
                 name=f"{prefix}_shared",
             )
             shared_update = self.shared.run_regularly(
@@ -710,6 +710,13 @@ class EventLayer:
             self.syn.connect(i=plan.syn_i, j=plan.syn_j)
             self.objects.append(self.syn)
         if rows:  # before the neurons' update, which uses the I_in it leaves
+            kernel = g.run_regularly(
+                f"rows_read = {self.rows_name}(dt)",
+                dt=dt_q,
+                when="groups",
+                order=-1,
+                name=f"{prefix}_row_kernel",
+            )
             set_rows_kernel(
                 self.rows_function,
                 self.rows_name,
@@ -719,16 +726,10 @@ class EventLayer:
                 K,
                 self.cols.table_ids,
                 self.energy,
+                plan.dense_synapses,
+                kernel.clock,
             )
-            self.objects.append(
-                g.run_regularly(
-                    f"rows_read = {self.rows_name}(dt)",
-                    dt=dt_q,
-                    when="groups",
-                    order=-1,
-                    name=f"{prefix}_row_kernel",
-                )
-            )
+            self.objects.append(kernel)
         if plan.ssyn_i.size:
             self.ssyn = self._synapses(
                 source, self.shared, self.scols, dt_q, f"{prefix}_shared_synapses"
@@ -864,7 +865,7 @@ class EventLayer:
             )
             s_acc = np.asarray(self.ssyn.acc_[:]) if self.ssyn is not None else np.zeros(0)
             Pg, sD, sPg = slots("Pg"), shared("D"), shared("Pg")
-            D = np.zeros_like(Pg) if self.cols.rows else slots("D")
+            D = slots("D")
             if self.consume:  # pulses still open have not been integrated, nor subtracted
                 open_inputs = np.zeros_like(open_inputs)
             device_energy = plan.device_energy(

@@ -165,6 +165,11 @@ class LayerPlan:
         )
 
     @property
+    def inputs_grouped(self) -> bool:
+        """True when the synapses of each input are contiguous, in the order of the inputs."""
+        return bool(np.all(np.diff(self.syn_i) >= 0))
+
+    @property
     def n_bias_rows(self) -> int:
         """Number of always-on rows."""
         return int(self._bias_rows.size)

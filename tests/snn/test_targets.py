@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from snn_rram import SnnRramError, devices, snn
 from snn_rram.crossbar import Circuit, Crossbar, Layout
@@ -144,3 +145,81 @@ def test_row_kernel_equals_numpy_and_brute_force(energy, precompute, monkeypatch
     net.set_conductances(0, G_new)
     new = [xbars[0].with_conductances(G_new), xbars[1]]
     _same(net.run(), snn.SpikingNetwork(new, neuron, spikes, target="numpy").run(), 1e-12)
+
+
+def _conv_layout(n_in, n_out, width, stride, *, bias, rng, levels):
+    """A 1-D convolution-like differential layer: neuron n reads inputs stride·n … +width−1."""
+    lay = Layout.differential(n_in, n_out, bias=bias)
+    n = np.repeat(np.arange(n_out), width)
+    rows = stride * n + np.tile(np.arange(width), n_out)
+    rows, cols = np.r_[rows, rows], np.r_[2 * n, 2 * n + 1]
+    if bias:  # the always-on row reaches every column
+        rows = np.r_[rows, np.full(2 * n_out, n_in)]
+        cols = np.r_[cols, np.arange(2 * n_out)]
+    return lay, sp.csr_matrix((_excitatory(rows, cols, n_in, rng, levels), (rows, cols)))
+
+
+def _excitatory(rows, cols, n_in, rng, levels):
+    """Conductances of cells: mostly excitatory pairs (high G+, low G−), weak always-on rows."""
+    n = levels.n
+    level = np.where(
+        cols % 2 == 0, rng.integers(n // 3, n, rows.size), rng.integers(0, n // 2, rows.size)
+    )
+    level = np.where(rows >= n_in, rng.integers(0, n // 4, rows.size), level)
+    return levels.values[level]
+
+
+def _kernel_kinds_network():
+    """Sparse with bias rows, sparse (pooling-like), dense with bias rows and a shared column."""
+    rng = np.random.default_rng(21)
+    dev = devices.load("sinh_strong")
+    circ = Circuit(v_read=0.3, pulse_width=1e-4, r_neuron=2e3)
+    lay0, G0 = _conv_layout(40, 18, 6, 2, bias=True, rng=rng, levels=dev.levels)
+    lay1, G1 = _conv_layout(18, 9, 2, 2, bias=False, rng=rng, levels=dev.levels)
+    base = Layout.differential(9, 4, bias=True)
+    readout = sp.vstack([base.readout, sp.csr_matrix(-0.5 * np.ones((1, 4)))]).tocsr()
+    lay2 = Layout(base.row_input, readout, base.n_inputs)
+    r2, c2 = np.indices((lay2.n_rows, lay2.n_cols)).reshape(2, -1)
+    G2 = _excitatory(r2, c2, 9, rng, dev.levels).reshape(lay2.n_rows, lay2.n_cols)
+    xbars = [
+        Crossbar(G0, dev, circ, lay0),
+        Crossbar(G1, dev, circ, lay1),
+        Crossbar(G2, dev, circ, lay2),
+    ]
+    spikes = snn.PoissonEncoder(max_rate=700.0, dead_time=1e-4).encode(
+        rng.random((2, 40)), 1e-4, 20e-3, rng=22
+    )
+    return xbars, snn.IFNeuron(threshold=0.1, capacitance=1e-8), spikes
+
+
+@pytest.mark.parametrize("precompute", [True, False])
+def test_row_kernel_bias_sparse_and_shared_columns(precompute, monkeypatch):
+    """The row kernel steps layers with always-on rows, sparse layouts and shared columns.
+
+    Layer 0 is convolution-like (each input reaches 3 of 18 neurons) with an always-on row,
+    layer 1 pooling-like without one, layer 2 dense with an always-on row and a reference column
+    shared by its neurons (that column keeps its generated group). Steps with no row (the idle
+    point), one row (precomputed, or without the memory for it the tables) and several rows all
+    occur; spikes equal the numpy target's and energies its and the brute force's.
+    """
+    if not precompute:
+        monkeypatch.setattr(functions, "SINGLE_ROW_BYTES", 0)
+    xbars, neuron, spikes = _kernel_kinds_network()
+    net = snn.SpikingNetwork(
+        xbars, neuron, spikes, energy=True, target="cpp_standalone", name="t_rows_kinds"
+    )
+    assert [layer.cols.rows for layer in net.layers] == [True, True, True]
+    plans = net.plans
+    assert not plans[0].dense_synapses and plans[0].n_bias_rows == 1
+    assert not plans[1].dense_synapses and plans[1].n_bias_rows == 0
+    assert plans[2].dense_synapses and plans[2].n_bias_rows == 1 and plans[2].n_shared == 1
+    per_step = np.bincount(spikes.steps, minlength=net._n_steps)
+    assert (per_step == 0).sum() > 20 and (per_step == 1).sum() > 20
+    assert (per_step >= 2).sum() > 20
+    res = net.run()
+    ref = snn.SpikingNetwork(xbars, neuron, spikes, energy=True, target="numpy").run()
+    assert all(len(layer.spike_indices) > 10 for layer in ref.layers)
+    _same(res, ref, 1e-12)
+    for layer, (E, En) in zip(res.layers, brute_force_energy(net, res), strict=True):
+        assert max_rel(layer.device_energy, E) < 1e-9
+        assert max_rel(layer.neuron_energy, En) < 1e-9
