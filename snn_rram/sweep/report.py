@@ -1,7 +1,8 @@
 """Study reports from a sweep summary.
 
 A table per series and x value, power changes against reference series, and the checks of the
-QWSM study's targets (papers 1 and 4).
+QWSM study's targets (papers 1 and 4), of QWSM's robustness over device cards (issue 18) and of
+paper 5's PCSA claim.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = [
     "neurosim_claims",
     "pcsa_claims",
     "qwsm_claims",
+    "robustness_claims",
     "series_of",
     "study_table",
     "sweep_axes",
@@ -361,6 +363,69 @@ def pcsa_claims(table, *, accuracy: str = "snn_accuracy") -> list[Claim]:
     return out
 
 
+def robustness_claims(frame, *, tolerance: float = 0.005) -> list[Claim]:
+    """QWSM's robustness targets (issue 18), checked on a sweep summary over device cards.
+
+    A *cell* is one value of every sweep axis but ``mapping.method`` (card, R_N, bits, ...; means
+    over repeats); each needs a ``linear_pair`` and a ``qwsm`` point. Checked for every accuracy
+    metric present (quantised ANN, SNN): ``qwsm`` ≥ ``linear_pair`` − ``tolerance`` in every
+    cell and ≥ on average; and, with the device power per synapse, ``qwsm`` draws no more than
+    ``linear_pair`` in every cell where it is not more accurate (SNN accuracy when present).
+    """
+    ok = frame[frame["status"].astype(str) != "failed"] if "status" in frame else frame
+    if "label" in ok:  # labelled extras (the calibrated reference) are other series
+        ok = ok[ok["label"].astype(object).fillna("").astype(str) == ""]
+    cells = [a for a in sweep_axes(ok) if a != "mapping.method"]
+    if "mapping.method" not in ok or not cells:
+        raise SnnRramError("robustness_claims: needs mapping.method and at least one other axis")
+    metrics = [m for m in ("quantized_accuracy", "snn_accuracy") if m in ok]
+    power = "average_power_per_synapse"
+    key = ok[cells].astype(str).agg(" · ".join, axis=1)
+    columns = [*metrics, *([power] if power in ok else [])]
+    by = {}
+    for method in ("linear_pair", "qwsm"):
+        rows = ok["mapping.method"] == method
+        by[method] = ok.loc[rows, columns].groupby(key[rows].rename("cell")).mean()
+    if any(not len(t) for t in by.values()):
+        raise SnnRramError("robustness_claims: needs linear_pair and qwsm points")
+    both = by["qwsm"].index.intersection(by["linear_pair"].index)
+    q, lp = by["qwsm"].loc[both], by["linear_pair"].loc[both]
+    out = []
+    for m in metrics:
+        diff = q[m] - lp[m]
+        worst = diff.idxmin()
+        out.append(
+            Claim(
+                f"QWSM {METRICS[m][0]} ≥ linear_pair − {100 * tolerance:g} pp in every cell "
+                "(issue 18)",
+                bool(diff.min() >= -tolerance - 1e-12),
+                f"{int((diff >= -tolerance - 1e-12).sum())} of {len(diff)} cells; worst "
+                f"{100 * diff.min():+.1f} pp ({worst}); mean {100 * diff.mean():+.2f} pp",
+            )
+        )
+        out.append(
+            Claim(
+                f"QWSM {METRICS[m][0]} ≥ linear_pair on average (issue 18)",
+                bool(diff.mean() >= 0),
+                f"mean {100 * diff.mean():+.2f} pp over {len(diff)} cells",
+            )
+        )
+    if power in q and metrics:
+        m = metrics[-1]
+        bad = (q[power] > lp[power] * (1 + 1e-9)) & (q[m] <= lp[m])
+        out.append(
+            Claim(
+                "QWSM power ≤ linear_pair wherever it is not more accurate (issue 18)",
+                not bool(bad.any()),
+                f"{int(bad.sum())} of {len(bad)} cells above"
+                + (f": {', '.join(bad[bad].index)}" if bad.any() else "")
+                + f"; power qwsm/linear_pair {np.min(q[power] / lp[power]):.2f}–"
+                f"{np.max(q[power] / lp[power]):.2f}",
+            )
+        )
+    return out
+
+
 def claims_markdown(claims) -> str:
     """The checked claims as a Markdown list."""
     return "\n".join(f"- {'✔' if c.holds else '✘'} {c.text}: {c.detail}" for c in claims)
@@ -378,6 +443,9 @@ def write_report(frame, directory: str | os.PathLike, *, name: str = "report", *
         claims += neurosim_claims(table)
     if set(PCSA_SERIES.values()) <= series:
         claims += pcsa_claims(table)
+    methods = set(frame["mapping.method"].astype(str)) if "mapping.method" in frame else set()
+    if {"linear_pair", "qwsm"} <= methods and "device.card" in sweep_axes(frame):
+        claims += robustness_claims(frame)
     if claims:
         text += ["## Targets", "", claims_markdown(claims), ""]
     path = Path(directory) / f"{name}.md"
