@@ -144,6 +144,10 @@ def a_from_nonlinearity(nonlinearity: float) -> float:
     if target >= 0.999:
         raise SnnRramError(f"nonlinearity: must be below {0.999 / _NL_DEVIATION:.3f}, got {nl}")
     lo, hi = math.log(1e-4), math.log(1e9)
+    if target <= _max_deviation(math.exp(hi)):
+        # nearly linear: g(p) ≈ p + p(1 − p)/(2A), whose largest deviation is 1/(8A); exact to
+        # a relative 1e-9 here, where the bracket of the root search ends
+        return 1.0 / (8.0 * target)
     return math.exp(brentq(lambda x: _max_deviation(math.exp(x)) - target, lo, hi, xtol=1e-14))
 
 

@@ -34,6 +34,16 @@ def test_nonlinearity_matches_neurosim(nl, a):
     assert nonlinearity_from_a(got) == pytest.approx(nl, rel=1e-10)
 
 
+@pytest.mark.parametrize("nl", [1e-12, 1e-9, 1.5e-8])
+def test_nearly_linear_labels(nl):
+    """Below what the root search brackets, A follows the curve's expansion 1/(8·deviation)
+    and stays the inverse of nonlinearity_from_a; the levels are then uniform to ~nl."""
+    a = a_from_nonlinearity(nl)
+    assert nonlinearity_from_a(a) == pytest.approx(nl, rel=1e-8)
+    lv = PotentiationLevels(1e-6, 1e-5, 8, nl)
+    np.testing.assert_allclose(lv.values, np.linspace(1e-6, 1e-5, 8), rtol=0, atol=1e-5 * nl)
+
+
 def test_potentiation_curve():
     lv = PotentiationLevels(3.0769e-9, 3.8462e-8, 97, 2.4)
     p = np.arange(97)
