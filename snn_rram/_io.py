@@ -446,3 +446,23 @@ def locked(path: str | os.PathLike, *, wait: bool = True, busy: str | None = Non
         yield True
     finally:
         lock.release()
+
+
+def open_hdf5(path: str | os.PathLike, not_ours: str):
+    """``h5py.File(path, "r")``, or a :class:`SnnRramError` that starts with ``not_ours``.
+
+    ``not_ours`` says what the file was expected to be (``"path: 'r.h5' is not an snn-rram
+    result file"``); the error adds why it is not (not HDF5 at all, or unreadable as HDF5).
+    """
+    import h5py  # only the readers of HDF5 files need it
+
+    try:
+        ok = h5py.is_hdf5(path)
+    except OSError:
+        ok = False
+    if not ok:
+        raise SnnRramError(f"{not_ours} ({str(path)!r} is not an HDF5 file)")
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise SnnRramError(f"{not_ours} (cannot be opened as HDF5: {exc})") from exc

@@ -22,7 +22,7 @@ import h5py
 import numpy as np
 import scipy.sparse as sp
 
-from snn_rram._io import check_declared_size, is_temporary
+from snn_rram._io import check_declared_size, is_temporary, open_hdf5
 from snn_rram.errors import SnnRramError
 from snn_rram.results.records import (
     _RESERVED_ATTRS,
@@ -253,16 +253,7 @@ def open_result(path):
     if not path.is_file():
         raise SnnRramError(f"path: {str(path)!r} is not a file")
     not_ours = f"path: {str(path)!r} is not an snn-rram result file"
-    try:
-        ok = h5py.is_hdf5(path)
-    except OSError:
-        ok = False
-    if not ok:
-        raise SnnRramError(f"{not_ours} (not an HDF5 file)")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise SnnRramError(f"{not_ours} (cannot be opened as HDF5: {exc})") from exc
+    f = open_hdf5(path, not_ours)
     with f:
         try:
             version = f.attrs.get("schema_version")

@@ -25,7 +25,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from snn_rram._io import atomic_write
+from snn_rram._io import atomic_write, open_hdf5
 from snn_rram.errors import SnnRramError
 from snn_rram.training.on_array import OnArrayConfig, OnArrayResult
 
@@ -101,10 +101,7 @@ def load_on_array(path: str | os.PathLike) -> OnArrayResult:
     path = Path(path)
     if not path.is_file():
         raise SnnRramError(f"path: no file {str(path)!r}")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise SnnRramError(f"path: {str(path)!r} is not an HDF5 file ({exc})") from None
+    f = open_hdf5(path, f"path: {str(path)!r} is not an on-array training result")
     with f:
         if f.attrs.get("kind") != KIND:
             raise SnnRramError(
