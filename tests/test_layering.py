@@ -49,6 +49,8 @@ ALLOWED = {
     # "the above"; and one another (plot draws results): the cycle check keeps that one-way
     **{name: _LOWER | _DATA for name in _DATA},
     **{name: _LOWER | _DATA | _TOP for name in _TOP},
+    # snn_rram.nir: NIR in (ann) and out (snn), and NIR networks on crossbars (mapping)
+    "nir": _LOWER,
 }
 #: Third-party libraries a layer may import, where DESIGN.md restricts them.
 THIRD_PARTY = {"devices": {"numpy", "scipy"}}

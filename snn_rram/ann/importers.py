@@ -14,6 +14,8 @@ format                    what is read
 ``torch``                 PyTorch ``state_dict`` files (``torch.load(weights_only=True)``)
 ``onnx``                  ONNX graphs of Gemm/MatMul(+Add)/Conv/Relu/AveragePool/MaxPool/
                           Flatten/Reshape nodes
+``nir``                   NIR graphs (``.nir``, HDF5) of spiking layers: their rate model, in
+                          threshold units (:mod:`snn_rram.ann._nir`)
 ========================  ===================================================================
 
 Files without an architecture (conventional npz, safetensors, PyTorch state dicts, weights-only
@@ -56,7 +58,7 @@ from snn_rram.ann.native import NETWORK_KEY, check_sidecar, network_from_native
 from snn_rram.ann.network import Network, check_input_shape
 from snn_rram.errors import SnnRramError
 
-FORMATS = ("npz", "safetensors", "keras", "h5", "torch", "onnx")
+FORMATS = ("npz", "safetensors", "keras", "h5", "torch", "onnx", "nir")
 """Format names accepted by ``load(..., format=)``."""
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -69,6 +71,7 @@ _EXTENSIONS = {
     ".pt": "torch",
     ".pth": "torch",
     ".onnx": "onnx",
+    ".nir": "nir",
 }
 
 
@@ -141,9 +144,28 @@ def load(
         from snn_rram.ann import _torch
 
         return _torch.load_torch(path, **kwargs)
+    if fmt == "nir":
+        return _load_nir(path, **kwargs)
     from snn_rram.ann import _onnx
 
     return _onnx.load_onnx(path, **kwargs)
+
+
+def _load_nir(path: Path, *, skeleton, input_shape, pooling) -> Network:
+    """The rate model of a NIR graph (:func:`snn_rram.ann._nir.from_nir`, ``max_rate`` 100 Hz)."""
+    from snn_rram.ann import _nir
+
+    del pooling  # a NIR graph names its pooling
+    if skeleton is not None:
+        raise SnnRramError(
+            f"skeleton: {path.name} is a NIR graph, which stores its own architecture"
+        )
+    network = _nir.from_nir(_nir.read_nir(path)).network
+    if input_shape is not None and input_shape != network.input_shape:
+        raise SnnRramError(
+            f"input_shape: {path.name} has input shape {network.input_shape}, got {input_shape}"
+        )
+    return network
 
 
 def detect_format(path: str | os.PathLike) -> str:
@@ -184,7 +206,7 @@ def detect_format(path: str | os.PathLike) -> str:
             f"archive nor a PyTorch file; members: {members[:10]}"
         )
     if head.startswith(_HDF5_MAGIC):
-        return "h5"
+        return "nir" if suffix == ".nir" else "h5"
     if len(head) >= 9 and head[8:9] == b"{":
         (header_len,) = struct.unpack("<Q", head[:8])
         if header_len <= size - 8:

@@ -1,0 +1,335 @@
+"""NIR import (snn_rram.ann) and export (snn_rram.snn.nir), on graphs the nir package builds."""
+
+import dataclasses
+
+import nir
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from snn_rram import ann, devices, snn
+from snn_rram import nir as snir
+from snn_rram.errors import SnnRramError
+from snn_rram.snn.nir import effective_conductance, to_nir
+from tests.snn.helpers import small_network
+
+
+def _mlp_graph(rng, *, leak=True):
+    """Input(4) → Affine → IF (per-neuron R, θ) → Linear → LIF (or IF) → Output."""
+    w1, b1, w2 = rng.normal(size=(3, 4)), rng.normal(size=3), rng.normal(size=(2, 3))
+    r1, th1 = np.array([1.0, 2.0, 0.5]), np.array([1.0, 0.5, 2.0])
+    cell2 = (
+        nir.LIF(
+            tau=np.full(2, 0.02),
+            r=np.full(2, 3.0),
+            v_leak=np.zeros(2),
+            v_threshold=np.full(2, 0.3),
+        )
+        if leak
+        else nir.IF(r=np.full(2, 3.0), v_threshold=np.full(2, 0.3))
+    )
+    nodes = {
+        "in": nir.Input(np.array([4])),
+        "fc1": nir.Affine(w1, b1),
+        "if1": nir.IF(r=r1, v_threshold=th1),
+        "fc2": nir.Linear(w2),
+        "lif2": cell2,
+        "out": nir.Output(np.array([2])),
+    }
+    edges = [("in", "fc1"), ("fc1", "if1"), ("if1", "fc2"), ("fc2", "lif2"), ("lif2", "out")]
+    return nir.NIRGraph(nodes, edges), (w1, b1, r1, th1, w2)
+
+
+def test_an_mlp_graph_written_by_nir_loads_as_its_rate_model(tmp_path, rng):
+    graph, (w1, b1, r1, th1, w2) = _mlp_graph(rng)
+    path = tmp_path / "mlp.nir"
+    nir.write(path, graph)
+    assert ann.detect_format(path) == "nir"
+    net = ann.load(path)
+    assert [layer.kind for layer in net.layers] == ["Dense", "ReLU", "Dense", "ReLU"]
+    x = rng.random((5, 4))
+    # δ spikes: IF jumps R·w, LIF R·w/τ; in thresholds: k/θ; biases per second / max_rate
+    h = np.maximum(0, x @ (w1 * (r1 / th1)[:, None]).T + b1 * r1 / th1 / 100.0)
+    y = np.maximum(0, h @ (w2 * (3.0 / 0.02 / 0.3)).T)
+    np.testing.assert_allclose(net.forward(x), y, rtol=1e-12)
+    imported = snir.read(path, max_rate=50.0)
+    np.testing.assert_array_equal(imported.layers[0].weight, w1)
+    np.testing.assert_allclose(imported.layers[0].bias_thr, b1 * r1 / th1, rtol=1e-15)
+    assert imported.layers[0].neuron.leak_tau is None
+    assert imported.layers[1].neuron.leak_tau == pytest.approx(0.02)
+    assert imported.layers[1].neuron.reset == "zero"  # NIR resets to v_reset = 0
+    conv = imported.converted()
+    np.testing.assert_allclose(conv.layers[0].bias, b1 * r1 / th1 / 50.0, rtol=1e-15)
+    np.testing.assert_allclose(conv.forward(x), imported.network.forward(x), rtol=1e-12)
+
+
+def test_a_conv_graph_with_sum_pooling_matches_a_numpy_reference(rng):
+    k = rng.normal(size=(2, 1, 3, 3))
+    w = rng.normal(size=(3, 18))
+    graph = nir.NIRGraph.from_list(
+        nir.Input(np.array([1, 6, 6])),
+        nir.Conv2d(None, k, 1, 1, 1, 1, np.array([0.1, -0.2])),
+        nir.IF(r=np.full((2, 6, 6), 2.0), v_threshold=np.full((2, 6, 6), 4.0)),
+        nir.SumPool2d(np.array([2, 2]), np.array([2, 2]), np.array([0, 0])),
+        nir.Flatten(input_type=None, start_dim=0),
+        nir.Affine(w, np.zeros(3)),
+        nir.CubaLIF(
+            tau_syn=np.full(3, 0.005),
+            tau_mem=np.full(3, 0.01),
+            r=np.ones(3),
+            v_leak=np.zeros(3),
+            v_threshold=np.ones(3),
+            w_in=np.full(3, 2.0),
+        ),
+    )
+    imported = ann.from_nir(graph)
+    x = rng.random((4, 1, 6, 6))
+    # reference: padded cross-correlation, ReLU at gain/θ = 0.5, 2x2 sums, flatten, CubaLIF
+    xp = np.pad(x[:, 0], ((0, 0), (1, 1), (1, 1)))
+    conv = np.zeros((4, 2, 6, 6))
+    for o in range(2):
+        for dy in range(3):
+            for dx in range(3):
+                conv[:, o] += k[o, 0, dy, dx] * xp[:, dy : dy + 6, dx : dx + 6]
+    conv += np.array([0.1, -0.2])[None, :, None, None] / 100.0
+    h = np.maximum(0.5 * conv, 0)
+    pooled = h.reshape(4, 2, 3, 2, 3, 2).sum(axis=(3, 5)).reshape(4, 18)
+    y = np.maximum(0, pooled @ (w * (2.0 / 0.01)).T)  # CubaLIF: R·w_in/τ_mem
+    np.testing.assert_allclose(imported.network.forward(x), y, rtol=1e-10, atol=1e-12)
+    assert sp.issparse(imported.layers[0].weight)
+    assert imported.layers[0].weight.shape == (72, 36)
+    assert imported.layers[1].weight.shape == (3, 72)  # the sum pooling folded in
+    np.testing.assert_allclose(
+        imported.converted().forward(x.reshape(4, -1)), y, rtol=1e-10, atol=1e-12
+    )
+    assert imported.layers[1].neuron.tau_syn[0] == 0.005
+
+
+def test_an_integrator_before_a_threshold_is_an_if_neuron(rng):
+    w = rng.normal(size=(2, 3))
+    graph = nir.NIRGraph.from_list(
+        nir.Input(np.array([3])),
+        nir.Linear(w),
+        nir.I(r=np.full(2, 2.0)),
+        nir.Threshold(np.full(2, 0.5)),
+    )
+    layer = ann.from_nir(graph).layers[0]
+    assert layer.neuron.kind == "Threshold"
+    np.testing.assert_allclose(layer.weight_thr, w * 4.0)
+
+
+def _round_trip(tmp_path, neuron):
+    """A small mapped network, exported, read back and rebuilt on crossbars, both run."""
+    xbars, _, spikes = small_network(
+        "ideal", circuit={"r_neuron": 0.0}, n=(8, 5, 3), n_images=2, image_ms=15
+    )
+    net = snn.SpikingNetwork(xbars, neuron, spikes, energy=False)
+    path = snir.write(tmp_path / "net.nir", net)
+    imported = snir.read(path)
+    crossbars, neurons = snir.to_spiking(imported, xbars[0].device, xbars[0].circuit)
+    return net, imported, crossbars, neurons
+
+
+@pytest.mark.parametrize(
+    "neuron",
+    [
+        snn.IFNeuron(threshold=0.1, capacitance=1e-11),
+        snn.IFNeuron(threshold=0.08, capacitance=1e-11, reset="zero", leak_tau=5e-3),
+    ],
+    ids=["if-subtract", "lif-zero"],
+)
+def test_export_import_gives_the_same_weights_and_spike_trains(tmp_path, neuron):
+    net, imported, crossbars, neurons = _round_trip(tmp_path, neuron)
+    for orig, layer, rebuilt in zip(net.crossbars, imported.layers, crossbars, strict=True):
+        W, b = effective_conductance(orig)
+        assert np.abs(layer.weight - W).max() <= 1e-12 * np.abs(W).max()
+        W2, b2 = effective_conductance(rebuilt)
+        assert np.abs(W2 - W).max() <= 1e-12 * np.abs(W).max()
+        assert (b is None) == (b2 is None)
+        if b is not None:
+            assert np.abs(b2 - b).max() <= 1e-12 * np.abs(b).max()
+    for n in neurons:
+        assert n.reset == neuron.reset
+        assert n.threshold == pytest.approx(neuron.threshold, rel=1e-12)
+        assert n.capacitance == pytest.approx(neuron.capacitance, rel=1e-12)
+        assert n.leak_tau == neuron.leak_tau
+    res = net.run()
+    res2 = snn.SpikingNetwork(crossbars, neurons, net.spikes, energy=False).run()
+    assert sum(len(layer.spike_indices) for layer in res.layers) > 20
+    for a, b in zip(res.layers, res2.layers, strict=True):
+        np.testing.assert_array_equal(a.spike_indices, b.spike_indices)
+        np.testing.assert_array_equal(a.spike_times, b.spike_times)
+
+
+def test_the_export_describes_the_static_read_and_the_neurons():
+    xbars, neuron, _ = small_network("ideal", n=(6, 4, 2))  # R_N = 2 kΩ: distorted reads
+    neuron = dataclasses.replace(neuron, leak_tau=1e-3)
+    graph = to_nir(crossbars=xbars, neurons=neuron)
+    assert list(graph.nodes) == [
+        "input",
+        "layer0",
+        "layer0_lif",
+        "layer1",
+        "layer1_lif",
+        "output",
+    ]
+    x = xbars[0]
+    gain = x.static_gain() @ x.layout.readout.toarray()  # (rows, neurons)
+    np.testing.assert_allclose(graph.nodes["layer0"].weight, gain[:6].T, rtol=1e-14)
+    np.testing.assert_allclose(
+        graph.nodes["layer0"].bias, gain[6] / x.circuit.pulse_width, rtol=1e-14
+    )
+    assert not np.allclose(gain[:6], x.G[:6] @ x.layout.readout.toarray())  # distortion seen
+    assert isinstance(graph.nodes["layer1"], nir.Linear)
+    lif = graph.nodes["layer0_lif"]
+    jump = x.circuit.v_read * x.circuit.pulse_width / neuron.capacitance
+    np.testing.assert_allclose(lif.r / lif.tau, jump, rtol=1e-14)
+    assert lif.metadata["reset"] == "subtract"
+    assert lif.metadata["capacitance"] == neuron.capacitance
+
+
+def test_a_nir_network_maps_with_a_mapping_method(rng):
+    graph, _ = _mlp_graph(rng)
+    imported = ann.from_nir(graph)
+    dev = devices.load("ideal")
+    circuit = snn_circuit()
+    crossbars, neurons = snir.to_spiking(
+        imported, dev, circuit, method="linear_pair", bits=6, threshold=0.2
+    )
+    assert neurons[1].leak_tau == pytest.approx(0.02) and neurons[0].leak_tau is None
+    for xbar, neuron, layer in zip(crossbars, neurons, imported.layers, strict=True):
+        W, _ = effective_conductance(xbar)
+        # back to thresholds per spike: v_read·t_p·G / (C·θ)
+        thr = W * circuit.v_read * circuit.pulse_width / (neuron.capacitance * neuron.threshold)
+        target = layer.weight_thr
+        assert np.sqrt(np.mean((thr - target) ** 2)) < 0.05 * np.abs(target).max()
+
+
+def snn_circuit():
+    from snn_rram.crossbar import Circuit
+
+    return Circuit(v_read=0.2, pulse_width=1e-4, r_neuron=0.0)
+
+
+@pytest.mark.filterwarnings("ignore:nirtorch.extract_nir_graph is being deprecated")
+def test_a_graph_exported_by_snntorch_loads(tmp_path):
+    torch = pytest.importorskip("torch")
+    snntorch = pytest.importorskip("snntorch")
+    from snntorch.export_nir import export_to_nir
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(4, 3),
+        snntorch.Leaky(beta=torch.full((3,), 0.9), threshold=torch.ones(3), init_hidden=True),
+        torch.nn.Linear(3, 2),
+        snntorch.Leaky(
+            beta=torch.full((2,), 0.8), threshold=torch.ones(2), init_hidden=True, output=True
+        ),
+    )
+    graph = export_to_nir(model, torch.randn(1, 4), ignore_dims=[0])
+    path = tmp_path / "snntorch.nir"
+    nir.write(path, graph)
+    net = ann.load(path)
+    assert [layer.kind for layer in net.layers] == ["Dense", "ReLU", "Dense", "ReLU"]
+    # snnTorch writes r = τ/dt (dt = 1e-4 s): its per-step update v ← βv + W·s is NIR's LIF
+    # with spikes of area dt, so read with that area the weights are snnTorch's own
+    imported = snir.read(path, spike_area=1e-4)
+    w = model[0].weight.detach().numpy().astype(np.float64)
+    np.testing.assert_allclose(imported.layers[0].weight_thr, w, rtol=1e-5)
+    tau = 1e-4 / (1 - 0.9)
+    assert imported.layers[0].neuron.leak_tau == pytest.approx(tau, rel=1e-5)
+    # unit δ spikes (the default) make every layer 1/dt stronger, uniformly
+    np.testing.assert_allclose(ann.from_nir(graph).layers[0].weight_thr, w * 1e4, rtol=1e-5)
+
+
+# -- bad input ----------------------------------------------------------------------------------
+
+
+def _graph(nodes, edges):
+    return nir.NIRGraph(nodes, edges, type_check=False)
+
+
+def _if(n):
+    return nir.IF(r=np.ones(n), v_threshold=np.ones(n))
+
+
+def test_bad_graphs_are_refused_naming_the_node(rng):
+    w = rng.normal(size=(3, 4))
+    base = {"in": nir.Input(np.array([4])), "fc": nir.Linear(w), "out": nir.Output(np.array([3]))}
+    branchy = _graph(
+        {**base, "a": _if(3), "b": _if(3)},
+        [("in", "fc"), ("fc", "a"), ("fc", "b"), ("a", "out")],
+    )
+    with pytest.raises(SnnRramError, match=r"node 'fc'.*branches"):
+        ann.from_nir(branchy)
+    merge = _graph(
+        {**base, "a": _if(3), "fc2": nir.Linear(w)},
+        [("in", "fc"), ("in", "fc2"), ("fc", "a"), ("fc2", "a"), ("a", "out")],
+    )
+    with pytest.raises(SnnRramError, match=r"node 'in'.*branches"):
+        ann.from_nir(merge)
+    li = _graph(
+        {**base, "leaky": nir.LI(tau=np.ones(3), r=np.ones(3), v_leak=np.zeros(3))},
+        [("in", "fc"), ("fc", "leaky"), ("leaky", "out")],
+    )
+    with pytest.raises(SnnRramError, match=r"node 'leaky' \(LI\): LI is not supported"):
+        ann.from_nir(li)
+    sub = _graph(
+        {**base, "rec": _mlp_graph(rng)[0]}, [("in", "fc"), ("fc", "rec"), ("rec", "out")]
+    )
+    with pytest.raises(SnnRramError, match=r"node 'rec' \(NIRGraph\).*subgraph"):
+        ann.from_nir(sub)
+    shapes = _graph(
+        {**base, "fc": nir.Linear(rng.normal(size=(3, 5))), "a": _if(3)},
+        [("in", "fc"), ("fc", "a"), ("a", "out")],
+    )
+    with pytest.raises(SnnRramError, match=r"node 'fc' \(Linear\): weight \(3, 5\) takes 5"):
+        ann.from_nir(shapes)
+    params = _graph({**base, "a": _if(4)}, [("in", "fc"), ("fc", "a"), ("a", "out")])
+    with pytest.raises(SnnRramError, match=r"node 'a' \(IF\)\.v_threshold: has shape \(4,\)"):
+        ann.from_nir(params)
+    reset = _graph(
+        {**base, "a": nir.IF(r=np.ones(3), v_threshold=np.ones(3), v_reset=np.full(3, -0.1))},
+        [("in", "fc"), ("fc", "a"), ("a", "out")],
+    )
+    with pytest.raises(SnnRramError, match=r"node 'a' \(IF\)\.v_reset"):
+        ann.from_nir(reset)
+    leak = nir.LIF(tau=np.ones(3), r=np.ones(3), v_leak=np.ones(3), v_threshold=np.ones(3))
+    with pytest.raises(SnnRramError, match=r"node 'a' \(LIF\)\.v_leak"):
+        ann.from_nir(_graph({**base, "a": leak}, [("in", "fc"), ("fc", "a"), ("a", "out")]))
+    no_neurons = _graph(base, [("in", "fc"), ("fc", "out")])
+    with pytest.raises(SnnRramError, match=r"node 'fc'.*no spiking neurons"):
+        ann.from_nir(no_neurons)
+    cycle = _graph({**base, "a": _if(3)}, [("in", "fc"), ("fc", "a"), ("a", "fc")])
+    with pytest.raises(SnnRramError, match=r"node 'fc'"):
+        ann.from_nir(cycle)
+    with pytest.raises(SnnRramError, match="graph: expected a nir.NIRGraph"):
+        ann.from_nir({"in": 1})
+
+
+def test_per_neuron_time_constants_cannot_become_one_ifneuron(rng):
+    graph = nir.NIRGraph.from_list(
+        nir.Input(np.array([2])),
+        nir.Linear(rng.normal(size=(2, 2))),
+        nir.LIF(
+            tau=np.array([0.01, 0.02]),
+            r=np.ones(2),
+            v_leak=np.zeros(2),
+            v_threshold=np.ones(2),
+        ),
+    )
+    imported = ann.from_nir(graph)  # the rate model needs no single tau
+    with pytest.raises(SnnRramError, match=r"node 'lif': tau differs"):
+        snir.to_spiking(imported, devices.load("ideal"), snn_circuit())
+
+
+def test_bad_files_and_arguments(tmp_path):
+    bad = tmp_path / "broken.nir"
+    bad.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 64)
+    with pytest.raises(SnnRramError, match="broken.nir: not a NIR graph"):
+        ann.load(bad)
+    with pytest.raises(SnnRramError, match="crossbars: expected a non-empty list"):
+        to_nir()
+    with pytest.raises(SnnRramError, match="network: expected a SpikingNetwork"):
+        snir.write(tmp_path / "x.nir", {"nodes": {}})
+    assert not (tmp_path / "x.nir").exists()
