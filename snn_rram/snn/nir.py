@@ -21,7 +21,7 @@ NIR field        value
 so that a unit-area δ spike through ``weight`` moves the membrane by ``R·w`` (``R·w/τ``) =
 ``v_read·t_p·G/C``: the charge of one read pulse of an ideal read, as in snn-rram. A bias is
 a constant current, ``R·b = v_read·G_b/C``. Differences that remain, and are documented in
-the node metadata and :doc:`/guide/nir`:
+the node metadata and :doc:`/nir`:
 
 - snn-rram delivers a spike's charge over the read pulse (``t_p``) rather than at once, and
   every layer adds one pulse of latency;
