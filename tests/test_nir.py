@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from snn_rram import ann, devices, snn
+from snn_rram import ann, datasets, devices, snn
 from snn_rram import nir as snir
 from snn_rram.errors import SnnRramError
+from snn_rram.experiments import load_config, run
 from snn_rram.snn.nir import effective_conductance, to_nir
+from tests.experiments.test_pipeline import tiny_mlp, write_config  # noqa: F401 - a fixture
 from tests.snn.helpers import small_network
 
 
@@ -333,3 +335,27 @@ def test_bad_files_and_arguments(tmp_path):
     with pytest.raises(SnnRramError, match="network: expected a SpikingNetwork"):
         snir.write(tmp_path / "x.nir", {"nodes": {}})
     assert not (tmp_path / "x.nir").exists()
+
+
+def test_a_nir_file_runs_through_the_pipeline_like_any_network(tiny_mlp, tmp_path):  # noqa: F811
+    """A 784-32-10 MLP as a NIR graph of IF layers: the run config names the .nir file."""
+    mlp = ann.load(tiny_mlp)
+    (_, dense1), (_, dense2) = mlp.weight_layers()
+    graph = nir.NIRGraph.from_list(
+        nir.Input(np.array([784])),
+        nir.Affine(dense1.weight, np.zeros(32)),
+        nir.IF(r=np.full(32, 2.0), v_threshold=np.full(32, 2.0)),
+        nir.Linear(dense2.weight),
+        nir.IF(r=np.ones(10), v_threshold=np.ones(10)),
+    )
+    path = tmp_path / "mlp.nir"
+    snir.write(path, graph)
+    cfg = load_config(write_config(tmp_path, path))
+    outcome = run(cfg.replace("data.n_images", 10).replace("encoder.image_duration", 0.03))
+    x = datasets.load("mnist_5k").test_vectors()[:20]
+    np.testing.assert_allclose(
+        ann.load(path).forward(x), np.maximum(mlp.forward(x), 0), rtol=1e-12, atol=1e-12
+    )
+    m = outcome.metrics
+    assert m["ann_accuracy"] > 0.5 and m["snn_accuracy"] > 0.3
+    assert [layer.name for layer in outcome.result.layers] == ["affine", "linear"]
