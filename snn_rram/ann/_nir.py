@@ -545,6 +545,25 @@ def from_nir(graph, *, max_rate: float = 100.0, spike_area: float = 1.0) -> NirN
     SnnRramError
         Branches, merges, cycles, unsupported node types, parameters snn-rram cannot simulate,
         and shapes that do not fit, each naming the node.
+
+    Examples
+    --------
+    One IF neuron (R = 2, θ = 0.5) behind three weights: a spike through ``w`` moves its
+    membrane by ``R·w``, i.e. by ``R·w/θ`` thresholds.
+
+    >>> import nir
+    >>> import numpy as np
+    >>> from snn_rram.ann import from_nir
+    >>> graph = nir.NIRGraph.from_list(
+    ...     nir.Input(np.array([3])),
+    ...     nir.Affine(np.array([[1.0, -0.5, 0.2]]), np.array([0.0])),
+    ...     nir.IF(r=np.array([2.0]), v_threshold=np.array([0.5])),
+    ... )
+    >>> imported = from_nir(graph)
+    >>> imported.layers[0].weight_thr
+    array([[ 4. , -2. ,  0.8]])
+    >>> [layer.kind for layer in imported.network.layers]
+    ['Dense', 'ReLU']
     """
     rate = as_scalar(max_rate, "max_rate", "hertz", positive=True)
     area = as_scalar(spike_area, "spike_area", positive=True)

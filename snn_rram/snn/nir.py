@@ -134,6 +134,23 @@ def to_nir(
     nir.NIRGraph
         ``input → layer0 → layer0_if (or _lif) → layer1 → … → output``, the effective weights
         as described in the module documentation.
+
+    Examples
+    --------
+    One differential pair (20 µS − 10 µS) read into an ideal neuron input:
+
+    >>> import numpy as np
+    >>> from snn_rram import devices, snn
+    >>> from snn_rram.crossbar import Circuit, Crossbar, Layout
+    >>> from snn_rram.snn.nir import to_nir
+    >>> xbar = Crossbar(np.array([[2e-5, 1e-5]]), devices.load("ideal"),
+    ...                 Circuit(v_read=0.2, pulse_width=1e-4, r_neuron=0.0),
+    ...                 Layout.differential(1, 1))
+    >>> graph = to_nir(crossbars=[xbar], neurons=snn.IFNeuron(threshold=0.1, capacitance=1e-8))
+    >>> graph.nodes["layer0"].weight  # G+ − G−, S
+    array([[1.e-05]])
+    >>> graph.nodes["layer0_if"].r  # v_read·t_p/C: a spike through 10 µS moves v by 20 mV
+    array([2000.])
     """
     import nir
 
