@@ -203,14 +203,21 @@ def to_spiking(
                 threshold=theta,
                 capacitance=capacitance,
                 reset=layer.neuron.reset,
-                refractory=_refractory(layer),
+                refractory=_refractory(layer, circuit),
                 leak_tau=leak,
             )
         )
     return crossbars, neurons
 
 
-def _refractory(layer: NirLayer) -> float | None:
-    """The refractory period an snn-rram export wrote, s (None: the pulse width)."""
-    value = layer.neuron.metadata.get("refractory")
-    return None if value is None else float(np.asarray(value))
+def _refractory(layer: NirLayer, circuit: Circuit) -> float | None:
+    """The refractory period an snn-rram export wrote for this pulse width, s.
+
+    None (the pulse width, as in the pipeline) for other graphs, or when the export was read
+    with another pulse width than ``circuit``'s.
+    """
+    meta = layer.neuron.metadata
+    value, width = meta.get("refractory"), meta.get("pulse_width")
+    if value is None or width is None or float(np.asarray(width)) != circuit.pulse_width:
+        return None
+    return float(np.asarray(value))

@@ -1,6 +1,6 @@
 """Property-based fuzzing of the file readers: damaged files never raise anything else.
 
-Each reader (IDX, npz, safetensors, ONNX, Keras, HDF5 results, TOML run configs and device
+Each reader (IDX, npz, safetensors, ONNX, Keras, NIR, HDF5 results, TOML run configs and device
 cards) gets valid files of its format, damaged by random byte changes, insertions,
 deletions and truncations (hypothesis). The reader must return a result or raise
 :class:`SnnRramError`; any other exception (``ValueError`` of numpy, ``KeyError``, ``OSError`` of
@@ -137,6 +137,22 @@ def _onnx() -> bytes:
     return model.SerializeToString()
 
 
+def _nir() -> bytes:
+    """The fuzzers' MLP as a NIR graph (Affine → IF → Linear → LIF), written by nir itself."""
+    import nir
+
+    graph = nir.NIRGraph.from_list(
+        nir.Input(np.array([6])),
+        nir.Affine(NET.layers[0].weight, np.full(5, 0.1)),
+        nir.IF(r=np.ones(5), v_threshold=np.ones(5)),
+        nir.Linear(NET.layers[2].weight),
+        nir.LIF(tau=np.ones(3), r=np.ones(3), v_leak=np.zeros(3), v_threshold=np.ones(3)),
+    )
+    buf = io.BytesIO()
+    nir.write(buf, graph, compression=None)
+    return buf.getvalue()
+
+
 def _keras() -> bytes:
     config = {
         "class_name": "Sequential",
@@ -246,6 +262,7 @@ def test_valid_files_are_read():
             ("p.npz", PLAIN_NPZ, {}),
             ("s.safetensors", _safetensors(), {}),
             ("k.keras", _keras(), {}),
+            ("g.nir", _nir(), {}),
         ]:
             (tmp / name).write_bytes(data)
             net = ann.load(tmp / name, **kw)
@@ -275,6 +292,7 @@ FUZZED = {
     "safetensors": (_safetensors(), ann.load, "s.safetensors", {"format": "safetensors"}),
     "onnx": (_onnx(), ann.load, "m.onnx", {"format": "onnx"}),
     "keras": (_keras(), ann.load, "k.keras", {"format": "keras"}),
+    "nir": (_nir(), ann.load, "g.nir", {"format": "nir"}),
     "result": (_result(), results.load, "r.h5", {}),
     "config": (CONFIG, load_config, "c.toml", {}),
     "card": (CARD, devices.load, "d.toml", {}),

@@ -359,3 +359,18 @@ def test_a_nir_file_runs_through_the_pipeline_like_any_network(tiny_mlp, tmp_pat
     m = outcome.metrics
     assert m["ann_accuracy"] > 0.5 and m["snn_accuracy"] > 0.3
     assert [layer.name for layer in outcome.result.layers] == ["affine", "linear"]
+
+
+def test_a_pipeline_network_exports_its_mapped_weights(tiny_mlp, tmp_path):  # noqa: F811
+    """Read back in threshold units, the export is the mapping's effective weights and biases."""
+    from snn_rram.experiments.pipeline import prepare
+
+    cfg = load_config(write_config(tmp_path, tiny_mlp)).replace("mapping.method", "qwsm")
+    prep = prepare(cfg.replace("data.n_images", 2))
+    crossbars = [m.crossbar for m in prep.mappings]
+    path = snir.write(tmp_path / "mapped.nir", crossbars=crossbars, neurons=prep.neurons)
+    imported = snir.read(path, max_rate=cfg.encoder.max_rate)
+    for m, layer in zip(prep.mappings, imported.layers, strict=True):
+        eff = np.asarray(m.effective_weight)
+        np.testing.assert_allclose(layer.weight_thr, eff, rtol=1e-12, atol=1e-12 * abs(eff).max())
+        assert layer.neuron.reset == cfg.neuron.reset
