@@ -214,34 +214,45 @@ def snn_circuit():
 
 
 @pytest.mark.filterwarnings("ignore:nirtorch.extract_nir_graph is being deprecated")
-def test_a_graph_exported_by_snntorch_loads(tmp_path):
+def test_a_conv_graph_exported_by_snntorch_loads(tmp_path):
     torch = pytest.importorskip("torch")
     snntorch = pytest.importorskip("snntorch")
     from snntorch.export_nir import export_to_nir
 
     torch.manual_seed(0)
+    convs = [torch.nn.Conv2d(1, 2, 3, padding=1), torch.nn.AvgPool2d(2), torch.nn.Flatten()]
+    fc = torch.nn.Linear(18, 3)
+    beta = [torch.full((2, 6, 6), 0.9), torch.full((3,), 0.8)]
     model = torch.nn.Sequential(
-        torch.nn.Linear(4, 3),
-        snntorch.Leaky(beta=torch.full((3,), 0.9), threshold=torch.ones(3), init_hidden=True),
-        torch.nn.Linear(3, 2),
-        snntorch.Leaky(
-            beta=torch.full((2,), 0.8), threshold=torch.ones(2), init_hidden=True, output=True
-        ),
+        convs[0],
+        snntorch.Leaky(beta=beta[0], threshold=torch.ones(2, 6, 6), init_hidden=True),
+        *convs[1:],
+        fc,
+        snntorch.Leaky(beta=beta[1], threshold=torch.ones(3), init_hidden=True, output=True),
     )
-    graph = export_to_nir(model, torch.randn(1, 4), ignore_dims=[0])
+    graph = export_to_nir(model, torch.randn(1, 1, 6, 6), ignore_dims=[0])
     path = tmp_path / "snntorch.nir"
     nir.write(path, graph)
-    net = ann.load(path)
-    assert [layer.kind for layer in net.layers] == ["Dense", "ReLU", "Dense", "ReLU"]
-    # snnTorch writes r = τ/dt (dt = 1e-4 s): its per-step update v ← βv + W·s is NIR's LIF
-    # with spikes of area dt, so read with that area the weights are snnTorch's own
-    imported = snir.read(path, spike_area=1e-4)
-    w = model[0].weight.detach().numpy().astype(np.float64)
-    np.testing.assert_allclose(imported.layers[0].weight_thr, w, rtol=1e-5)
-    tau = 1e-4 / (1 - 0.9)
-    assert imported.layers[0].neuron.leak_tau == pytest.approx(tau, rel=1e-5)
+    kinds = ["Conv2d", "ReLU", "AvgPool2d", "Flatten", "Dense", "ReLU"]
+    assert [layer.kind for layer in ann.load(path).layers] == kinds
+    # snnTorch writes r = τ/dt (dt = 1e-4 s): its update v ← βv + W·s + b is NIR's LIF with
+    # spikes of area dt and rates per step, so with spike_area = dt and max_rate = 1/dt the rate
+    # model is the torch model with a ReLU for every Leaky
+    imported = snir.read(path, spike_area=1e-4, max_rate=1e4)
+    x = torch.rand(4, 1, 6, 6)
+    with torch.no_grad():
+        h = torch.relu(convs[0](x))
+        want = torch.relu(fc(convs[2](convs[1](h)))).numpy()
+    np.testing.assert_allclose(imported.network.forward(x.numpy()), want, rtol=1e-5, atol=1e-6)
+    assert imported.layers[1].neuron.leak_tau == pytest.approx(1e-4 / (1 - 0.8), rel=1e-5)
     # unit δ spikes (the default) make every layer 1/dt stronger, uniformly
-    np.testing.assert_allclose(ann.from_nir(graph).layers[0].weight_thr, w * 1e4, rtol=1e-5)
+    w = fc.weight.detach().numpy().astype(np.float64)
+    dense = imported.layers[1].weight_thr
+    np.testing.assert_allclose(ann.from_nir(graph).layers[1].weight_thr, dense * 1e4, rtol=1e-12)
+    c, y, xx = np.meshgrid(np.arange(2), np.arange(6), np.arange(6), indexing="ij")
+    pool = np.zeros((18, 72))  # 2x2 average pooling of the (2, 6, 6) maps, flattened
+    pool[((c * 3 + y // 2) * 3 + xx // 2).ravel(), np.arange(72)] = 0.25
+    np.testing.assert_allclose(dense, w @ pool, rtol=1e-5)  # pooling folded into the layer
 
 
 # -- bad input ----------------------------------------------------------------------------------
@@ -307,6 +318,36 @@ def test_bad_graphs_are_refused_naming_the_node(rng):
         ann.from_nir(cycle)
     with pytest.raises(SnnRramError, match="graph: expected a nir.NIRGraph"):
         ann.from_nir({"in": 1})
+
+
+def test_bad_convolution_graphs_are_refused_naming_the_node(rng):
+    def chain(*nodes):
+        return nir.NIRGraph.from_list(nir.Input(np.array([2, 6, 6])), *nodes, type_check=False)
+
+    def conv(groups=1):
+        return nir.Conv2d(None, rng.normal(size=(2, 2 // groups, 3, 3)), 1, 0, 1, groups, None)
+
+    def cell():
+        return nir.IF(r=np.ones(2), v_threshold=np.ones(2))
+
+    def pool(padding=0):
+        return nir.SumPool2d(np.array([2, 2]), np.array([2, 2]), np.array([padding] * 2))
+
+    with pytest.raises(SnnRramError, match=r"node 'conv2d' \(Conv2d\)\.groups"):
+        ann.from_nir(chain(conv(groups=2), cell()))
+    with pytest.raises(SnnRramError, match=r"node 'sumpool2d' \(SumPool2d\)\.padding"):
+        ann.from_nir(chain(conv(), cell(), pool(padding=1)))
+    with pytest.raises(SnnRramError, match=r"node 'sumpool2d'.*'conv2d' must be followed"):
+        ann.from_nir(chain(conv(), pool(), cell()))
+    with pytest.raises(SnnRramError, match=r"node 'affine' \(Affine\).*add a Flatten"):
+        ann.from_nir(chain(conv(), cell(), nir.Affine(np.ones((2, 32)), np.zeros(2)), cell()))
+    # per-channel parameters are fine; per-position ones cannot share a convolution's weights
+    per_position = nir.IF(r=rng.random((2, 4, 4)) + 0.5, v_threshold=np.ones((2, 4, 4)))
+    with pytest.raises(SnnRramError, match=r"node 'if': gain/threshold varies within a channel"):
+        ann.from_nir(chain(conv(), per_position))
+    r = np.broadcast_to(np.array([1.0, 2.0])[:, None, None], (2, 4, 4)).copy()
+    per_channel = nir.IF(r=r, v_threshold=np.ones((2, 4, 4)))
+    assert ann.from_nir(chain(conv(), per_channel)).network.output_shape == (2, 4, 4)
 
 
 def test_per_neuron_time_constants_cannot_become_one_ifneuron(rng):
