@@ -105,6 +105,12 @@ def test_a_conv_graph_with_sum_pooling_matches_a_numpy_reference(rng):
         imported.converted().forward(x.reshape(4, -1)), y, rtol=1e-10, atol=1e-12
     )
     assert imported.layers[1].neuron.tau_syn[0] == 0.005
+    # as it is, on sparse crossbars: G = w (uniform R and θ per layer), the leak carried over
+    crossbars, neurons = snir.to_spiking(imported, devices.load("ideal"), snn_circuit())
+    assert crossbars[0].is_sparse and neurons[1].leak_tau == pytest.approx(0.01)
+    W, b = effective_conductance(crossbars[0])
+    np.testing.assert_allclose(W, imported.layers[0].weight.toarray(), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(b, imported.layers[0].bias * 1e-4, rtol=1e-12)
 
 
 def test_an_integrator_before_a_threshold_is_an_if_neuron(rng):
