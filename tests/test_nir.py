@@ -9,7 +9,7 @@ import scipy.sparse as sp
 
 from snn_rram import ann, datasets, devices, snn
 from snn_rram import nir as snir
-from snn_rram.errors import SnnRramError
+from snn_rram.errors import SnnRramError, SnnRramWarning
 from snn_rram.experiments import load_config, run
 from snn_rram.snn.nir import effective_conductance, to_nir
 from tests.experiments.test_pipeline import tiny_mlp, write_config  # noqa: F401 - a fixture
@@ -84,7 +84,8 @@ def test_a_conv_graph_with_sum_pooling_matches_a_numpy_reference(rng):
             w_in=np.full(3, 2.0),
         ),
     )
-    imported = ann.from_nir(graph)
+    with pytest.warns(SnnRramWarning, match=r"node 'cubalif' \(CubaLIF\): the synaptic filter"):
+        imported = ann.from_nir(graph)
     x = rng.random((4, 1, 6, 6))
     # reference: padded cross-correlation, ReLU at gain/θ = 0.5, 2x2 sums, flatten, CubaLIF
     xp = np.pad(x[:, 0], ((0, 0), (1, 1), (1, 1)))

@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,7 +71,7 @@ from snn_rram.ann._common import sanitize_name, unique_names
 from snn_rram.ann.convert import ConvertedLayer, ConvertedNetwork, unroll_avgpool, unroll_conv
 from snn_rram.ann.layers import AvgPool2d, Conv2d, Dense, Flatten, ReLU
 from snn_rram.ann.network import Network
-from snn_rram.errors import SnnRramError
+from snn_rram.errors import SnnRramError, SnnRramWarning
 
 __all__ = [
     "NEURON_NODES",
@@ -415,6 +416,13 @@ def _neuron(name: str, node, shape: tuple[int, ...], *, conv: bool, integrator=N
             if isinstance(node, nir.CubaLIF):
                 gain = gain * get("w_in")
                 tau_syn = get("tau_syn")
+                warnings.warn(
+                    f"{where}: the synaptic filter (tau_syn up to {tau_syn.max():g} s) is not "
+                    "simulated; each spike delivers its synaptic charge at once (rates are "
+                    "kept, spike times shift)",
+                    SnnRramWarning,
+                    stacklevel=3,
+                )
     if not (gain > 0).all():
         raise SnnRramError(
             f"{where}: the membrane gain (R, R/tau) must be > 0 for every neuron, got "
