@@ -22,7 +22,12 @@ __all__ = ["standard_figures"]
 #: Images shown in the rasters of a run.
 N_RASTER_IMAGES = 3
 #: Metrics of a sweep drawn against each axis that varies.
-SWEEP_METRICS = ("snn_accuracy", "average_power_per_synapse")
+SWEEP_METRICS = (
+    "snn_accuracy",
+    "analog_accuracy",
+    "average_power_per_synapse",
+    "energy_per_inference",
+)
 #: Preferred column for the lines of a sweep figure, and the most values a line column may have.
 _HUE = "mapping.method"
 _MAX_HUES = 8
@@ -312,8 +317,9 @@ def standard_figures(path: str | os.PathLike, out_dir: str | os.PathLike | None 
         images, with labels and predictions) and ``<stem>_<layer>.png`` per layer
         (conductance histogram and per-device energy map). For a sweep
         ``<stem>_<axis>.png`` for every axis that varies: SNN accuracy and average power per
-        synapse against it, one line per mapping method (labelled extra points, e.g.
-        ``calibrated``, as series of their own; or another varying axis).
+        synapse against it (and analog accuracy and device energy per inference where the
+        summary has them: a sweep with analog points), one line per mapping method (labelled
+        extra points, e.g. ``calibrated``, as series of their own; or another varying axis).
 
     Raises
     ------
