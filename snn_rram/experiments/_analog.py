@@ -12,12 +12,12 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import scipy.sparse as sp
 
 from snn_rram.analog import AnalogNetwork, default_adc_range
 from snn_rram.errors import SnnRramError
+from snn_rram.snn.plan import LayerPlan
 
-__all__ = ["BATCH", "WIRE_CELLS", "analog_network", "batch_size", "run_analog"]
+__all__ = ["BATCH", "WIRE_CELLS", "analog_network", "batch_size", "n_synapses", "run_analog"]
 
 #: Images read at once (bounded memory: every read holds (batch, rows) and (batch, columns)
 #: arrays); circuits with wires hold (batch, rows, columns) arrays and get batches of at most
@@ -65,8 +65,14 @@ def batch_size(mappings) -> int:
     return max(1, min(BATCH, WIRE_CELLS // cells))
 
 
-def _n_devices(xbar) -> int:
-    return int(xbar.G.nnz) if sp.issparse(xbar.G) else int(xbar.G.size)
+def n_synapses(xbar) -> int:
+    """Logical synapses of a crossbar, counted as the spiking network counts them.
+
+    The (input, neuron) pairs its driven rows reach (:class:`snn_rram.snn.plan.LayerPlan`),
+    so that ``average_power_per_synapse`` means the same in both modes.
+    """
+    plan = LayerPlan.from_crossbar(xbar)
+    return int(plan.syn_i.size + plan.ssyn_i.size)
 
 
 def run_analog(cfg, *, save: bool = True):
@@ -76,7 +82,7 @@ def run_analog(cfg, *, save: bool = True):
     -------
     snn_rram.experiments.RunOutcome
         ``result`` is the :class:`snn_rram.analog.AnalogResult` of the test images; metrics
-        ``analog_accuracy``, ``n_images``, ``n_synapses`` (devices), ``simulated_time`` (the
+        ``analog_accuracy``, ``n_images``, ``n_synapses`` (logical), ``simulated_time`` (the
         reads: images × the layers' pulse widths, s) and, with ``simulation.energy``,
         ``total_device_energy``, ``energy_per_inference``, ``average_power_per_synapse``,
         ``total_neuron_energy`` and ``total_driver_energy``.
@@ -111,7 +117,7 @@ def run_analog(cfg, *, save: bool = True):
     metrics = dict(mapped.metrics)
     metrics["analog_accuracy"] = float(np.mean(result.predict() == labels))
     metrics["n_images"] = n
-    metrics["n_synapses"] = sum(_n_devices(m.crossbar) for m in mapped.mappings)
+    metrics["n_synapses"] = sum(n_synapses(m.crossbar) for m in mapped.mappings)
     metrics["simulated_time"] = n * sum(m.crossbar.circuit.pulse_width for m in mapped.mappings)
     if energy:
         total = float(sum(e.sum() for e in result.synapse_energy))

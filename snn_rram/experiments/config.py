@@ -365,21 +365,26 @@ def _modes():
 
 
 class SimulationConfig(Section):
-    """How the network runs: its ``mode``, Brian2 settings, energy accounting.
+    """How the network runs: spiking (Brian2 settings) or analog, and energy accounting.
 
-    ``mode``: ``"spiking"`` (the spiking network in Brian2) or ``"analog"`` (amplitude-coded
-    inference on the same crossbars, :class:`snn_rram.analog.AnalogNetwork`, with the periphery
-    of the ``[analog]`` table; the encoder, the neurons and the Brian2 settings ``dt``,
-    ``target`` and ``column_solver`` are then unused). ``energy``: account device and neuron
-    energies (in both modes).
+    In analog mode (amplitude-coded inference on the same crossbars,
+    :class:`snn_rram.analog.AnalogNetwork`, with the periphery of the ``[analog]`` table) the
+    encoder, the neurons and the Brian2 settings are unused.
     """
 
     key: ClassVar[str] = "simulation"
+    #: ``"spiking"``: the spiking network in Brian2; ``"analog"``: analog inference on the same
+    #: mapped crossbars, each image read once per layer with input-proportional row voltages.
     mode: Annotated[StrictStr, one_of(_modes)] = "spiking"
+    #: Brian2 time step (spiking mode).
     dt: Annotated[Second, Field(gt=0)] = 1e-4
+    #: Brian2 code-generation target (spiking mode).
     target: Annotated[StrictStr, one_of(_targets)] = "cpp_standalone"
+    #: Account device and neuron energies (per device, per layer; in both modes).
     energy: StrictBool = True
+    #: Column solve of the spiking network: tabulated (fast) or exact Newton.
     column_solver: Annotated[StrictStr, one_of(_column_solvers)] = "table"
+    #: Progress messages on the standard error.
     progress: StrictBool = True
 
 

@@ -14,6 +14,7 @@ __all__ = ["column_label", "plot_sweep"]
 _METRICS = {
     "snn_accuracy": ("SNN accuracy", ""),
     "analog_accuracy": ("analog accuracy", ""),
+    "accuracy": ("accuracy (SNN or analog)", ""),
     "energy_per_inference": ("device energy per inference", "J"),
     "ann_accuracy": ("ANN accuracy", ""),
     "quantized_accuracy": ("quantised ANN accuracy", ""),

@@ -72,8 +72,8 @@ def default_axes(frame, x: str | None = None) -> tuple[list[str], str]:
 
     ``x`` (unless given) is ``mapping.bits`` where it varies, else the numeric axis with the
     most values, else the first axis; the series are ``mapping.method`` where it varies and is
-    not ``x``, else the other axes (``label`` when there is none: one line, plus the labelled
-    extra points).
+    not ``x``, else the other axes that the unlabelled points set (``label`` when there is
+    none: one line, plus the labelled extra points).
 
     Raises
     ------
@@ -94,6 +94,9 @@ def default_axes(frame, x: str | None = None) -> tuple[list[str], str]:
         numeric = [c for c in axes if pd.to_numeric(frame[c], errors="coerce").notna().all()]
         x = max(numeric, key=lambda c: frame[c].nunique()) if numeric else axes[0]
     rest = [c for c in axes if c != x]
+    plain = _unlabelled(frame)
+    if len(plain):  # a field only the labelled extra points set defines them: not a series
+        rest = [c for c in rest if plain[c].dropna().astype(str).replace("", np.nan).nunique()]
     series = ["mapping.method"] if "mapping.method" in rest else rest
     if not series:
         series = ["label"] if "label" in frame else [x]
