@@ -1,4 +1,4 @@
-"""The analog run of a config (``simulation.mode = "analog"``): an AnalogNetwork on the crossbars.
+"""The analog reads of a run (``simulation.mode = "analog"``): an AnalogNetwork on the crossbars.
 
 The network is loaded, converted and mapped exactly as for the spiking network
 (:func:`snn_rram.experiments.pipeline.map_network`; bias rows at duty 1, see
@@ -17,7 +17,7 @@ from snn_rram.analog import AnalogNetwork, default_adc_range
 from snn_rram.errors import SnnRramError
 from snn_rram.snn.plan import LayerPlan
 
-__all__ = ["BATCH", "WIRE_CELLS", "analog_network", "batch_size", "n_synapses", "run_analog"]
+__all__ = ["BATCH", "WIRE_CELLS", "analog_network", "batch_size", "n_synapses", "read_images"]
 
 #: Images read at once (bounded memory: every read holds (batch, rows) and (batch, columns)
 #: arrays); circuits with wires hold (batch, rows, columns) arrays and get batches of at most
@@ -75,50 +75,36 @@ def n_synapses(xbar) -> int:
     return int(plan.syn_i.size + plan.ssyn_i.size)
 
 
-def run_analog(cfg, *, save: bool = True):
-    """Run ``cfg`` in analog mode; writes the HDF5 result and figure when ``save``.
+def read_images(cfg, mapped):
+    """Build the analog network of ``cfg`` and read the test images through it.
 
     Returns
     -------
-    snn_rram.experiments.RunOutcome
-        ``result`` is the :class:`snn_rram.analog.AnalogResult` of the test images; metrics
+    result : snn_rram.analog.AnalogResult
+        Of the test images (per-device energies with ``simulation.energy``).
+    metrics : dict
         ``analog_accuracy``, ``n_images``, ``n_synapses`` (logical), ``simulated_time`` (the
-        reads: images × the layers' pulse widths, s) and, with ``simulation.energy``,
-        ``total_device_energy``, ``energy_per_inference``, ``average_power_per_synapse``,
-        ``total_neuron_energy`` and ``total_driver_energy``.
+        reads: images × the layers' pulse widths, s), ``build_s``, ``analog_s`` and, with
+        ``simulation.energy``, ``total_device_energy``, ``energy_per_inference``,
+        ``average_power_per_synapse``, ``total_neuron_energy`` and ``total_driver_energy``.
     """
-    from snn_rram.experiments.pipeline import RunOutcome, _log, map_network
-
-    t0 = time.perf_counter()
-    _log(
-        cfg,
-        f"preparing (analog): network {cfg.network.weights}, {cfg.data.n_images} images, "
-        f"mapping {cfg.mapping.method} ({cfg.mapping.bits} bits), device {cfg.device.card}",
-    )
-    mapped = map_network(cfg)
     t1 = time.perf_counter()
     net = analog_network(cfg, mapped)
     build = time.perf_counter() - t1
-    _log(
-        cfg,
-        f"ANN accuracy {mapped.metrics['ann_accuracy']:.4f}, quantised "
-        f"{mapped.metrics['quantized_accuracy']:.4f}; analog inference ({net!r})",
-    )
-    t2 = time.perf_counter()
     energy = cfg.simulation.energy
     # read noise, when the card has any: a stream of its own, not the programming variation's
     rng = np.random.default_rng((cfg.mapping.seed, 2))
     result = net.forward(
         mapped.x, rng=rng, synapse_energy=energy, batch_size=batch_size(mapped.mappings)
     )
-    forward = time.perf_counter() - t2
-    labels = mapped.labels
-    n = len(labels)
-    metrics = dict(mapped.metrics)
-    metrics["analog_accuracy"] = float(np.mean(result.predict() == labels))
-    metrics["n_images"] = n
-    metrics["n_synapses"] = sum(n_synapses(m.crossbar) for m in mapped.mappings)
-    metrics["simulated_time"] = n * sum(m.crossbar.circuit.pulse_width for m in mapped.mappings)
+    forward = time.perf_counter() - t1 - build
+    n = len(mapped.labels)
+    metrics = {
+        "analog_accuracy": float(np.mean(result.predict() == mapped.labels)),
+        "n_images": n,
+        "n_synapses": sum(n_synapses(m.crossbar) for m in mapped.mappings),
+        "simulated_time": n * sum(m.crossbar.circuit.pulse_width for m in mapped.mappings),
+    }
     if energy:
         total = float(sum(e.sum() for e in result.synapse_energy))
         metrics["total_device_energy"] = total
@@ -130,19 +116,4 @@ def run_analog(cfg, *, save: bool = True):
         metrics["total_driver_energy"] = float(result.driver_energy.sum())
     metrics["build_s"] = build
     metrics["analog_s"] = forward
-    outcome = RunOutcome(cfg, metrics, result, mapped.mappings, labels)
-    if save:
-        from snn_rram.experiments.output import write_analog_outputs
-
-        write_analog_outputs(outcome, mapped)
-    metrics["wall_time"] = time.perf_counter() - t0
-    _log(
-        cfg,
-        f"analog accuracy {metrics['analog_accuracy']:.4f}"
-        + (
-            f", device energy per inference {metrics['energy_per_inference']:.4g} J"
-            if energy
-            else ""
-        ),
-    )
-    return outcome
+    return result, metrics

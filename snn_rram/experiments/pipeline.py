@@ -4,7 +4,7 @@ Every stage is a library call; this module only wires them from a :class:`RunCon
 standalone builds for reuse: runs of the same network shape and input spikes share one compiled
 Brian2 project, new conductances going in as run arguments. With ``simulation.mode =
 "analog"`` the mapped crossbars are read by :class:`snn_rram.analog.AnalogNetwork` instead
-(:mod:`snn_rram.experiments._analog`).
+(:func:`run_analog`, :mod:`snn_rram.experiments._analog`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from snn_rram.errors import SnnRramError, SnnRramWarning
 from snn_rram.experiments._sense import check_target, is_sense, sense_network
 from snn_rram.experiments.config import RunConfig, level_warning
 
-__all__ = ["RunOutcome", "prepare", "run"]
+__all__ = ["RunOutcome", "map_network", "prepare", "run", "run_analog"]
 
 
 @dataclass
@@ -494,11 +494,9 @@ def run(cfg: RunConfig, *, save: bool = True) -> RunOutcome:
     """Run the whole pipeline of ``cfg``; writes the HDF5 result and figure when ``save``.
 
     ``simulation.mode`` decides the realisation: the spiking network (Brian2) or analog
-    inference on the same crossbars (:func:`snn_rram.experiments._analog.run_analog`).
+    inference on the same crossbars (:func:`run_analog`).
     """
     if cfg.simulation.mode == "analog":
-        from snn_rram.experiments._analog import run_analog
-
         return run_analog(cfg, save=save)
     t0 = time.perf_counter()
     _log(
@@ -540,19 +538,54 @@ def run(cfg: RunConfig, *, save: bool = True) -> RunOutcome:
     metrics["build_s"] = build
     metrics["compiled"] = float(compiled)
     metrics.update({k: v for k, v in result.timings.items()})
-    outcome = RunOutcome(cfg, metrics, result, prep.mappings, prep.labels)
-    if save:
-        from snn_rram.experiments.output import write_outputs
+    return _finish(RunOutcome(cfg, metrics, result, prep.mappings, prep.labels), prep, t0, save)
 
-        write_outputs(outcome, prep)
+
+def _finish(outcome: RunOutcome, source, t0: float, save: bool) -> RunOutcome:
+    """Write the outputs of a finished run (``source``: its Prepared or Mapped), log, return."""
+    from snn_rram.experiments import output
+
+    cfg, metrics = outcome.config, outcome.metrics
+    analog = cfg.simulation.mode == "analog"
+    if save:
+        (output.write_analog_outputs if analog else output.write_outputs)(outcome, source)
     metrics["wall_time"] = time.perf_counter() - t0
+    if analog:
+        text = f"analog accuracy {metrics['analog_accuracy']:.4f}"
+        energy = ("device energy per inference", "energy_per_inference", "J")
+    else:
+        text = f"SNN accuracy {metrics['snn_accuracy']:.4f}"
+        energy = ("average power per synapse", "average_power_per_synapse", "W")
+    if cfg.simulation.energy:
+        text += f", {energy[0]} {metrics[energy[1]]:.4g} {energy[2]}"
+    _log(cfg, text)
+    return outcome
+
+
+def run_analog(cfg: RunConfig, *, save: bool = True) -> RunOutcome:
+    """Run ``cfg`` in analog mode; writes the HDF5 result and figure when ``save``.
+
+    The crossbars of :func:`map_network`, every test image read through them
+    (:func:`snn_rram.experiments._analog.read_images`); ``result`` is the
+    :class:`snn_rram.analog.AnalogResult`, the metrics hold ``analog_accuracy`` instead of
+    ``snn_accuracy``.
+    """
+    from snn_rram.experiments._analog import read_images
+
+    t0 = time.perf_counter()
     _log(
         cfg,
-        f"SNN accuracy {metrics['snn_accuracy']:.4f}"
-        + (
-            f", average power per synapse {metrics['average_power_per_synapse']:.4g} W"
-            if cfg.simulation.energy
-            else ""
-        ),
+        f"preparing (analog): network {cfg.network.weights}, {cfg.data.n_images} images, "
+        f"mapping {cfg.mapping.method} ({cfg.mapping.bits} bits), device {cfg.device.card}",
     )
-    return outcome
+    mapped = map_network(cfg)
+    _log(
+        cfg,
+        f"ANN accuracy {mapped.metrics['ann_accuracy']:.4f}, quantised "
+        f"{mapped.metrics['quantized_accuracy']:.4f}; analog inference",
+    )
+    result, analog = read_images(cfg, mapped)
+    metrics = {**mapped.metrics, **analog}
+    return _finish(
+        RunOutcome(cfg, metrics, result, mapped.mappings, mapped.labels), mapped, t0, save
+    )
