@@ -516,11 +516,14 @@ class RunConfig(Section):
     def to_dict(self) -> dict:
         """Plain nested dict (for TOML output and provenance); unset optional values left out.
 
-        The ``analog`` table is written only in analog mode (it is refused in spiking mode).
+        The ``analog`` table is written only in analog mode and when it differs from the
+        defaults (it is refused in spiking mode: a copy switched to spiking stays valid).
         """
         out = {}
         for name in type(self).model_fields:
-            if name == "analog" and self.simulation.mode != "analog":
+            if name == "analog" and (
+                self.simulation.mode != "analog" or self.analog == AnalogConfig()
+            ):
                 continue
             sec = getattr(self, name).model_dump()
             out[name] = {

@@ -18,13 +18,15 @@ MLP = ROOT / "models" / "networks" / "mlp_784_256_10.npz"
 BASE = '[network]\nweights = "w.npz"\n'
 
 
-def write_config(folder: Path, *, mode: str = "analog", extra: str = "") -> Path:
+def write_config(
+    folder: Path, *, mode: str = "analog", extra: str = "", figure: bool = False
+) -> Path:
     """A small run config of the bundled MLP: 12 images, 40 calibration images."""
     text = (
         f'[network]\nweights = "{MLP}"\n[data]\nn_images = 12\nn_calibration = 40\n'
         f'[simulation]\nmode = "{mode}"\ntarget = "numpy"\nprogress = false\n'
         f'[encoder]\nimage_duration = "10 ms"\n[output]\ndirectory = "{folder}"\n'
-        'name = "run"\nfigure = false\n' + extra
+        f'name = "run"\nfigure = {str(figure).lower()}\n' + extra
     )
     path = folder / "run.toml"
     path.write_text(text)
@@ -39,6 +41,8 @@ def test_mode_defaults_to_spiking_and_analog_table_defaults():
     assert cfg.simulation.mode == "spiking"
     assert "analog" not in cfg.to_dict()  # the table exists only in analog mode
     cfg = parse_config(BASE + '[simulation]\nmode = "analog"\n')
+    assert "analog" not in cfg.to_dict()  # nothing but defaults
+    assert cfg.replace("simulation.mode", "spiking").simulation.mode == "spiking"
     a = cfg.analog
     assert (a.dac_bits, a.adc_bits, a.adc_range, a.sensing, a.bias_voltage) == (
         None,
@@ -54,6 +58,8 @@ def test_mode_defaults_to_spiking_and_analog_table_defaults():
     assert table.analog.adc_bits == [8, 6] and table.analog.bias_voltage == pytest.approx(0.15)
     assert parse_config(table.to_toml()) == table  # round trip through TOML
     assert table.replace("analog.dac_bits", 6).analog.dac_bits == 6
+    with pytest.raises(SnnRramError, match=r"analog: .*only valid with simulation.mode"):
+        table.replace("simulation.mode", "spiking")
 
 
 @pytest.mark.parametrize(
@@ -100,7 +106,7 @@ def test_periphery_per_layer_of_the_wrong_length_is_refused_naming_the_field(tmp
 @pytest.fixture(scope="module")
 def analog_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("analog")
-    cfg = load_config(write_config(folder, extra="[analog]\ndac_bits = 8\n"))
+    cfg = load_config(write_config(folder, extra="[analog]\ndac_bits = 8\n", figure=True))
     return cfg, run(cfg)
 
 
@@ -153,6 +159,7 @@ def test_analog_result_file_round_trip(analog_run):
     per_layer = rec.metrics["device_energy_per_image"].sum(axis=0)
     totals = [layer.total_device_energy for layer in rec.layers.values()]
     np.testing.assert_allclose(per_layer, totals, rtol=1e-9)
+    assert outcome.figure.exists() and outcome.figure.suffix == ".png"
     text = results.summary(outcome.path)
     assert "mode analog" in text and "analog_accuracy" in text and "an analog run" in text
 
