@@ -533,8 +533,8 @@ def mode_claims(table) -> list[Claim]:
             same &= table["n_synapses_spiking"] == table["n_synapses_analog"]
         out.append(
             Claim(
-                "spiking and analog runs read the same crossbars (same devices and quantised "
-                "accuracy in every cell)",
+                "spiking and analog runs read the same crossbars (same synapse count and "
+                "quantised accuracy in every cell)",
                 bool(same.all()),
                 f"{int(same.sum())} of {len(same)} cells"
                 + (
