@@ -94,23 +94,28 @@ def _read(args) -> int:
 
 def _summary_table(outcome) -> str:
     m = outcome.metrics
+    analog = outcome.config.simulation.mode == "analog"
     rows = [
         ("ANN accuracy (float)", f"{m['ann_accuracy']:.4f}"),
         ("quantised ANN accuracy", f"{m['quantized_accuracy']:.4f}"),
-        ("SNN accuracy", f"{m['snn_accuracy']:.4f}"),
+        ("analog accuracy", f"{m['analog_accuracy']:.4f}")
+        if analog
+        else ("SNN accuracy", f"{m['snn_accuracy']:.4f}"),
         ("images", f"{m['n_images']}"),
-        ("simulated time", f"{m['simulated_time']:.3f} s"),
+        ("read time" if analog else "simulated time", f"{m['simulated_time']:.4g} s"),
     ]
     if "average_power_per_synapse" in m:
         rows += [
+            ("device energy per inference", f"{m['energy_per_inference']:.4g} J"),
             ("average power per synapse", f"{m['average_power_per_synapse']:.4g} W"),
             ("total device energy", f"{m['total_device_energy']:.4g} J"),
         ]
-    rows += [
-        ("synapses", f"{m['n_synapses']}"),
-        ("Brian2 build / run", f"{m['build_s']:.1f} s / {m['simulation_s']:.1f} s"),
-        ("wall time", f"{m['wall_time']:.1f} s"),
-    ]
+    rows.append(("synapses", f"{m['n_synapses']}"))
+    if analog:
+        rows.append(("analog inference", f"{m['analog_s']:.2f} s"))
+    else:
+        rows.append(("Brian2 build / run", f"{m['build_s']:.1f} s / {m['simulation_s']:.1f} s"))
+    rows.append(("wall time", f"{m['wall_time']:.1f} s"))
     if outcome.path is not None:
         rows.append(("result file", str(outcome.path)))
     if outcome.figure is not None:
@@ -148,6 +153,8 @@ def _sweep(args) -> int:
             *spec.zip,
             "status",
             "snn_accuracy",
+            "analog_accuracy",
+            "energy_per_inference",
             "average_power_per_synapse",
         )
         if c in frame.columns

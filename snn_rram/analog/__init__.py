@@ -15,7 +15,7 @@ Layering (DESIGN.md §1, tests/test_layering.py): ``snn_rram.analog`` sits at th
 below it imports it.
 """
 
-from snn_rram.analog.network import AnalogNetwork, AnalogResult
+from snn_rram.analog.network import AnalogNetwork, AnalogResult, default_adc_range
 from snn_rram.analog.periphery import adc, dac
 
-__all__ = ["AnalogNetwork", "AnalogResult", "adc", "dac"]
+__all__ = ["AnalogNetwork", "AnalogResult", "adc", "dac", "default_adc_range"]

@@ -7,7 +7,7 @@ and the digital periphery between them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from snn_rram.crossbar import ALWAYS_ON, Circuit, ReadResult
 from snn_rram.devices import Device
 from snn_rram.errors import SnnRramError
 
-__all__ = ["AnalogNetwork", "AnalogResult"]
+__all__ = ["AnalogNetwork", "AnalogResult", "default_adc_range"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,7 +41,13 @@ class AnalogResult:
         Energy of every device of each layer, summed over the images of the batch, J (empty
         unless asked for: ``forward(x, synapse_energy=True)``).
     reads : list of ReadResult
-        The batched read of each layer (row voltages, column voltages, neuron currents, ...).
+        The batched read of each layer (row voltages, column voltages, neuron currents, ...);
+        empty when the images were read in several batches (``forward(x, batch_size=…)``).
+    neuron_energy : list of numpy.ndarray, (n_cols,) each
+        Energy dissipated in each column's neuron input (``V_j² / R_N`` × read time) of each
+        layer, summed over the images, J.
+    read_counts : list of numpy.ndarray of int64, (n_rows,) each
+        Reads in which each physical row of each layer was driven at a non-zero voltage.
     """
 
     output: np.ndarray
@@ -49,6 +55,8 @@ class AnalogResult:
     driver_energy: np.ndarray
     synapse_energy: list
     reads: list
+    neuron_energy: list = field(default_factory=list)
+    read_counts: list = field(default_factory=list)
 
     def predict(self) -> np.ndarray:
         """Arg-max class of each image, (n_images,)."""
@@ -72,6 +80,18 @@ def _per_layer(value, n: int, name: str, check) -> list:
 
 def _positive_or_none(value, name):
     return None if value is None else as_scalar(value, name, positive=True)
+
+
+def default_adc_range(converted: ann.ConvertedNetwork, calibration_x) -> list:
+    """The default ADC full scale of every layer, in normalised units.
+
+    ``None`` (the constructor's 1) for every layer but the output layer, whose full scale is the
+    largest absolute output of the rate model (:meth:`snn_rram.ann.ConvertedNetwork.forward`)
+    on the calibration inputs (1 when they are all 0).
+    """
+    x = np.asarray(calibration_x, dtype=np.float64).reshape(len(calibration_x), -1)
+    top = float(np.max(np.abs(converted.forward(x)), initial=0.0)) or 1.0
+    return [None] * (len(converted.layers) - 1) + [top]
 
 
 class AnalogNetwork:
@@ -238,9 +258,7 @@ class AnalogNetwork:
             for layer in converted.layers
         ]
         if periphery.get("adc_range") is None:
-            x = np.asarray(calibration_x, dtype=np.float64).reshape(len(calibration_x), -1)
-            top = float(np.max(np.abs(converted.forward(x)), initial=0.0)) or 1.0
-            periphery["adc_range"] = [None] * (len(mappings) - 1) + [top]
+            periphery["adc_range"] = default_adc_range(converted, calibration_x)
         return cls(converted, mappings, **periphery)
 
     @property
@@ -285,7 +303,9 @@ class AnalogNetwork:
 
     # -- inference ------------------------------------------------------------------------------
 
-    def forward(self, x, *, rng=None, synapse_energy: bool = False) -> AnalogResult:
+    def forward(
+        self, x, *, rng=None, synapse_energy: bool = False, batch_size: int | None = None
+    ) -> AnalogResult:
         """Analog inference of a batch of images, vectorised over the images.
 
         Parameters
@@ -297,6 +317,10 @@ class AnalogNetwork:
         synapse_energy : bool
             Also sum the energy of every device over the images (``synapse_energy``; as costly
             as the read itself for linear and sinh cells, so off by default).
+        batch_size : int, optional
+            Read at most this many images at once (memory grows with the batch: for cells or
+            circuits without a matrix-product path, such as wires, as batch × devices); the
+            result is the same as one batch, without ``reads``. Default: all at once.
 
         Returns
         -------
@@ -305,24 +329,56 @@ class AnalogNetwork:
         a = self._inputs(x)
         gen = None if rng is None else as_rng(rng, "rng")
         n = a.shape[0]
+        if batch_size is not None and (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, int | np.integer)
+            or batch_size < 1
+        ):
+            raise SnnRramError(
+                f"batch_size: expected None or a positive integer, got {batch_size!r}"
+            )
+        if batch_size is None or batch_size >= n:
+            return self._forward(a, gen, synapse_energy)
+        parts = [
+            self._forward(a[i : i + batch_size], gen, synapse_energy)
+            for i in range(0, n, batch_size)  # a few batches, vectorised inside
+        ]
+        total = [sum(ps) for ps in zip(*(p.synapse_energy for p in parts), strict=True)]
+        return AnalogResult(
+            np.concatenate([p.output for p in parts]),
+            np.concatenate([p.device_energy for p in parts]),
+            np.concatenate([p.driver_energy for p in parts]),
+            total,
+            [],
+            [sum(ps) for ps in zip(*(p.neuron_energy for p in parts), strict=True)],
+            [sum(ps) for ps in zip(*(p.read_counts for p in parts), strict=True)],
+        )
+
+    def _forward(self, a: np.ndarray, gen, synapse_energy: bool) -> AnalogResult:
+        """:meth:`forward` of checked inputs in one batch."""
+        n = a.shape[0]
         dev_e = np.empty((n, self.n_layers))
         drv_e = np.empty((n, self.n_layers))
-        syn_e, reads = [], []
+        syn_e, reads, neuron_e, counts = [], [], [], []
         for k, (layer, m) in enumerate(zip(self.converted.layers, self.mappings, strict=True)):
             xbar = m.crossbar
-            res: ReadResult = xbar.read(row_voltage=self.row_voltages(k, a), rng=gen)
+            V = self.row_voltages(k, a)
+            res: ReadResult = xbar.read(row_voltage=V, rng=gen)
             t = xbar.circuit.pulse_width
             driver = res.total_power
             drv_e[:, k] = driver * t
+            neuron = res.neuron_power
             # power balance: the devices take what the drivers give minus the neuron inputs and
             # the wires (exact, and it needs no (n, n_rows, n_cols) array)
-            dev_e[:, k] = (driver - res.neuron_power.sum(axis=1) - res.wire_power) * t
+            dev_e[:, k] = (driver - neuron.sum(axis=1) - res.wire_power) * t
+            neuron_e.append(neuron.sum(axis=0) * t)
+            counts.append(np.count_nonzero(V, axis=0).astype(np.int64))
             if synapse_energy:
                 syn_e.append(res.device_power_sum() * t)
             reads.append(res)
             out = adc(res.output() * self.output_scale[k], self.adc_bits[k], self.adc_range[k])
             a = np.maximum(out, 0.0) if layer.relu else out
-        return AnalogResult(a, dev_e, drv_e, syn_e, reads)
+        return AnalogResult(a, dev_e, drv_e, syn_e, reads, neuron_e, counts)
 
     def predict(self, x, *, rng=None) -> np.ndarray:
         """Arg-max class of each image."""

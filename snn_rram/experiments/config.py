@@ -66,6 +66,7 @@ from snn_rram.errors import SnnRramError, SnnRramWarning
 
 __all__ = [
     "MAX_BITS",
+    "AnalogConfig",
     "CircuitConfig",
     "ConversionConfig",
     "DataConfig",
@@ -357,15 +358,95 @@ class NeuronConfig(Section):
     refractory: Annotated[Second, Field(ge=0)] | None = None
 
 
+def _modes():
+    from snn_rram.results import MODES
+
+    return MODES
+
+
 class SimulationConfig(Section):
-    """Brian2 settings: time step, code-generation target, energy accounting."""
+    """How the network runs: spiking (Brian2 settings) or analog, and energy accounting.
+
+    In analog mode (amplitude-coded inference on the same crossbars,
+    :class:`snn_rram.analog.AnalogNetwork`, with the periphery of the ``[analog]`` table) the
+    encoder, the neurons and the Brian2 settings are unused.
+    """
 
     key: ClassVar[str] = "simulation"
+    #: ``"spiking"``: the spiking network in Brian2; ``"analog"``: analog inference on the same
+    #: mapped crossbars, each image read once per layer with input-proportional row voltages.
+    mode: Annotated[StrictStr, one_of(_modes)] = "spiking"
+    #: Brian2 time step (spiking mode).
     dt: Annotated[Second, Field(gt=0)] = 1e-4
+    #: Brian2 code-generation target (spiking mode).
     target: Annotated[StrictStr, one_of(_targets)] = "cpp_standalone"
+    #: Account device and neuron energies (per device, per layer; in both modes).
     energy: StrictBool = True
+    #: Column solve of the spiking network: tabulated (fast) or exact Newton.
     column_solver: Annotated[StrictStr, one_of(_column_solvers)] = "table"
+    #: Progress messages on the standard error.
     progress: StrictBool = True
+
+
+def _per_layer(what: str, ok):
+    """A field validator: one value for every layer, or a non-empty list of one per layer."""
+
+    def check(v):
+        values = v if isinstance(v, list) else [v]
+        if v is None:
+            return v
+        if not values or not all(not isinstance(x, bool) and ok(x) for x in values):
+            raise ValueError(
+                f"expected {what}, or a non-empty list of them (one per layer), got {v!r}"
+            )
+        return v
+
+    return BeforeValidator(check)
+
+
+#: ``analog.sensing``: the sense gain from a layer's neuron currents to its outputs.
+SENSINGS = ("nominal", "calibrated")
+
+Bits = Annotated[StrictInt, Field(ge=1, le=32)]
+FullScale = Annotated[float, Field(gt=0)]
+_BITS = _per_layer("a number of bits in 1..32", lambda x: isinstance(x, int) and 1 <= x <= 32)
+_RANGE = _per_layer(
+    "a full scale > 0 (normalised units)",
+    lambda x: isinstance(x, int | float) and np.isfinite(x) and x > 0,
+)
+
+
+class AnalogConfig(Section):
+    """The periphery of analog inference (only with ``simulation.mode = "analog"``).
+
+    See :class:`snn_rram.analog.AnalogNetwork`. ``dac_bits``: resolution of the row DACs
+    (full scale ``circuit.v_read``; unset: ideal). ``adc_bits``: resolution of the output
+    ADCs, one for every layer or a list of one per layer (unset: ideal, no clipping).
+    ``adc_range``: the ADCs' full scale in normalised units, one or one per layer (only with
+    ``adc_bits``; unset: 1 for hidden layers, the largest output of the rate model on the
+    calibration images for the output layer). ``sensing``: the sense gain from neuron current
+    to output, ``"nominal"`` (``1 / (v_read · g_per_weight)``: exact for linear cells read with
+    ideal virtual grounds) or ``"calibrated"`` (a gain per layer fitted on the calibration
+    images, :meth:`snn_rram.analog.AnalogNetwork.calibrate`). ``bias_voltage``: voltage of
+    the always-on (bias) rows (unset: ``circuit.v_read``, like an input at full scale; the
+    bias rows are mapped at duty 1 in analog mode).
+    """
+
+    key: ClassVar[str] = "analog"
+    dac_bits: Bits | None = None
+    adc_bits: Annotated[Bits | list[Bits] | None, _BITS] = None
+    adc_range: Annotated[FullScale | list[FullScale] | None, _RANGE] = None
+    sensing: Annotated[StrictStr, one_of(lambda: SENSINGS)] = "nominal"
+    bias_voltage: Volt | None = None
+
+    @model_validator(mode="after")
+    def _range_needs_bits(self):
+        if self.adc_range is not None and self.adc_bits is None:
+            raise SnnRramError(
+                f"analog.adc_range: {self.adc_range!r} given without analog.adc_bits (an ideal "
+                "ADC does not clip, so a full scale means nothing without a resolution)"
+            )
+        return self
 
 
 class OutputConfig(Section):
@@ -404,6 +485,7 @@ class RunConfig(Section):
     encoder: EncoderConfig = EncoderConfig()
     neuron: NeuronConfig = NeuronConfig()
     simulation: SimulationConfig = SimulationConfig()
+    analog: AnalogConfig = AnalogConfig()
     output: OutputConfig = OutputConfig()
     _base_dir: str = PrivateAttr(default=".")
 
@@ -432,9 +514,17 @@ class RunConfig(Section):
         return cls(**table, base_dir=base_dir)
 
     def to_dict(self) -> dict:
-        """Plain nested dict (for TOML output and provenance); unset optional values left out."""
+        """Plain nested dict (for TOML output and provenance); unset optional values left out.
+
+        The ``analog`` table is written only in analog mode and when it differs from the
+        defaults (it is refused in spiking mode: a copy switched to spiking stays valid).
+        """
         out = {}
         for name in type(self).model_fields:
+            if name == "analog" and (
+                self.simulation.mode != "analog" or self.analog == AnalogConfig()
+            ):
+                continue
             sec = getattr(self, name).model_dump()
             out[name] = {
                 k: list(v) if isinstance(v, tuple) else v
@@ -507,6 +597,7 @@ class RunConfig(Section):
         from snn_rram import devices
 
         sim, enc, circ = self.simulation, self.encoder, self.circuit
+        self._check_mode()
         for where, value in (
             ("encoder.image_duration", enc.image_duration),
             ("circuit.pulse_width", circ.pulse_width),
@@ -541,6 +632,24 @@ class RunConfig(Section):
             warnings.warn(message, SnnRramWarning, stacklevel=2)
         if self.mapping.options:
             self._check_option_values(device)
+
+    def _check_mode(self) -> None:
+        """The ``[analog]`` table only in analog mode; analog mode only on crossbar reads."""
+        mode = self.simulation.mode
+        if "analog" in self.model_fields_set and mode != "analog":
+            raise SnnRramError(
+                f"analog: the [analog] table (the periphery of analog inference) is only valid "
+                f'with simulation.mode = "analog", got simulation.mode = {mode!r}'
+            )
+        if mode == "analog":
+            from snn_rram.mapping.pcsa_pairs import SENSE_METHODS
+
+            if self.mapping.method in SENSE_METHODS:
+                raise SnnRramError(
+                    f'simulation.mode: "analog" reads the crossbars with analog row voltages, '
+                    f"but mapping method {self.mapping.method!r} makes 2T2R pairs read by a "
+                    'sense amplifier (digital synapses); use simulation.mode = "spiking"'
+                )
 
     def _check_option_values(self, device) -> None:
         """Option values the method refuses (``qwsm``'s ``parallel = 0``): map a 2×2 layer."""

@@ -2,7 +2,9 @@
 
 Every stage is a library call; this module only wires them from a :class:`RunConfig` and keeps
 standalone builds for reuse: runs of the same network shape and input spikes share one compiled
-Brian2 project, new conductances going in as run arguments.
+Brian2 project, new conductances going in as run arguments. With ``simulation.mode =
+"analog"`` the mapped crossbars are read by :class:`snn_rram.analog.AnalogNetwork` instead
+(:func:`run_analog`, :mod:`snn_rram.experiments._analog`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from snn_rram.errors import SnnRramError, SnnRramWarning
 from snn_rram.experiments._sense import check_target, is_sense, sense_network
 from snn_rram.experiments.config import RunConfig, level_warning
 
-__all__ = ["RunOutcome", "prepare", "run"]
+__all__ = ["RunOutcome", "map_network", "prepare", "run", "run_analog"]
 
 
 @dataclass
@@ -35,11 +37,13 @@ class RunOutcome:
     ----------
     metrics : dict
         ``ann_accuracy`` (float network), ``quantized_accuracy`` (numpy rate model with the
-        mapped weights), ``snn_accuracy``, ``total_device_energy`` (J),
+        mapped weights), ``snn_accuracy`` (spiking) or ``analog_accuracy`` (analog),
+        ``total_device_energy`` (J), ``energy_per_inference`` (device energy per image, J),
         ``average_power_per_synapse`` (W), ``simulated_time`` (s), ``wall_time`` (s),
         ``build_s`` (network construction, s), ``compiled`` (1.0 when a standalone project was
         compiled for this run, 0.0 when one was reused), ...
-    result : SnnResult
+    result : SnnResult or snn_rram.analog.AnalogResult
+        The spiking network's result, or the analog network's (``simulation.mode``).
     mappings : list of Mapping
     path, figure : pathlib.Path or None
         The HDF5 file and PNG written (if any).
@@ -206,6 +210,21 @@ def rate_read_power(mappings, input_means, max_rate: float) -> float:
 
 
 @dataclass
+class Mapped:
+    """The network on its crossbars, and the images: what both modes start from."""
+
+    converted: ann.ConvertedNetwork
+    mappings: list
+    x: np.ndarray
+    labels: np.ndarray
+    calibration: np.ndarray
+    metrics: dict
+    weights_sha256: str
+    device_card: str
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Prepared:
     """Everything before the simulation: the inputs of :class:`snn.SpikingNetwork`."""
 
@@ -227,6 +246,19 @@ def distinct_weights(weight) -> int:
     if top == 0.0:
         return 1
     return int(np.unique(np.round(values / top, 9)).size)
+
+
+def bias_duty(cfg: RunConfig) -> float:
+    """The duty the always-on (bias) rows are mapped at.
+
+    Spiking: ``max_rate · pulse_width`` (an always-on row delivers its current all the time, a
+    weight of maximum rate only during its pulses). Analog: 1 (a read is one pulse, in which a
+    bias row is driven like an input at full scale); the weight rows are the same in both
+    modes.
+    """
+    if cfg.simulation.mode == "analog":
+        return 1.0
+    return min(1.0, cfg.encoder.max_rate * cfg.circuit.pulse_width)
 
 
 def map_layers(cfg: RunConfig, converted, calib, device, circuit):
@@ -255,7 +287,7 @@ def map_layers(cfg: RunConfig, converted, calib, device, circuit):
         Mapping time per layer, s.
     """
     method = mapping.get(cfg.mapping.method)
-    duty = min(1.0, cfg.encoder.max_rate * cfg.circuit.pulse_width)
+    duty = bias_duty(cfg)
     rng = np.random.default_rng(cfg.mapping.seed)
     takes_activity = "activity" in inspect.signature(method).parameters
     activity = [None] * len(converted.layers)
@@ -346,8 +378,11 @@ def _keep_the_better(cfg, converted, calib, device, circuit, mappings, notes):
     return chosen
 
 
-def prepare(cfg: RunConfig) -> Prepared:
-    """Load, convert and map: the spiking network's crossbars, neurons and input spikes."""
+def map_network(cfg: RunConfig) -> Mapped:
+    """Load, convert and map: the crossbars of every layer, the test and calibration images.
+
+    ``metrics`` holds ``ann_accuracy``, ``quantized_accuracy`` and ``prepare_s``.
+    """
     t0 = time.perf_counter()
     network, digest = load_network(cfg)
     x, y, calib = _dataset(cfg)
@@ -356,8 +391,21 @@ def prepare(cfg: RunConfig) -> Prepared:
     (device, card_text), circuit = _device(cfg), _circuit(cfg)
     mappings, notes, _ = map_layers(cfg, converted, calib, device, circuit)
     q_acc = float(np.mean(np.argmax(effective_forward(mappings, x), axis=1) == y))
+    metrics = {
+        "ann_accuracy": ann_acc,
+        "quantized_accuracy": q_acc,
+        "prepare_s": time.perf_counter() - t0,
+    }
+    return Mapped(converted, mappings, x, y, calib, metrics, digest, card_text, notes)
+
+
+def prepare(cfg: RunConfig) -> Prepared:
+    """Load, convert and map: the spiking network's crossbars, neurons and input spikes."""
+    t0 = time.perf_counter()
+    mapped = map_network(cfg)
+    circuit = _circuit(cfg)
     neurons = []
-    for m in mappings:
+    for m in mapped.mappings:
         # one spike through one unit of normalised weight = one threshold of charge
         charge = circuit.v_read * circuit.pulse_width * m.g_per_weight
         neurons.append(
@@ -373,13 +421,19 @@ def prepare(cfg: RunConfig) -> Prepared:
     encoder = snn.encoders.ENCODERS[enc_cfg.kind](
         max_rate=enc_cfg.max_rate, dead_time=cfg.circuit.pulse_width
     )
-    spikes = encoder.encode(x, cfg.simulation.dt, enc_cfg.image_duration, enc_cfg.seed)
-    metrics = {
-        "ann_accuracy": ann_acc,
-        "quantized_accuracy": q_acc,
-        "prepare_s": time.perf_counter() - t0,
-    }
-    return Prepared(converted, mappings, neurons, spikes, y, metrics, digest, card_text, notes)
+    spikes = encoder.encode(mapped.x, cfg.simulation.dt, enc_cfg.image_duration, enc_cfg.seed)
+    metrics = {**mapped.metrics, "prepare_s": time.perf_counter() - t0}
+    return Prepared(
+        mapped.converted,
+        mapped.mappings,
+        neurons,
+        spikes,
+        mapped.labels,
+        metrics,
+        mapped.weights_sha256,
+        mapped.device_card,
+        mapped.warnings,
+    )
 
 
 _BUILDS: dict = {}
@@ -437,7 +491,13 @@ def _spiking_network(cfg: RunConfig, prep: Prepared) -> tuple[snn.SpikingNetwork
 
 
 def run(cfg: RunConfig, *, save: bool = True) -> RunOutcome:
-    """Run the whole pipeline of ``cfg``; writes the HDF5 result and figure when ``save``."""
+    """Run the whole pipeline of ``cfg``; writes the HDF5 result and figure when ``save``.
+
+    ``simulation.mode`` decides the realisation: the spiking network (Brian2) or analog
+    inference on the same crossbars (:func:`run_analog`).
+    """
+    if cfg.simulation.mode == "analog":
+        return run_analog(cfg, save=save)
     t0 = time.perf_counter()
     _log(
         cfg,
@@ -468,6 +528,7 @@ def run(cfg: RunConfig, *, save: bool = True) -> RunOutcome:
     metrics["n_synapses"] = sum(layer.n_synapses for layer in result.layers)
     if cfg.simulation.energy:
         metrics["total_device_energy"] = result.total_device_energy()
+        metrics["energy_per_inference"] = metrics["total_device_energy"] / max(result.n_images, 1)
         metrics["average_power_per_synapse"] = result.average_power_per_synapse()
         metrics["total_neuron_energy"] = float(sum(np.sum(x.neuron_energy) for x in result.layers))
         if not is_sense(prep.mappings):
@@ -477,19 +538,54 @@ def run(cfg: RunConfig, *, save: bool = True) -> RunOutcome:
     metrics["build_s"] = build
     metrics["compiled"] = float(compiled)
     metrics.update({k: v for k, v in result.timings.items()})
-    outcome = RunOutcome(cfg, metrics, result, prep.mappings, prep.labels)
-    if save:
-        from snn_rram.experiments.output import write_outputs
+    return _finish(RunOutcome(cfg, metrics, result, prep.mappings, prep.labels), prep, t0, save)
 
-        write_outputs(outcome, prep)
+
+def _finish(outcome: RunOutcome, source, t0: float, save: bool) -> RunOutcome:
+    """Write the outputs of a finished run (``source``: its Prepared or Mapped), log, return."""
+    from snn_rram.experiments import output
+
+    cfg, metrics = outcome.config, outcome.metrics
+    analog = cfg.simulation.mode == "analog"
+    if save:
+        (output.write_analog_outputs if analog else output.write_outputs)(outcome, source)
     metrics["wall_time"] = time.perf_counter() - t0
+    if analog:
+        text = f"analog accuracy {metrics['analog_accuracy']:.4f}"
+        energy = ("device energy per inference", "energy_per_inference", "J")
+    else:
+        text = f"SNN accuracy {metrics['snn_accuracy']:.4f}"
+        energy = ("average power per synapse", "average_power_per_synapse", "W")
+    if cfg.simulation.energy:
+        text += f", {energy[0]} {metrics[energy[1]]:.4g} {energy[2]}"
+    _log(cfg, text)
+    return outcome
+
+
+def run_analog(cfg: RunConfig, *, save: bool = True) -> RunOutcome:
+    """Run ``cfg`` in analog mode; writes the HDF5 result and figure when ``save``.
+
+    The crossbars of :func:`map_network`, every test image read through them
+    (:func:`snn_rram.experiments._analog.read_images`); ``result`` is the
+    :class:`snn_rram.analog.AnalogResult`, the metrics hold ``analog_accuracy`` instead of
+    ``snn_accuracy``.
+    """
+    from snn_rram.experiments._analog import read_images
+
+    t0 = time.perf_counter()
     _log(
         cfg,
-        f"SNN accuracy {metrics['snn_accuracy']:.4f}"
-        + (
-            f", average power per synapse {metrics['average_power_per_synapse']:.4g} W"
-            if cfg.simulation.energy
-            else ""
-        ),
+        f"preparing (analog): network {cfg.network.weights}, {cfg.data.n_images} images, "
+        f"mapping {cfg.mapping.method} ({cfg.mapping.bits} bits), device {cfg.device.card}",
     )
-    return outcome
+    mapped = map_network(cfg)
+    _log(
+        cfg,
+        f"ANN accuracy {mapped.metrics['ann_accuracy']:.4f}, quantised "
+        f"{mapped.metrics['quantized_accuracy']:.4f}; analog inference",
+    )
+    result, analog = read_images(cfg, mapped)
+    metrics = {**mapped.metrics, **analog}
+    return _finish(
+        RunOutcome(cfg, metrics, result, mapped.mappings, mapped.labels), mapped, t0, save
+    )

@@ -15,6 +15,7 @@ writes the standard PNGs of a result file or a sweep summary (``snn-rram plot FI
 :func:`plot_conductance_histogram`  programmed conductances of a layer
 :func:`plot_sweep`                  a metric against a sweep axis
 :func:`plot_run_summary`            rasters and per-class accuracy of a run
+:func:`plot_analog_summary`         per-class accuracy and energy per image of an analog run
 :func:`standard_figures`            the standard PNGs of a run file or a sweep summary
 ==================================  ===========================================================
 """
@@ -25,13 +26,19 @@ from snn_rram.plot.crossbar import (
     plot_energy_heatmap,
 )
 from snn_rram.plot.devices import plot_iv, plot_levels
-from snn_rram.plot.figures import plot_raster, plot_run_summary, save_figure
+from snn_rram.plot.figures import (
+    plot_analog_summary,
+    plot_raster,
+    plot_run_summary,
+    save_figure,
+)
 from snn_rram.plot.mapping import plot_mapping
 from snn_rram.plot.standard import standard_figures
 from snn_rram.plot.sweep import plot_sweep
 from snn_rram.plot.traces import plot_traces
 
 __all__ = [
+    "plot_analog_summary",
     "plot_conductance_histogram",
     "plot_distortion",
     "plot_energy_heatmap",

@@ -11,7 +11,7 @@ from matplotlib.ticker import MaxNLocator
 
 from snn_rram._io import atomic_write
 
-__all__ = ["plot_raster", "plot_run_summary", "save_figure"]
+__all__ = ["plot_analog_summary", "plot_raster", "plot_run_summary", "save_figure"]
 
 
 def plot_raster(times, indices, *, axes=None, time_unit: float = 1e-3, **kwds):
@@ -81,10 +81,20 @@ def plot_run_summary(result, labels, *, n_images: int = 3, title: str = "", figu
             fontsize=9,
             loc="left",
         )
-    pred = result.predictions
+    _class_accuracy(result.predictions, labels, fig.add_subplot(grid[n_layers, 0]), "SNN")
+    ax = fig.add_subplot(grid[n_layers, 1])
+    ax.hist(result.counts.sum(axis=1), bins=20, color="C1")
+    ax.set_xlabel("output spikes per image")
+    ax.set_ylabel("images")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def _class_accuracy(pred, labels, ax, what: str) -> None:
+    """Accuracy per class as bars, the overall accuracy as a dashed line."""
     classes = np.arange(max(labels.max(initial=0), pred.max(initial=0)) + 1)
     acc = [np.mean(pred[labels == c] == c) if np.any(labels == c) else np.nan for c in classes]
-    ax = fig.add_subplot(grid[n_layers, 0])
     ax.bar(classes, acc, color="C0")
     ax.axhline(
         np.mean(pred == labels),
@@ -95,13 +105,41 @@ def plot_run_summary(result, labels, *, n_images: int = 3, title: str = "", figu
     )
     ax.set_xticks(classes)
     ax.set_xlabel("class")
-    ax.set_ylabel("SNN accuracy")
+    ax.set_ylabel(f"{what} accuracy")
     ax.set_ylim(0, 1.05)
     ax.legend(loc="lower right", fontsize=8)
-    ax = fig.add_subplot(grid[n_layers, 1])
-    ax.hist(result.counts.sum(axis=1), bins=20, color="C1")
-    ax.set_xlabel("output spikes per image")
+
+
+def plot_analog_summary(result, labels, *, title: str = "", figure=None):
+    """Per-class accuracy and device energy per image of an analog run.
+
+    Parameters
+    ----------
+    result : snn_rram.analog.AnalogResult
+    labels : array_like
+        True class of each image.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    labels = np.asarray(labels)
+    fig = figure or plt.figure(figsize=(10, 3.6), constrained_layout=True)
+    grid = fig.add_gridspec(1, 2, width_ratios=[3, 2])
+    _class_accuracy(result.predict(), labels, fig.add_subplot(grid[0, 0]), "analog")
+    ax = fig.add_subplot(grid[0, 1])
+    energy = result.device_energy  # (n_images, n_layers), J
+    ax.hist(
+        1e9 * energy,
+        bins=20,
+        stacked=True,
+        label=[f"layer {k + 1}" for k in range(energy.shape[1])],
+    )
+    ax.set_xlabel("device energy per image (nJ)")
     ax.set_ylabel("images")
+    ax.legend(fontsize=8)
     if title:
         fig.suptitle(title, fontsize=11)
     return fig

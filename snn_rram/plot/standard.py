@@ -22,9 +22,15 @@ __all__ = ["standard_figures"]
 #: Images shown in the rasters of a run.
 N_RASTER_IMAGES = 3
 #: Metrics of a sweep drawn against each axis that varies.
-SWEEP_METRICS = ("snn_accuracy", "average_power_per_synapse")
-#: Preferred column for the lines of a sweep figure, and the most values a line column may have.
-_HUE = "mapping.method"
+SWEEP_METRICS = (
+    "snn_accuracy",
+    "analog_accuracy",
+    "average_power_per_synapse",
+    "energy_per_inference",
+)
+#: Preferred columns for the lines of a sweep figure (the first the summary has), and the most
+#: values a line column may have.
+_HUE = ("mapping.method", "simulation.mode")
 _MAX_HUES = 8
 
 
@@ -242,20 +248,28 @@ def _sweep_figures(path: Path, out: Path) -> list[Path]:
             f"{where}: no {' or '.join(SWEEP_METRICS)} column; not a sweep summary (columns: "
             f"{', '.join(map(str, frame.columns))})"
         )
+    if {"snn_accuracy", "analog_accuracy"} <= set(metrics) and "accuracy" not in frame.columns:
+        # spiking and analog points: one accuracy, each point's own realisation's
+        acc = pd.to_numeric(frame["snn_accuracy"], errors="coerce")
+        frame = frame.assign(
+            accuracy=acc.fillna(pd.to_numeric(frame["analog_accuracy"], errors="coerce"))
+        )
+        metrics = ["accuracy", *(m for m in metrics if not m.endswith("_accuracy"))]
     ok = frame if "status" not in frame.columns else frame[frame["status"].astype(str) != "failed"]
     metrics = [m for m in metrics if np.isfinite(pd.to_numeric(ok[m], errors="coerce")).any()]
     if len(ok) == 0 or not metrics:
         raise SnnRramError(f"{where}: no point with results (every point failed or is empty)")
     axes_cols = [c for c in frame.columns if "." in str(c) or c == "label"]
-    hues = [_HUE]
+    hue_col = next((h for h in _HUE if h in frame.columns), _HUE[0])
+    hues = [hue_col]
     label = _text(frame["label"]) if "label" in frame.columns else None
-    if label is not None and _HUE in frame.columns and (label != "").any():
+    if label is not None and hue_col in frame.columns and (label != "").any():
         # labelled extra points (e.g. "calibrated") are series of their own next to the
-        # mapping methods, as a study reports them
+        # mapping methods (or modes), as a study reports them
         series = "series" if "series" not in frame.columns else "_series"
-        frame = frame.assign(**{series: frame[_HUE].astype(str).where(label == "", label)})
+        frame = frame.assign(**{series: frame[hue_col].astype(str).where(label == "", label)})
         ok = frame.loc[ok.index]
-        axes_cols = [c for c in axes_cols if c not in (_HUE, "label")] + [series]
+        axes_cols = [c for c in axes_cols if c not in (hue_col, "label")] + [series]
         hues = [series]
     varying = [c for c in axes_cols if _varying(ok, c) > 1]
     if label is not None and (label == "").any():
@@ -312,8 +326,9 @@ def standard_figures(path: str | os.PathLike, out_dir: str | os.PathLike | None 
         images, with labels and predictions) and ``<stem>_<layer>.png`` per layer
         (conductance histogram and per-device energy map). For a sweep
         ``<stem>_<axis>.png`` for every axis that varies: SNN accuracy and average power per
-        synapse against it, one line per mapping method (labelled extra points, e.g.
-        ``calibrated``, as series of their own; or another varying axis).
+        synapse against it (and analog accuracy and device energy per inference where the
+        summary has them: a sweep with analog points), one line per mapping method (labelled
+        extra points, e.g. ``calibrated``, as series of their own; or another varying axis).
 
     Raises
     ------

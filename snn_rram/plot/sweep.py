@@ -13,6 +13,9 @@ __all__ = ["column_label", "plot_sweep"]
 #: Names and SI units of the metrics a run reports.
 _METRICS = {
     "snn_accuracy": ("SNN accuracy", ""),
+    "analog_accuracy": ("analog accuracy", ""),
+    "accuracy": ("accuracy (SNN or analog)", ""),
+    "energy_per_inference": ("device energy per inference", "J"),
     "ann_accuracy": ("ANN accuracy", ""),
     "quantized_accuracy": ("quantised ANN accuracy", ""),
     "average_power_per_synapse": ("average power per synapse", "W"),

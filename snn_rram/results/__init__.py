@@ -16,7 +16,7 @@ only when
 complete, after a final ``complete = True`` attribute and an ``fsync``: a reader never sees a
 half-written result, and a failed :func:`save` leaves whatever was at the target untouched.
 
-Schema (version 2)
+Schema (version 3)
 ------------------
 All numbers are SI: siemens (S), joules (J), seconds (s), watts (W). Every dataset with at
 least one dimension is chunked and compressed (gzip level 4 with the shuffle filter). Datasets
@@ -30,7 +30,8 @@ carry a ``units`` attribute where they have a unit.
     lower-case hex digits: SHA-256 of the input weights file's bytes, see :func:`file_sha256`),
     ``device_card`` (the TOML text of the device card the run used, as read from its file) and
     ``device_card_sha256`` (SHA-256 of those bytes) when the writer gave the card (version 2;
-    absent from version 1 files), and every extra provenance string the caller gave
+    absent from version 1 files), ``mode`` (``"spiking"`` or ``"analog"``, :data:`MODES`;
+    version 3; files before it are spiking), and every extra provenance string the caller gave
     (``extra_attrs``).
 
 ``/layers/<name>/`` (one group per crossbar layer, in the order given)
@@ -69,16 +70,23 @@ carry a ``units`` attribute where they have a unit.
     Attributes ``n_neurons`` (int), ``image_duration`` (s), ``sorting``.
 
 ``/metrics/`` (one dataset per metric; scalars are 0-d datasets)
-    ``n_images`` (int), ``snn_accuracy`` (fraction in [0, 1]), ``simulated_time`` (s),
-    ``counts`` (int64 ``(n_images, n_outputs)``: output spikes per image), ``predictions`` and
-    ``labels`` (int64 ``(n_images,)``) are required; ``ann_accuracy`` (fraction),
-    ``total_device_energy`` (J) and ``average_power_per_synapse`` (W) are standard but optional
-    (a run without energy accounting or without an ANN reference has none); any other finite
-    int or float, or numeric array, the caller gives is stored as well (int64 or float64).
+    Spiking runs: ``n_images`` (int), ``snn_accuracy`` (fraction in [0, 1]),
+    ``simulated_time`` (s), ``counts`` (int64 ``(n_images, n_outputs)``: output spikes per
+    image), ``predictions`` and ``labels`` (int64 ``(n_images,)``) are required. Analog runs:
+    ``n_images``, ``analog_accuracy``, ``outputs`` (float64 ``(n_images, n_outputs)``: the
+    sensed outputs), ``predictions`` and ``labels``. ``ann_accuracy`` (fraction),
+    ``total_device_energy`` (J), ``average_power_per_synapse`` (W) and ``energy_per_inference``
+    (J) are standard but optional (a run without energy accounting or without an ANN reference
+    has none); any other finite int or float, or numeric array, the caller gives is stored as
+    well (int64 or float64).
+
+An analog run (``mode = "analog"``) has the same ``/layers`` (its ``device_energy`` and
+``neuron_energy`` summed over the images, ``read_counts`` the reads in which a row was driven
+at a non-zero voltage) and an empty ``/spikes`` group.
 
 Versions: a file whose ``schema_version`` is newer than this code's is refused with a message
 asking to upgrade snn-rram. Version 1 files (no device card) are read with
-``device_card = None``.
+``device_card = None``, files before version 3 with ``mode = "spiking"``.
 
 Checks on reading: before a dataset is read, its declared size (elements × item size) must not
 exceed :data:`MAX_DATASET_BYTES` (16 GiB) nor :data:`snn_rram._io.MAX_DEFLATE_RATIO` times the
@@ -86,19 +94,21 @@ file's size (gzip cannot compress more than about 1032:1; a larger declaration i
 hostile file, not data); then every array's
 dtype, dimensions and shape are checked against the schema and each other (``n_images``, the
 layers' shapes, the readout, the populations), every value as on :func:`save` (finite metrics,
-accuracies in [0, 1], counts, energies and times >= 0, ``snn_accuracy`` equal to the fraction of
-``predictions == labels``). Any failure is a :class:`~snn_rram.errors.SnnRramError` naming the
-file and the HDF5 path of the offending dataset or attribute.
+accuracies in [0, 1], counts, energies and times >= 0, ``snn_accuracy`` (``analog_accuracy``)
+equal to the fraction of ``predictions == labels``). Any failure is a
+:class:`~snn_rram.errors.SnnRramError` naming the file and the HDF5 path of the offending
+dataset or attribute.
 """
 
 from snn_rram._io import file_sha256
 from snn_rram.results.reader import MAX_DATASET_BYTES, is_complete, load
-from snn_rram.results.records import SCHEMA_VERSION, LayerRecord, RunResult, SpikeRecord
+from snn_rram.results.records import MODES, SCHEMA_VERSION, LayerRecord, RunResult, SpikeRecord
 from snn_rram.results.text import summary
 from snn_rram.results.writer import save
 
 __all__ = [
     "MAX_DATASET_BYTES",
+    "MODES",
     "SCHEMA_VERSION",
     "LayerRecord",
     "RunResult",

@@ -26,6 +26,7 @@ from snn_rram._io import check_declared_size, is_temporary, open_hdf5
 from snn_rram.errors import SnnRramError
 from snn_rram.results.records import (
     _RESERVED_ATTRS,
+    MODES,
     SCHEMA_VERSION,
     SHA_RE,
     LayerRecord,
@@ -331,6 +332,10 @@ def load(path: str | os.PathLike) -> RunResult:
         card_sha = read_attr_str(attrs, "device_card_sha256", "/", optional=(card is None))
         if card is not None and hashlib.sha256(card.encode()).hexdigest() != card_sha:
             _fail("/@device_card_sha256", "does not match the stored device card text")
+        mode = read_attr_str(attrs, "mode", "/", optional=True)
+        mode = "spiking" if mode is None else mode  # files before schema version 3
+        if mode not in MODES:
+            _fail("/@mode", f"expected one of {', '.join(map(repr, MODES))}, got {mode[:80]!r}")
         extra = {k: read_attr_str(attrs, k, "/") for k in attrs if k not in _RESERVED_ATTRS}
         layers = {
             name: reader.layer(name, g)
@@ -343,7 +348,7 @@ def load(path: str | os.PathLike) -> RunResult:
             if _node(f["spikes"], name, h5py.Group, "/spikes") is not None
         }
         try:
-            metrics = check_metrics(reader.metrics(_node(f, "metrics", h5py.Group, "")))
+            metrics = check_metrics(reader.metrics(_node(f, "metrics", h5py.Group, "")), mode)
         except _Damaged:
             raise
         except SnnRramError as exc:
@@ -383,6 +388,7 @@ def load(path: str | os.PathLike) -> RunResult:
             layers=layers,
             spikes=spikes,
             metrics=metrics,
+            mode=mode,
         )
 
 

@@ -18,17 +18,25 @@ from snn_rram._validation import as_array, as_scalar
 from snn_rram.errors import SnnRramError
 
 __all__ = [
+    "MODES",
     "SCHEMA_VERSION",
     "LayerRecord",
     "RunResult",
     "SpikeRecord",
     "check_consistency",
     "check_metrics",
+    "check_mode",
 ]
 
 #: Version of the file layout written by :func:`save`; bump it with every incompatible change.
-#: Version 2 added the device card (``device_card``, ``device_card_sha256``).
-SCHEMA_VERSION = 2
+#: Version 2 added the device card (``device_card``, ``device_card_sha256``); version 3 the
+#: ``mode`` attribute and the results of analog runs (which have no spikes and other metrics).
+SCHEMA_VERSION = 3
+
+#: How a run realised the network (root attribute ``mode``): ``"spiking"`` (Brian2, the
+#: simulator's own mode; files before version 3 are all spiking) or ``"analog"`` (amplitude-coded
+#: inference on the same crossbars, :class:`snn_rram.analog.AnalogNetwork`).
+MODES = ("spiking", "analog")
 
 #: Root attributes written by :func:`save` itself; ``extra_attrs`` may not use these names.
 _RESERVED_ATTRS = (
@@ -44,20 +52,23 @@ _RESERVED_ATTRS = (
     "weights_sha256",
     "device_card",
     "device_card_sha256",
+    "mode",
 )
 
-_REQUIRED_METRICS = (
-    "n_images",
-    "snn_accuracy",
-    "simulated_time",
-    "counts",
-    "predictions",
-    "labels",
-)
+#: The metrics every result of a mode holds, and the accuracy its predictions give.
+_REQUIRED_METRICS = {
+    "spiking": ("n_images", "snn_accuracy", "simulated_time", "counts", "predictions", "labels"),
+    "analog": ("n_images", "analog_accuracy", "outputs", "predictions", "labels"),
+}
+_ACCURACY = {"spiking": "snn_accuracy", "analog": "analog_accuracy"}
+#: Per image and output: spike counts (integers) or sensed outputs (real numbers).
+_OUTPUTS = {"spiking": "counts", "analog": "outputs"}
 _METRIC_UNITS = {
     "simulated_time": "s",
     "total_device_energy": "J",
     "average_power_per_synapse": "W",
+    "energy_per_inference": "J",
+    "device_energy_per_image": "J",
 }
 
 #: Relative tolerance (of the image duration) for assigning a spike to the next image.
@@ -474,6 +485,9 @@ class RunResult:
     metrics : dict
         Scalars as Python ``int`` / ``float``, arrays as numpy arrays (``counts``,
         ``predictions``, ``labels``, ...).
+    mode : str
+        ``"spiking"`` or ``"analog"`` (:data:`MODES`; ``"spiking"`` for files before schema
+        version 3).
     """
 
     path: Path
@@ -493,6 +507,12 @@ class RunResult:
     layers: dict[str, LayerRecord]
     spikes: dict[str, SpikeRecord]
     metrics: dict[str, Any]
+    mode: str = "spiking"
+
+    @property
+    def accuracy(self) -> float:
+        """The accuracy of the run's realisation: ``snn_accuracy`` or ``analog_accuracy``."""
+        return float(self.metrics[_ACCURACY[self.mode]])
 
     @property
     def n_images(self) -> int:
@@ -524,13 +544,32 @@ def _metric_scalar(value, name: str):
     )
 
 
-def check_metrics(metrics) -> dict[str, Any]:
-    """Normalised metrics: Python scalars, int64 / float64 arrays."""
+def check_mode(mode, field_name: str = "mode") -> str:
+    """``mode`` if it is one of :data:`MODES`."""
+    if not isinstance(mode, str) or mode not in MODES:
+        raise SnnRramError(
+            f"{field_name}: expected one of {', '.join(map(repr, MODES))}, got {mode!r}"
+        )
+    return mode
+
+
+def check_metrics(metrics, mode: str = "spiking") -> dict[str, Any]:
+    """Normalised metrics of a run of ``mode``: Python scalars, int64 / float64 arrays.
+
+    A spiking run needs ``n_images``, ``snn_accuracy``, ``simulated_time``, ``counts``,
+    ``predictions`` and ``labels``; an analog run ``n_images``, ``analog_accuracy``,
+    ``outputs`` (sensed outputs per image, float), ``predictions`` and ``labels``. The
+    accuracy must be the fraction of ``predictions == labels``.
+    """
+    mode = check_mode(mode)
     if not isinstance(metrics, Mapping):
         raise SnnRramError(f"metrics: expected a dict, got {type(metrics).__name__}")
-    missing = [k for k in _REQUIRED_METRICS if k not in metrics]
+    missing = [k for k in _REQUIRED_METRICS[mode] if k not in metrics]
     if missing:
-        raise SnnRramError(f"metrics: missing required metric(s) {', '.join(missing)}")
+        raise SnnRramError(
+            f"metrics: missing required metric(s) {', '.join(missing)} (of a {mode} run)"
+        )
+    outputs, accuracy = _OUTPUTS[mode], _ACCURACY[mode]
     out: dict[str, Any] = {}
     n = _as_int(metrics["n_images"], "metrics['n_images']", minimum=0)
     for key, value in metrics.items():
@@ -538,9 +577,12 @@ def check_metrics(metrics) -> dict[str, Any]:
         f = f"metrics[{key!r}]"
         if key == "n_images":
             out[key] = n
-        elif key in ("counts", "predictions", "labels"):
-            ndim = 2 if key == "counts" else 1
-            x = _as_int_array(value, f, ndim=ndim, minimum=0 if key == "counts" else None)
+        elif key in ("counts", "predictions", "labels") or key == outputs:
+            ndim = 2 if key == outputs else 1
+            if key == "outputs" and mode == "analog":
+                x = as_array(value, f, ndim=2)
+            else:
+                x = _as_int_array(value, f, ndim=ndim, minimum=0 if key == "counts" else None)
             if x.shape[0] != n:
                 raise SnnRramError(
                     f"{f}: expected {n} rows (one per image, n_images={n}), got shape {x.shape}"
@@ -556,32 +598,44 @@ def check_metrics(metrics) -> dict[str, Any]:
                 raise SnnRramError(f"{f}: expected a numeric array, got dtype {x.dtype}")
         else:
             out[key] = _metric_scalar(value, key)
-    for key in ("snn_accuracy", "ann_accuracy"):
+    for key in ("snn_accuracy", "analog_accuracy", "ann_accuracy", "quantized_accuracy"):
         if key in out and not (isinstance(out[key], int | float) and 0.0 <= out[key] <= 1.0):
             raise SnnRramError(
                 f"metrics[{key!r}]: expected a fraction in [0, 1], got {out[key]!r}"
             )
-    for key in ("simulated_time", "total_device_energy", "average_power_per_synapse"):
+    for key in (
+        "simulated_time",
+        "total_device_energy",
+        "average_power_per_synapse",
+        "energy_per_inference",
+    ):
         if key in out and not (isinstance(out[key], int | float) and out[key] >= 0):
             raise SnnRramError(
                 f"metrics[{key!r}]: expected a number >= 0 {_METRIC_UNITS[key]}, got {out[key]!r}"
             )
+    if "device_energy_per_image" in out:
+        e = out["device_energy_per_image"]
+        if e.ndim != 2 or e.shape[0] != n or (e.size and e.min() < 0):
+            raise SnnRramError(
+                f"metrics['device_energy_per_image']: expected energies >= 0 J of shape "
+                f"({n}, n_layers), got shape {e.shape}"
+            )
     if out["predictions"].shape != (n,) or out["labels"].shape != (n,):
         raise SnnRramError("metrics['predictions'], metrics['labels']: expected shape (n_images,)")
-    n_outputs = out["counts"].shape[1]
+    n_outputs = out[outputs].shape[1]
     pred = out["predictions"]
     if pred.size and (pred.min() < 0 or pred.max() >= n_outputs):
         raise SnnRramError(
             f"metrics['predictions']: expected classes in 0..{n_outputs - 1} (one per column of "
-            f"counts), got values in {pred.min()}..{pred.max()}"
+            f"{outputs}), got values in {pred.min()}..{pred.max()}"
         )
     if out["labels"].size and out["labels"].min() < 0:
         raise SnnRramError(f"metrics['labels']: expected classes >= 0, got {out['labels'].min()}")
     if n:
         acc = float(np.mean(pred == out["labels"]))
-        if abs(out["snn_accuracy"] - acc) > 1e-9:
+        if abs(out[accuracy] - acc) > 1e-9:
             raise SnnRramError(
-                f"metrics['snn_accuracy']: {out['snn_accuracy']!r} disagrees with predictions "
+                f"metrics[{accuracy!r}]: {out[accuracy]!r} disagrees with predictions "
                 f"and labels (which give {acc!r})"
             )
     return out

@@ -50,7 +50,7 @@ def summary(path: str | os.PathLike, *, config_lines: int = 15) -> str:
     config_lines = _as_int(config_lines, "config_lines", minimum=0)
     rec = load(path)  # checks the whole file first: a damaged one is an error, not a traceback
     out = [f"snn-rram result {Path(path)}"]
-    out.append(f"  schema {rec.schema_version}, created {rec.created}")
+    out.append(f"  schema {rec.schema_version}, created {rec.created}, mode {rec.mode}")
     out.append(
         f"  snn-rram {rec.snn_rram_version}, Brian2 {rec.brian2_version}, numpy "
         f"{rec.numpy_version}, h5py {rec.h5py_version} (HDF5 {rec.hdf5_version})"
@@ -80,6 +80,8 @@ def summary(path: str | os.PathLike, *, config_lines: int = 15) -> str:
         if layer.neuron_energy is not None:
             parts.append(f"neuron energy {layer.total_neuron_energy:.6g} J")
         parts.append(f"{int(np.sum(layer.read_counts))} row reads")
+        if rec.mode == "analog":
+            parts[-1] += " at a non-zero voltage"
         out.append("    " + ", ".join(parts))
         if layer.mapping_report:
             text = ", ".join(f"{k}={v!r}" for k, v in layer.mapping_report.items())
@@ -89,7 +91,8 @@ def summary(path: str | os.PathLike, *, config_lines: int = 15) -> str:
         total = sum(layer.total_device_energy for layer in layers)
         out.append(f"  all layers: device energy {total:.6g} J")
 
-    out.append(f"spikes ({len(rec.spikes)} populations):")
+    none = ": an analog run has none" if rec.mode == "analog" and not rec.spikes else ""
+    out.append(f"spikes ({len(rec.spikes)} populations{none}):")
     for name, s in rec.spikes.items():
         out.append(
             f"  {name}: {s.n_neurons} neurons, {s.n_spikes} spikes over "

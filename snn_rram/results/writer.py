@@ -31,6 +31,7 @@ from snn_rram.results.records import (
     _check_str,
     check_consistency,
     check_metrics,
+    check_mode,
 )
 
 __all__ = ["save"]
@@ -139,6 +140,7 @@ def save(
     metrics: dict,
     extra_attrs: dict | None = None,
     device_card: str | None = None,
+    mode: str = "spiking",
 ) -> Path:
     """Write one run to an HDF5 file, atomically.
 
@@ -158,12 +160,15 @@ def save(
         Crossbar layers in network order, unique names.
     spikes : dict of str to SpikeRecord
         Spikes per population (e.g. ``"input"``, ``"fc1"``); image ranges are computed from
-        ``metrics["n_images"]`` and each record's image duration.
+        ``metrics["n_images"]`` and each record's image duration. Empty for an analog run.
     metrics : dict
-        Required: ``n_images``, ``snn_accuracy``, ``simulated_time`` (s), ``counts``
-        ``(n_images, n_outputs)``, ``predictions`` and ``labels`` ``(n_images,)``. Standard
-        optional: ``ann_accuracy``, ``total_device_energy`` (J), ``average_power_per_synapse``
-        (W). Any other finite int or float, or numeric array, is stored too.
+        Required for a spiking run: ``n_images``, ``snn_accuracy``, ``simulated_time`` (s),
+        ``counts`` ``(n_images, n_outputs)``, ``predictions`` and ``labels`` ``(n_images,)``;
+        for an analog run ``n_images``, ``analog_accuracy``, ``outputs`` (float
+        ``(n_images, n_outputs)``), ``predictions`` and ``labels``. Standard optional:
+        ``ann_accuracy``, ``total_device_energy`` (J), ``average_power_per_synapse`` (W),
+        ``energy_per_inference`` (J). Any other finite int or float, or numeric array, is
+        stored too.
     extra_attrs : dict of str to str, optional
         More provenance (dataset name, git commit, host, ...), stored as root attributes.
     device_card : str, optional
@@ -200,7 +205,8 @@ def save(
             raise SnnRramError(f"layers[{i}].name: duplicate layer name {rec.name!r}")
         seen.add(rec.name)
     layers = checked
-    metrics = check_metrics(metrics)
+    mode = check_mode(mode)
+    metrics = check_metrics(metrics, mode)
     if not isinstance(spikes, Mapping):
         raise SnnRramError(
             f"spikes: expected a dict of population name to SpikeRecord, got "
@@ -251,6 +257,7 @@ def save(
         f.attrs["schema_version"] = np.int64(SCHEMA_VERSION)
         for key, value in _versions().items():
             f.attrs[key] = value
+        f.attrs["mode"] = mode
         f.attrs["created"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         f.attrs["config"] = config_text
         f.attrs["weights_sha256"] = weights_sha256.lower()

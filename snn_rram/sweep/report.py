@@ -1,8 +1,9 @@
 """Study reports from a sweep summary.
 
 A table per series and x value, power changes against reference series, and the checks of the
-QWSM study's targets (papers 1 and 4), of QWSM's robustness over device cards (issue 18) and of
-paper 5's PCSA claim.
+QWSM study's targets (papers 1 and 4), of QWSM's robustness over device cards (issue 18), of
+paper 5's PCSA claim, and the side-by-side table of spiking and analog runs on the same
+crossbars (a sweep over ``simulation.mode``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ __all__ = [
     "Claim",
     "claims_markdown",
     "default_axes",
+    "mode_claims",
+    "mode_markdown",
+    "mode_table",
     "neurosim_claims",
     "pcsa_claims",
     "qwsm_claims",
@@ -36,8 +40,10 @@ METRICS = {
     "ann_accuracy": ("ANN acc.", 1.0, ".3f"),
     "quantized_accuracy": ("quantised acc.", 1.0, ".3f"),
     "snn_accuracy": ("SNN acc.", 1.0, ".3f"),
+    "analog_accuracy": ("analog acc.", 1.0, ".3f"),
     "average_power_per_synapse": ("power/synapse (nW)", 1e9, ".4g"),
     "equal_read_power_per_synapse": ("equal-read power (nW)", 1e9, ".4g"),
+    "energy_per_inference": ("energy/inference (nJ)", 1e9, ".4g"),
 }
 
 
@@ -66,8 +72,8 @@ def default_axes(frame, x: str | None = None) -> tuple[list[str], str]:
 
     ``x`` (unless given) is ``mapping.bits`` where it varies, else the numeric axis with the
     most values, else the first axis; the series are ``mapping.method`` where it varies and is
-    not ``x``, else the other axes (``label`` when there is none: one line, plus the labelled
-    extra points).
+    not ``x``, else the other axes that the unlabelled points set (``label`` when there is
+    none: one line, plus the labelled extra points).
 
     Raises
     ------
@@ -88,6 +94,9 @@ def default_axes(frame, x: str | None = None) -> tuple[list[str], str]:
         numeric = [c for c in axes if pd.to_numeric(frame[c], errors="coerce").notna().all()]
         x = max(numeric, key=lambda c: frame[c].nunique()) if numeric else axes[0]
     rest = [c for c in axes if c != x]
+    plain = _unlabelled(frame)
+    if len(plain):  # a field only the labelled extra points set defines them: not a series
+        rest = [c for c in rest if plain[c].dropna().astype(str).replace("", np.nan).nunique()]
     series = ["mapping.method"] if "mapping.method" in rest else rest
     if not series:
         series = ["label"] if "label" in frame else [x]
@@ -426,6 +435,116 @@ def robustness_claims(frame, *, tolerance: float = 0.005) -> list[Claim]:
     return out
 
 
+MODE = "simulation.mode"
+
+
+def _unlabelled(frame):
+    """The completed points that are not labelled extras."""
+    ok = frame[frame["status"].astype(str) != "failed"] if "status" in frame else frame
+    if "label" in ok:
+        ok = ok[ok["label"].astype(object).fillna("").astype(str) == ""]
+    return ok
+
+
+def mode_table(frame):
+    """Spiking and analog runs side by side, per cell of the sweep's other axes.
+
+    A *cell* is one value of every sweep axis but ``simulation.mode`` (means over repeats;
+    labelled extra points left out). Needs points of both modes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: the cell (``"all"`` when the mode is the only axis). Columns ``snn_accuracy``,
+        ``analog_accuracy``, ``difference`` (analog − spiking), ``spiking_energy`` and
+        ``analog_energy`` (device energy per inference, J), ``energy_ratio`` (spiking /
+        analog), and per mode ``quantized_accuracy`` and ``n_synapses`` where the summary has
+        them (``*_spiking``, ``*_analog``).
+    """
+    import pandas as pd
+
+    ok = _unlabelled(frame)
+    if MODE not in ok:
+        raise SnnRramError(f"mode_table: the summary has no column {MODE!r}")
+    modes = ok[MODE].astype(str)
+    if not {"spiking", "analog"} <= set(modes):
+        raise SnnRramError("mode_table: needs spiking and analog points")
+    cells = [a for a in sweep_axes(ok) if a != MODE]
+    key = ok[cells].astype(str).agg(" · ".join, axis=1) if cells else pd.Series("all", ok.index)
+    by = {}
+    for mode, acc in (("spiking", "snn_accuracy"), ("analog", "analog_accuracy")):
+        rows = modes == mode
+        wanted = (acc, "energy_per_inference", "quantized_accuracy", "n_synapses")
+        cols = [c for c in wanted if c in ok]
+        by[mode] = ok.loc[rows, cols].groupby(key[rows].rename("cell"), sort=False).mean()
+    both = by["spiking"].index.intersection(by["analog"].index)
+    s, a = by["spiking"].loc[both], by["analog"].loc[both]
+    out = pd.DataFrame(index=both)
+    out["snn_accuracy"] = s.get("snn_accuracy")
+    out["analog_accuracy"] = a.get("analog_accuracy")
+    out["difference"] = out["analog_accuracy"] - out["snn_accuracy"]
+    if "energy_per_inference" in s and "energy_per_inference" in a:
+        out["spiking_energy"] = s["energy_per_inference"]
+        out["analog_energy"] = a["energy_per_inference"]
+        out["energy_ratio"] = out["spiking_energy"] / out["analog_energy"]
+    for col in ("quantized_accuracy", "n_synapses"):
+        if col in s and col in a:
+            out[f"{col}_spiking"], out[f"{col}_analog"] = s[col], a[col]
+    return out
+
+
+def mode_markdown(table) -> str:
+    """:func:`mode_table` as a Markdown table (energies in nJ per inference)."""
+    energy = "analog_energy" in table
+    heads = ["cell", "SNN acc.", "analog acc.", "analog − SNN"]
+    if energy:
+        heads += ["SNN energy/inference (nJ)", "analog energy/inference (nJ)", "SNN / analog"]
+    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    for cell, row in table.iterrows():
+        cells = [
+            str(cell),
+            f"{row['snn_accuracy']:.3f}",
+            f"{row['analog_accuracy']:.3f}",
+            f"{100 * row['difference']:+.1f} pp",
+        ]
+        if energy:
+            cells += [
+                f"{1e9 * row['spiking_energy']:.4g}",
+                f"{1e9 * row['analog_energy']:.4g}",
+                f"{row['energy_ratio']:.3g}×",
+            ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def mode_claims(table) -> list[Claim]:
+    """What a spiking-vs-analog comparison rests on, checked on a :func:`mode_table`.
+
+    Both realisations read the same crossbars: in every cell the two modes have the same
+    device count and the same quantised accuracy (the rate model of the mapped weights, which
+    only the mapping decides). Networks with biases differ in their bias rows (mapped at the
+    spiking duty or at duty 1), which this check then reports.
+    """
+    out = []
+    if "quantized_accuracy_spiking" in table:
+        q = (table["quantized_accuracy_spiking"] - table["quantized_accuracy_analog"]).abs()
+        same = q <= 1e-12
+        if "n_synapses_spiking" in table:
+            same &= table["n_synapses_spiking"] == table["n_synapses_analog"]
+        out.append(
+            Claim(
+                "spiking and analog runs read the same crossbars (same synapse count and "
+                "quantised accuracy in every cell)",
+                bool(same.all()),
+                f"{int(same.sum())} of {len(same)} cells"
+                + (
+                    f"; differ: {', '.join(map(str, same[~same].index))}" if not same.all() else ""
+                ),
+            )
+        )
+    return out
+
+
 def claims_markdown(claims) -> str:
     """The checked claims as a Markdown list."""
     return "\n".join(f"- {'✔' if c.holds else '✘'} {c.text}: {c.detail}" for c in claims)
@@ -448,6 +567,13 @@ def write_report(frame, directory: str | os.PathLike, *, name: str = "report", *
         claims += robustness_claims(frame)
     if claims:
         text += ["## Targets", "", claims_markdown(claims), ""]
+    ok = _unlabelled(frame)
+    if MODE in ok and {"spiking", "analog"} <= set(ok[MODE].astype(str)):
+        modes = mode_table(frame)
+        text += ["## Spiking vs analog on the same crossbars", "", mode_markdown(modes), ""]
+        checks = mode_claims(modes)
+        if checks:
+            text += [claims_markdown(checks), ""]
     path = Path(directory) / f"{name}.md"
     with atomic_write(path, "w") as fh:
         fh.write("\n".join(text))

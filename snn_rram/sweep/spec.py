@@ -151,10 +151,17 @@ def _derived_seed(base: int, repeat: int) -> int:
 
 
 def point_key(cfg: RunConfig) -> str:
-    """Hash of a resolved configuration without its output and progress settings."""
+    """Hash of a resolved configuration without its output and progress settings.
+
+    The default ``simulation.mode`` (``"spiking"``) is left out too, so that points keep the
+    keys they had before the mode existed (their result files are found again).
+    """
     table = cfg.to_dict()
     table.pop("output", None)
-    table.get("simulation", {}).pop("progress", None)
+    sim = table.get("simulation", {})
+    sim.pop("progress", None)
+    if sim.get("mode") == "spiking":
+        del sim["mode"]
     weights = cfg.network_path()
     table["network"]["weights"] = str(weights.resolve()) if weights.exists() else str(weights)
     return hashlib.sha256(dumps_toml(table).encode()).hexdigest()[:16]

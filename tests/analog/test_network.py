@@ -136,6 +136,33 @@ def test_energy_is_the_power_of_the_reads(r_neuron, rng):
                 res.device_energy[:, k], res.driver_energy[:, k], rtol=1e-12
             )
     assert res.energy_per_inference == pytest.approx(res.device_energy.sum(axis=1).mean())
+    for k, read in enumerate(res.reads):  # neuron energy per column, reads per row
+        np.testing.assert_allclose(
+            res.neuron_energy[k], read.neuron_power.sum(axis=0) * t, rtol=1e-12
+        )
+        np.testing.assert_array_equal(res.read_counts[k], (read.row_voltage != 0).sum(axis=0))
+
+
+def test_batches_give_the_result_of_one_batch(rng):
+    net = small_mlp(rng)
+    x = rng.random((11, 12))
+    x[:, 3] = 0.0  # an input never driven
+    an = AnalogNetwork.from_network(net, x, STRONG, Circuit(0.5, 2e-6, 100.0), bits=4)
+    whole = an.forward(x, synapse_energy=True)
+    parts = an.forward(x, synapse_energy=True, batch_size=4)
+    assert parts.reads == [] and len(whole.reads) == 2
+    for name in ("output", "device_energy", "driver_energy"):
+        np.testing.assert_allclose(getattr(parts, name), getattr(whole, name), rtol=1e-12)
+    for name in ("synapse_energy", "neuron_energy"):
+        for a, b in zip(getattr(parts, name), getattr(whole, name), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-30)
+    for a, b in zip(parts.read_counts, whole.read_counts, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert whole.read_counts[0][3] == 0 and whole.read_counts[0].max() == 11
+    assert an.forward(x, batch_size=11).reads != []  # one batch: the reads are kept
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(SnnRramError, match="batch_size: expected None or a positive"):
+            an.forward(x, batch_size=bad)
 
 
 def test_bundled_mlp_on_sinh_devices():

@@ -238,7 +238,7 @@ def test_round_trip_metrics_and_provenance(tmp_path, rng):
         np.testing.assert_array_equal(m[key], args["metrics"][key])
     assert m["counts"].shape == (N_IMAGES, 10)
 
-    assert res.schema_version == R.SCHEMA_VERSION == 2
+    assert res.schema_version == R.SCHEMA_VERSION == 3 and res.mode == "spiking"
     assert res.snn_rram_version == snn_rram.__version__
     assert res.numpy_version == np.__version__ and res.h5py_version == h5py.__version__
     assert res.brian2_version == importlib.metadata.version("Brian2")
@@ -644,3 +644,102 @@ def test_device_card_round_trip(tmp_path, rng):
     assert res.device_card_sha256 == hashlib.sha256(card.encode()).hexdigest()
     with pytest.raises(SnnRramError, match="device_card: not valid TOML"):
         write(tmp_path / "bad.h5", rng, device_card="= =")
+
+
+# --------------------------------------------------------------------------------------------
+# analog runs (schema 3): no spikes, sensed outputs instead of spike counts
+
+
+def analog_metrics(rng, layers):
+    outputs = rng.normal(size=(N_IMAGES, 4))
+    total = sum(layer.total_device_energy for layer in layers)
+    return {
+        "n_images": N_IMAGES,
+        "analog_accuracy": 0.5,
+        "outputs": outputs,
+        "predictions": np.array([3, 0, 1, 2]),
+        "labels": np.array([3, 0, 2, 0]),
+        "total_device_energy": total,
+        "energy_per_inference": total / N_IMAGES,
+        "device_energy_per_image": np.full((N_IMAGES, 1), total / N_IMAGES),
+    }
+
+
+def write_analog(path, rng, **kw):
+    layers = [dense_layer(rng)]
+    args = dict(
+        config_text=CONFIG,
+        weights_sha256=SHA,
+        layers=layers,
+        spikes={},
+        metrics=analog_metrics(rng, layers),
+        mode="analog",
+    )
+    args.update(kw)
+    return R.save(path, **args), args
+
+
+def test_analog_result_round_trip(tmp_path, rng):
+    path, args = write_analog(tmp_path / "analog.h5", rng)
+    res = R.load(path)
+    assert res.mode == "analog" and res.spikes == {} and res.accuracy == 0.5
+    assert_same_layer(args["layers"][0], res.layers["fc1"])
+    for key in ("outputs", "device_energy_per_image"):
+        assert res.metrics[key].dtype == np.float64
+        np.testing.assert_array_equal(res.metrics[key], args["metrics"][key])
+    with h5py.File(path) as f:
+        assert f.attrs["mode"] == "analog" and len(f["spikes"]) == 0
+        assert f["metrics/energy_per_inference"].attrs["units"] == "J"
+    text = R.summary(path)
+    assert "mode analog" in text and "an analog run has none" in text
+    R.save(tmp_path / "again.h5", **{**args, "layers": list(res.layers.values())})
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"mode": "digital"}, r"mode: expected one of 'spiking', 'analog'"),
+        ({"mode": None}, "mode: expected one of"),
+        ({"metrics": {"n_images": 4}}, r"missing required metric\(s\) analog_accuracy, outputs"),
+        ({"analog_accuracy": 0.75}, r"metrics\['analog_accuracy'\]: 0.75 disagrees"),
+        ({"analog_accuracy": 1.5}, r"metrics\['analog_accuracy'\]: expected a fraction"),
+        ({"outputs": np.zeros((4, 2))}, r"predictions.*0\.\.1 \(one per column of outputs"),
+        ({"outputs": np.zeros((3, 4))}, r"metrics\['outputs'\]: expected 4 rows"),
+        ({"outputs": np.full((4, 4), np.nan)}, r"metrics\['outputs'\]"),
+        ({"energy_per_inference": -1.0}, r"metrics\['energy_per_inference'\]: expected a number"),
+        (
+            {"device_energy_per_image": -np.ones((4, 1))},
+            r"metrics\['device_energy_per_image'\]: expected energies >= 0",
+        ),
+    ],
+)
+def test_bad_analog_results_are_refused(tmp_path, rng, change, match):
+    kw = {k: v for k, v in change.items() if k in ("mode", "metrics")}
+    if set(change) - set(kw):
+        layers = [dense_layer(rng)]
+        kw = {"layers": layers, "metrics": {**analog_metrics(rng, layers), **change}}
+    with pytest.raises(SnnRramError, match=match):
+        write_analog(tmp_path / "bad.h5", rng, **kw)
+    assert not (tmp_path / "bad.h5").exists()
+
+
+def test_a_spiking_result_needs_its_spiking_metrics(tmp_path, rng):
+    layers = [dense_layer(rng)]
+    with pytest.raises(SnnRramError, match=r"missing required metric\(s\) snn_accuracy"):
+        write_analog(tmp_path / "bad.h5", rng, layers=layers, mode="spiking")
+
+
+def test_files_before_version_3_are_spiking_and_a_bad_mode_is_damage(tmp_path, rng):
+    path, _ = write(tmp_path / "run.h5", rng)
+    with h5py.File(path, "r+") as f:  # what schema 2 wrote: no mode
+        f.attrs["schema_version"] = np.int64(2)
+        del f.attrs["mode"]
+    assert R.load(path).mode == "spiking"
+    with h5py.File(path, "r+") as f:
+        f.attrs["mode"] = "quantum"
+    with pytest.raises(SnnRramError, match=r"damaged result file: /@mode: expected one of"):
+        R.load(path)
+    with h5py.File(path, "r+") as f:
+        f.attrs["mode"] = "analog"  # an analog file without the analog metrics
+    with pytest.raises(SnnRramError, match=r"missing required metric\(s\) analog_accuracy"):
+        R.load(path)
