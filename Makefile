@@ -1,7 +1,13 @@
 # snn-rram: `make demo` and `make test` set everything up on a fresh machine, then run.
-PYTHON ?= python3
+# The newest CPython >= 3.11 found (.ci/find-python: PATH, then pyenv's versions), so that a fresh
+# machine gets the current Brian2 (2.11+ needs Python >= 3.13; 3.11/3.12 get Brian2 2.9).
+# `make setup PYTHON=python3.11` chooses another one.
+PYTHON ?= $(shell .ci/find-python)
+# The oldest supported Python, for the fast subset of the tests that `make test` runs there too
+PYTHON_OLDEST ?= $(shell .ci/find-python --oldest)
 VENV   := .venv
 BIN    := $(VENV)/bin
+VENV_OLDEST := build/venv-oldest
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Brian2 caches and standalone builds, matplotlib's cache: inside the ignored build/ folder.
@@ -9,20 +15,30 @@ export SNN_RRAM_BUILD_DIR := $(CURDIR)/build
 export MPLCONFIGDIR       := $(CURDIR)/build/matplotlib
 export MPLBACKEND         := Agg
 
-.PHONY: setup system-deps test lint demo bench study-pcsa study-ternary-snn study-distortion clean
+.PHONY: setup system-deps test test-oldest lint demo bench study-pcsa study-ternary-snn study-distortion clean
 
 setup: $(VENV)/.installed system-deps
 
-# torch is installed pinned before the extras: this machine provides a CPU wheel of 2.13.0,
-# while an unpinned torch would pull several GB of CUDA packages.
+# A virtual environment in $(1) with Python $(2) and the project installed editable with its
+# test extras. torch is installed pinned before the extras: on Python 3.11 a CPU wheel of 2.13.0
+# is provided here; for Python >= 3.13 the package index has only the CUDA build (2.14.1, about
+# 5 GB with its nvidia packages, a minute to install), which runs on the CPU as well.
+define make-venv
+	@$(2) -c 'import sys; assert sys.version_info >= (3, 11), "snn-rram needs Python >= 3.11"'
+	@$(2) -c 'import sys; print(f"creating $(1) with Python {sys.version.split()[0]} ({sys.executable})")'
+	$(2) -m venv $(1)
+	$(1)/bin/pip install --quiet --upgrade pip
+	$(1)/bin/pip install --quiet "torch==2.13.0; python_version < '3.13'" "torch==2.14.1; python_version >= '3.13'"
+	$(1)/bin/pip install --quiet -e ".[dev,torch,onnx,sweep]"
+	@$(1)/bin/python -c 'import brian2, numpy; print(f"$(1): brian2 {brian2.__version__}, numpy {numpy.__version__}")'
+	touch $(1)/.installed
+endef
+
 $(VENV)/.installed: setup.cfg pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "snn-rram needs Python >= 3.11"'
-	@$(PYTHON) -c 'import sys; print(f"creating $(VENV) with Python {sys.version.split()[0]} ({sys.executable})")'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet "torch==2.13.0"
-	$(BIN)/pip install --quiet -e ".[dev,torch,onnx,sweep]"
-	touch $@
+	$(call make-venv,$(VENV),$(PYTHON))
+
+$(VENV_OLDEST)/.installed: setup.cfg pyproject.toml
+	$(call make-venv,$(VENV_OLDEST),$(PYTHON_OLDEST))
 
 # System packages the tests compare against or read: ngspice (circuit reference) and the
 # Fashion-MNIST dataset package.
@@ -65,6 +81,15 @@ wheel-test: setup
 
 test: lint docs doctest wheel-test
 	$(BIN)/pytest
+	@if [ "$$($(PYTHON_OLDEST) -c 'import sys; print(sys.version_info[:2])')" = \
+	      "$$($(BIN)/python -c 'import sys; print(sys.version_info[:2])')" ]; then \
+	  echo "test-oldest: the oldest Python found is the one of $(VENV); nothing more to run"; \
+	else $(MAKE) test-oldest; fi
+
+# The oldest supported Python (and the Brian2 it gets): the Brian2 internals the core reads and
+# the numpy-target simulations, no standalone builds (the full suite runs on the newest Python).
+test-oldest: system-deps $(VENV_OLDEST)/.installed
+	$(VENV_OLDEST)/bin/pytest -q -m "not standalone and not slow" tests/snn tests/crossbar tests/devices
 
 demo: setup
 	$(BIN)/snn-rram sweep models/experiments/qwsm_study.toml
