@@ -41,10 +41,16 @@ What is our reconstruction (every free choice a parameter of :func:`train_device
   levels in the forward pass (straight-through gradient), so the trained network is exactly
   what can be programmed.
 - Sense gain: ``s_l = exp(σ_l)`` per layer, trained with the weights, initialised on the first
-  training batch so that the layer's outputs have standard deviation ``init_std``.
+  training batch: a hidden layer's ``init_percentile`` percentile of outputs at full scale
+  (1, as :func:`snn_rram.ann.convert` normalises), the output layer's standard deviation
+  ``init_std`` (or that of the float network's logits when starting from one). The log gains
+  have their own learning rate ``gain_lr``.
+- Start: from scratch (weights uniform in ``±init_range``) or from a float network
+  (``init_network``, e.g. the conventional one: each layer's weights divided by its largest
+  absolute weight, so the pairs span the device's range), which then is fine-tuned on the
+  device (a free choice of ours; the paper trains the reconstructed network).
 - Loss and optimiser as the bundled network's recipe (:func:`snn_rram.ann.train.train_mlp`):
-  Adam, cross-entropy with label smoothing, batch 64; no augmentation. Weights start uniform in
-  ``±init_range``.
+  Adam, cross-entropy with label smoothing, batch 64; no augmentation.
 - The conventional baseline (not here: studies/paper2_analog_study.py) is the same
   architecture trained in float (:func:`snn_rram.ann.train.train_mlp`) and mapped with the
   existing methods (:meth:`snn_rram.analog.AnalogNetwork.from_network`, optionally with its
@@ -570,6 +576,31 @@ class _Forward:
         return a
 
 
+def _from_network(torch, network, sizes, bias: bool, tdt):
+    """Weights (and biases) of a float MLP, each layer divided by its largest |weight|."""
+    if not isinstance(network, Network):
+        raise SnnRramError(f"init_network: expected an snn_rram.ann.Network, got {network!r}")
+    dense = [layer for layer in network.layers if isinstance(layer, Dense)]
+    if any(not isinstance(layer, Dense | ReLU) for layer in network.layers) or [
+        dense[0].in_features if dense else None,
+        *(d.out_features for d in dense),
+    ] != list(sizes):
+        raise SnnRramError(
+            f"init_network: expected an MLP of Dense and ReLU layers of sizes {list(sizes)}, "
+            f"got {network.name!r} ({[layer.describe() for layer in network.layers]})"
+        )
+    weights, biases = [], []
+    for d in dense:
+        top = float(np.max(np.abs(d.weight))) or 1.0
+        weights.append(torch.as_tensor(d.weight / top, dtype=tdt).clone())
+        b = None
+        if bias:
+            b = np.zeros(d.out_features) if d.bias is None else np.clip(d.bias / top, -1, 1)
+            b = torch.as_tensor(b, dtype=tdt).clone()
+        biases.append(b)
+    return weights, biases
+
+
 def _int(value, name: str, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
         raise SnnRramError(f"{name}: expected an integer >= {low}, got {value!r}")
@@ -592,9 +623,12 @@ def train_device_aware(
     epochs: int = 10,
     batch_size: int = 64,
     lr: float = 1e-3,
+    gain_lr: float = 1e-2,
     label_smoothing: float = 0.1,
     init_range: float = 0.5,
     init_std: float = 0.5,
+    init_percentile: float = 99.9,
+    init_network: Network | None = None,
     dtype: str = "float32",
     seed: int = 0,
     name: str | None = None,
@@ -618,11 +652,20 @@ def train_device_aware(
     bias : bool
         Give every layer a bias row (driven at ``bias_voltage``, default ``v_read``).
     epochs, batch_size, lr, label_smoothing
-        Adam on the weights and the log sense gains, cross-entropy with label smoothing.
+        Adam on the weights, cross-entropy with label smoothing.
+    gain_lr : float
+        Adam's learning rate of the log sense gains.
     init_range : float
         Initial weights uniform in ``±init_range`` (fractions of the conductance range).
     init_std : float
-        Initial gains: the standard deviation of each layer's outputs on the first batch.
+        Initial gain of the output layer: the standard deviation of its outputs on the first
+        batch (with ``init_network``: that of the float network's logits).
+    init_percentile : float
+        Initial gains of the hidden layers: this percentile of their outputs on the first
+        batch at full scale (1).
+    init_network : snn_rram.ann.Network, optional
+        Start from this float network (Dense and ReLU layers of the same sizes; weights
+        divided by each layer's largest absolute weight) instead of random weights.
     dtype : {"float32", "float64"}
         Torch precision of the forward pass (the column solve runs in float64 either way).
     seed : int
@@ -650,8 +693,14 @@ def train_device_aware(
     batch_size = _int(batch_size, "batch_size", 1)
     seed = _int(seed, "seed", 0)
     lr = as_scalar(lr, "lr", positive=True)
+    gain_lr = as_scalar(gain_lr, "gain_lr", positive=True)
     init_range = as_scalar(init_range, "init_range", positive=True)
     init_std = as_scalar(init_std, "init_std", positive=True)
+    init_percentile = as_scalar(init_percentile, "init_percentile", positive=True)
+    if init_percentile > 100:
+        raise SnnRramError(
+            f"init_percentile: expected a percentile in (0, 100], got {init_percentile}"
+        )
     label_smoothing = as_scalar(label_smoothing, "label_smoothing")
     if not 0 <= label_smoothing < 1 or init_range > 1:
         raise SnnRramError(
@@ -679,6 +728,8 @@ def train_device_aware(
         for i, o in itertools.pairwise(sizes)
     ]
     biases = [torch.zeros(o, dtype=tdt) if bias else None for o in sizes[1:]]
+    if init_network is not None:
+        weights, biases = _from_network(torch, init_network, sizes, bias, tdt)
     log_gain = [torch.zeros((), dtype=tdt) for _ in range(n_layers)]
     forward = _Forward(
         torch,
@@ -699,18 +750,33 @@ def train_device_aware(
     started = time.perf_counter()
     step, loss_mean = 0, math.nan
     try:
-        with torch.no_grad():  # gains from the first batch: outputs of std init_std
+        logit_std = None
+        if init_network is not None:  # the float network's logits set the output scale
+            logit_std = float(np.std(init_network.forward(x_train[:batch_size])))
+        with torch.no_grad():  # gains from the first batch (see init_std, init_percentile)
             a = xt[:batch_size]
             for k in range(n_layers):
                 current = forward.current(k, a)
-                std = float(current.std())
-                log_gain[k] = torch.tensor(math.log(init_std / std) if std > 0 else 0.0, dtype=tdt)
+                if k < n_layers - 1:
+                    top = float(np.percentile(current.numpy(), init_percentile))
+                    scale = 1.0 / top if top > 0 else 1.0
+                else:
+                    std = float(current.std())
+                    target = init_std if logit_std is None else logit_std
+                    scale = target / std if std > 0 else 1.0
+                log_gain[k] = torch.tensor(math.log(scale), dtype=tdt)
                 out = torch.exp(log_gain[k]) * current
                 a = torch.clamp(out, 0.0, 1.0)
         params = [w.requires_grad_() for w in weights]
         params += [b.requires_grad_() for b in biases if b is not None]
         params += [g.requires_grad_() for g in log_gain]
-        optimizer = torch.optim.Adam(params, lr=lr)
+        optimizer = torch.optim.Adam(
+            [
+                {"params": params[: len(params) - n_layers]},
+                {"params": params[len(params) - n_layers :], "lr": gain_lr},
+            ],
+            lr=lr,
+        )
         n = xt.shape[0]
         for epoch in range(1, epochs + 1):
             order = torch.randperm(n, generator=gen)
@@ -769,9 +835,12 @@ def train_device_aware(
         "epochs": epochs,
         "batch_size": batch_size,
         "lr": lr,
+        "gain_lr": gain_lr,
         "label_smoothing": label_smoothing,
         "init_range": init_range,
         "init_std": init_std,
+        "init_percentile": init_percentile,
+        "init_network": None if init_network is None else init_network.name,
         "dtype": dtype,
         "seed": seed,
         "n_train_images": int(x_train.shape[0]),

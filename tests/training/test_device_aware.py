@@ -135,6 +135,38 @@ def test_a_tiny_network_learns_on_a_strongly_nonlinear_device():
     assert np.mean(untrained.predict(xt) == yt) < meta["test_accuracy"]
 
 
+def test_starting_from_a_float_network_keeps_its_function():
+    """Ideal device, virtual ground, no training: the logits are the float ones times a gain."""
+    x, y = _blobs(40, 0)
+    rng = np.random.default_rng(5)
+    float_net = ann.Network(
+        [ann.Dense(rng.normal(size=(6, 16))), ann.ReLU(), ann.Dense(rng.normal(size=(3, 6)))],
+        (16,),
+    )
+    device, circuit = devices.load("ideal"), Circuit(0.3, 1e-6, 0.0)
+    net, _ = train_device_aware(
+        (16, 6, 3),
+        x,
+        y,
+        x,
+        y,
+        device=device,
+        circuit=circuit,
+        epochs=0,
+        snap=False,
+        init_network=float_net,
+        init_percentile=100.0,
+        dtype="float64",
+    )
+    ratio = net.torch_forward(x).numpy() / float_net.forward(x)
+    np.testing.assert_allclose(ratio, ratio[0, 0], rtol=1e-10)
+    assert np.abs(net.layers[0].weight).max() == 1.0
+    with pytest.raises(SnnRramError, match="init_network"):
+        train_device_aware(
+            (16, 5, 3), x, y, x, y, device=device, circuit=circuit, init_network=float_net
+        )
+
+
 def test_a_saved_network_round_trips_with_its_provenance(tmp_path):
     x, y = _blobs(64, 0)
     device = devices.load("sinh_mild")
