@@ -119,10 +119,11 @@ def _check_device(device, circuit) -> None:
             f"device {device.name!r}: device-aware training takes separable read models "
             f"(linear, sinh), got {device.read_model!r}"
         )
-    if circuit.has_wires or circuit.inactive_rows != "ground":
+    if circuit.has_wires:
         raise SnnRramError(
             "circuit: device-aware training solves the columns of an array without wire "
-            "resistance (analog reads drive every row); got wires or floating rows"
+            f"resistance, got r_wire_row={circuit.r_wire_row}, r_wire_col={circuit.r_wire_col} "
+            "(analog reads drive every row, so inactive_rows does not matter)"
         )
 
 
@@ -644,7 +645,7 @@ def train_device_aware(
         Inputs in [0, 1] (``(n, sizes[0])`` after flattening) and integer labels.
     device, circuit
         The cells (linear or sinh read model; levels give ``g_min``, ``g_max``) and the read
-        (``v_read``, ``r_neuron``; grounded rows, no wires).
+        (``v_read``, ``r_neuron``; no wires: analog reads drive every row).
     pair : {"one_sided", "symmetric"}
         How a weight in [−1, 1] becomes a conductance pair.
     snap : bool

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -12,6 +13,7 @@ torch = pytest.importorskip("torch")
 from snn_rram import ann, devices  # noqa: E402
 from snn_rram.analog import AnalogNetwork  # noqa: E402
 from snn_rram.crossbar import Circuit  # noqa: E402
+from snn_rram.devices.iv import Polynomial  # noqa: E402
 from snn_rram.errors import SnnRramError  # noqa: E402
 from snn_rram.training import (  # noqa: E402
     DeviceAwareLayer,
@@ -207,7 +209,10 @@ def test_bad_inputs_are_named():
         train_device_aware((16, 3), x * 2, y, x, y, device=device, circuit=circuit)
     with pytest.raises(SnnRramError, match="features"):
         train_device_aware((15, 3), x, y, x, y, device=device, circuit=circuit)
-    with pytest.raises(SnnRramError, match="floating"):
+    with pytest.raises(SnnRramError, match="wire"):
         train_device_aware(
-            (16, 3), x, y, x, y, device=device, circuit=circuit.replace(inactive_rows="float")
+            (16, 3), x, y, x, y, device=device, circuit=circuit.replace(r_wire_col=1.0)
         )
+    polynomial = dataclasses.replace(device, read_model=Polynomial(a2=[1e-7], a3=[3e-6]))
+    with pytest.raises(SnnRramError, match="separable"):
+        train_device_aware((16, 3), x, y, x, y, device=polynomial, circuit=circuit)
