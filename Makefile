@@ -115,5 +115,11 @@ study-ternary-snn: setup
 study-distortion: setup
 	$(BIN)/python studies/distortion_study.py --out results/distortion_study
 
+# Paper 2 (analog): conventional vs reconstructed (device-aware) MLPs over V_read on sinh_mild and
+# sinh_strong, with the float-on-bent-inputs diagnostic (~15-20 min on two shared cores)
+.PHONY: study-paper2
+study-paper2: setup
+	$(BIN)/python studies/paper2_analog_study.py --out results/paper2_analog_study --bent
+
 clean:
 	rm -rf build .pytest_cache .hypothesis .ruff_cache

@@ -1,0 +1,856 @@
+"""Training for the device: the paper-2 recipe (networks reconstructed for the crossbar).
+
+What is paper 2
+---------------
+H. Kim, T. Kim, J. Kim, J.-J. Kim, "Deep Neural Network Optimized to Resistive Memory with
+Nonlinear Current-Voltage Characteristics", ACM JETC 14(2), 2018 (arXiv:1703.10642;
+PAPERS.md §2). Its claim: the nonlinear I–V of RRAM restrains the read voltage and the weight
+range and costs accuracy when a network trained in software is mapped onto the array; instead
+of tuning the hardware to the network, **reconstruct the network for the crossbar**: train it
+with the device's actual transfer in the forward pass (inputs applied as read voltages, each
+cell's current ``G · f(V)``, weights as conductances within the device's range) and ordinary
+backpropagation, which gives much higher accuracy than the conventional network on devices
+with a nonlinear I–V, for two device models.
+
+What is our reconstruction (every free choice a parameter of :func:`train_device_aware`)
+----------------------------------------------------------------------------------------
+- The setting is amplitude-coded analog inference as :class:`snn_rram.analog.AnalogNetwork`
+  does it: layer ``l`` drives the row of input ``i`` at ``V_i = v_read · a_i`` (``a_i`` in
+  [0, 1], an ideal row DAC that clips), an optional bias row at ``bias_voltage``; a neuron's
+  current is ``I = I+ − I−`` of a differential pair of columns; the sensed output is
+  ``s_l · I`` with a per-layer sense gain ``s_l`` (1/A), then the ReLU, and the next layer's
+  DAC clips at full scale (so hidden activations live in [0, 1]). The forward pass in torch
+  (:func:`crossbar_current`) is the same physics as :meth:`snn_rram.crossbar.Crossbar.read`
+  with ``row_voltage``, and a trained network converts to an ``AnalogNetwork`` on exactly the
+  conductances it was trained with (:meth:`DeviceAwareNetwork.analog_args`); the tests hold the
+  two forward passes equal (1e-12 in float64).
+- Device law: separable read models ``I = G · f(V)`` (snn-rram's ``linear`` and ``sinh``; the
+  column sums of sinh cells reduce to ``Σ G sinh(bV)`` and ``Σ G cosh(bV)`` by the addition
+  theorem, as in :func:`snn_rram.crossbar.columns.solve_driven`). Other read models are
+  refused.
+- Neuron input resistance ``R_N > 0``: every column's voltage ``x`` solves KCL
+  ``R_N · Σ_i G_i f(V_i − x) = x`` inside the forward pass (safeguarded Newton in float64
+  without gradient), and the gradient is the implicit-function one
+  (``dx/dθ = −(∂h/∂θ) / (∂h/∂x)`` at the root, one Newton correction whose value is zero).
+  ``R_N = 0`` is an ideal virtual ground (``I = Σ G f(V)``).
+- Weights: a trainable ``w`` in [−1, 1] per synapse (clipped to [−1, 1] after every Adam step)
+  is the fraction of the device's conductance range ``Δg = g_max − g_min`` a pair realises:
+  ``pair="one_sided"`` (as ``linear_pair``: ``G+ = g_min + Δg·max(w, 0)``,
+  ``G− = g_min + Δg·max(−w, 0)``) or ``pair="symmetric"`` (``G± = g_mid ± Δg·w / 2``, a
+  constant column load). ``snap=True`` puts the conductances on the device's programmable
+  levels in the forward pass (straight-through gradient), so the trained network is exactly
+  what can be programmed.
+- Sense gain: ``s_l = exp(σ_l)`` per layer, trained with the weights, initialised on the first
+  training batch: a hidden layer's ``init_percentile`` percentile of outputs at full scale
+  (1, as :func:`snn_rram.ann.convert` normalises), the output layer's standard deviation
+  ``init_std`` (or that of the float network's logits when starting from one). The log gains
+  have their own learning rate ``gain_lr``.
+- Start: from scratch (weights uniform in ``±init_range``) or from a float network
+  (``init_network``, e.g. the conventional one: each layer's weights divided by its largest
+  absolute weight, so the pairs span the device's range), which then is fine-tuned on the
+  device (a free choice of ours; the paper trains the reconstructed network).
+- Loss and optimiser as the bundled network's recipe (:func:`snn_rram.ann.train.train_mlp`):
+  Adam, cross-entropy with label smoothing, batch 64; no augmentation.
+- The conventional baseline (not here: studies/paper2_analog_study.py) is the same
+  architecture trained in float (:func:`snn_rram.ann.train.train_mlp`) and mapped with the
+  existing methods (:meth:`snn_rram.analog.AnalogNetwork.from_network`, optionally with its
+  per-layer :meth:`~snn_rram.analog.AnalogNetwork.calibrate`).
+- Scope: networks of dense layers (MLPs) with ReLU between them. Programming variation and read
+  noise are not in the training forward pass (an ``AnalogNetwork`` made from the trained
+  conductances can add them at inference).
+
+Saved networks (:meth:`DeviceAwareNetwork.save`) are a native ``.npz``
+(:func:`snn_rram.ann.save`, readable by :func:`snn_rram.ann.load`, whose Dense weights are the
+nominal weights an ideal linear read gives: ``W̃ = s_l · v_read · (G+ − G−)``) and a ``.toml``
+sidecar with the recipe, the device card, the circuit, the per-layer gains and the training
+metadata; :func:`load_device_aware` reads both back.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from snn_rram._io import file_sha256, write_toml
+from snn_rram._validation import as_array, as_scalar, one_of, read_toml
+from snn_rram.ann.convert import ConvertedLayer, ConvertedNetwork
+from snn_rram.ann.layers import Dense, ReLU
+from snn_rram.ann.native import save as save_network
+from snn_rram.ann.network import Network
+from snn_rram.ann.train import _import_torch, _plain, weights_sha256
+from snn_rram.crossbar import Circuit
+from snn_rram.devices import Device
+from snn_rram.devices.iv import Linear, Sinh
+from snn_rram.errors import SnnRramError
+from snn_rram.mapping.base import Mapping, differential_crossbar
+
+__all__ = [
+    "PAIRS",
+    "DeviceAwareLayer",
+    "DeviceAwareNetwork",
+    "crossbar_current",
+    "load_device_aware",
+    "train_device_aware",
+]
+
+#: How a weight in [−1, 1] becomes a (G+, G−) pair (see the module docstring).
+PAIRS = ("one_sided", "symmetric")
+#: Recipe name recorded in the provenance sidecar.
+RECIPE = "snn_rram.training.device_aware (paper 2: Kim et al., ACM JETC 14(2) 2018)"
+#: Newton iterations at most in the column solve of the forward pass.
+MAX_ITER = 60
+_KIND = "device_aware_network"
+
+
+def _check_device(device, circuit) -> None:
+    if not isinstance(device, Device):
+        raise SnnRramError(f"device: expected an snn_rram.devices.Device, got {device!r}")
+    if not isinstance(circuit, Circuit):
+        raise SnnRramError(f"circuit: expected an snn_rram.crossbar.Circuit, got {circuit!r}")
+    if not isinstance(device.read_model, Linear | Sinh):
+        raise SnnRramError(
+            f"device {device.name!r}: device-aware training takes separable read models "
+            f"(linear, sinh), got {device.read_model!r}"
+        )
+    if circuit.has_wires:
+        raise SnnRramError(
+            "circuit: device-aware training solves the columns of an array without wire "
+            f"resistance, got r_wire_row={circuit.r_wire_row}, r_wire_col={circuit.r_wire_col} "
+            "(analog reads drive every row, so inactive_rows does not matter)"
+        )
+
+
+def pair_conductances(w, g_min: float, g_max: float, pair: str, xp=np):
+    """(G+, G−) of weights ``w`` in [−1, 1], S (numpy or torch arrays, as ``xp``)."""
+    dg = g_max - g_min
+    if pair == "one_sided":
+        relu = np.maximum if xp is np else (lambda a, _b: a.clamp(min=0))
+        return g_min + dg * relu(w, 0.0), g_min + dg * relu(-w, 0.0)
+    mid = 0.5 * (g_min + g_max)
+    return mid + 0.5 * dg * w, mid - 0.5 * dg * w
+
+
+# -- the differentiable crossbar read (torch) -----------------------------------------------
+
+
+def _sinh_root(torch, S, C, b: float, r, lo, hi):
+    """Column voltage x with ``r·(cosh(bx)·S − sinh(bx)·C)/b = x``, float64, no gradient.
+
+    Safeguarded Newton on the bracket [lo, hi] (the function is decreasing in x), vectorised
+    over every column of every read, as :func:`snn_rram.crossbar.columns.solve_driven`.
+    """
+    eps = 4 * np.finfo(np.float64).eps
+    atol = eps * torch.maximum(-lo, hi)
+    x = torch.clamp(r * S / (b * (1.0 + r * C)), lo, hi)
+    for _ in range(MAX_ITER):
+        sh, ch = torch.sinh(b * x), torch.cosh(b * x)
+        h = r * (ch * S - sh * C) / b - x
+        dh = r * (sh * S - ch * C) - 1.0
+        lo = torch.where(h > 0, x, lo)
+        hi = torch.where(h < 0, x, hi)
+        step = -h / dh
+        new = x + step
+        outside = (new < lo) | (new > hi)
+        done = (step.abs() <= eps * x.abs() + atol) | (h == 0)
+        x = torch.where(outside & ~done, 0.5 * (lo + hi), new)
+        if bool(done.all()):
+            break
+    return x
+
+
+def _column_currents(torch, model, V, Vb, g, gb, r):
+    """Neuron current of every column of one side (G of shape (n_out, n_in)), differentiable.
+
+    ``V`` (n, n_in) row voltages, ``Vb`` the bias row's voltage (float) or None, ``gb`` the
+    bias row's conductances (n_out,) or None, ``r`` the columns' R_N (n_out,) as a tensor.
+    """
+
+    def colsum(phi_v, phi_b):
+        s = phi_v @ g.T
+        return s if gb is None else s + phi_b * gb
+
+    pos = r > 0
+    r_safe = torch.where(pos, r, torch.ones_like(r))
+    if isinstance(model, Linear):
+        drive = colsum(V, Vb)
+        load = g.sum(dim=1) + (0.0 if gb is None else gb)
+        return drive / (1.0 + r * load)
+    b = model.b
+    vb = None if Vb is None else torch.as_tensor(b * Vb, dtype=V.dtype)
+    S = colsum(torch.sinh(b * V), None if vb is None else torch.sinh(vb))
+    if not bool(pos.any()):
+        return S / b
+    C = colsum(torch.cosh(b * V), None if vb is None else torch.cosh(vb))
+    with torch.no_grad():
+        V64 = V.detach().to(torch.float64)
+        vmax, vmin = V64.max(dim=1).values, V64.min(dim=1).values
+        if Vb is not None:
+            vmax, vmin = torch.clamp(vmax, min=Vb), torch.clamp(vmin, max=Vb)
+        lo = torch.clamp(vmin, max=0.0)[:, None].expand(S.shape)
+        hi = torch.clamp(vmax, min=0.0)[:, None].expand(S.shape)
+        r64 = r.detach().to(torch.float64)
+        x_star = _sinh_root(
+            torch, S.detach().to(torch.float64), C.detach().to(torch.float64), b, r64, lo, hi
+        ).to(S.dtype)
+        sh, ch = torch.sinh(b * x_star), torch.cosh(b * x_star)
+        dh = (r * (sh * S - ch * C) - 1.0).detach()
+    # implicit-function gradient: a Newton correction whose value is 0 but whose gradient is
+    # −(∂h/∂θ) / (∂h/∂x) at the root
+    h = r * (ch * S - sh * C) / b - x_star
+    correction = -h / dh
+    x = x_star + (correction - correction.detach())
+    return torch.where(pos, x / r_safe, S / b)
+
+
+def crossbar_current(
+    a,
+    g_pos,
+    g_neg,
+    *,
+    device: Device,
+    circuit: Circuit,
+    bias_pos=None,
+    bias_neg=None,
+    bias_voltage: float | None = None,
+):
+    """Signed neuron currents ``I+ − I−`` of a differential-pair layer read with analog rows.
+
+    Torch, differentiable in every tensor argument; the same physics as
+    :meth:`snn_rram.crossbar.Crossbar.read` with ``row_voltage`` on the crossbar of
+    :func:`snn_rram.mapping.differential_crossbar` (columns ``2j``, ``2j+1`` of neuron j).
+
+    Parameters
+    ----------
+    a : torch.Tensor, shape (n, n_in)
+        Normalised inputs (row ``i`` is driven at ``v_read · a_i``; not clipped here).
+    g_pos, g_neg : torch.Tensor, shape (n_out, n_in)
+        Conductances of the positive and negative devices, S.
+    device, circuit
+        The read model (linear or sinh) and ``v_read`` and ``r_neuron`` (scalar, or one value
+        per physical column, 2·n_out, in the crossbar's column order).
+    bias_pos, bias_neg : torch.Tensor, shape (n_out,), optional
+        Conductances of an always-on bias row, S.
+    bias_voltage : float, optional
+        Its voltage, V (default ``v_read``).
+
+    Returns
+    -------
+    torch.Tensor, shape (n, n_out)
+        ``I+ − I−``, A.
+    """
+    torch = _import_torch("crossbar_current")
+    _check_device(device, circuit)
+    n_out = g_pos.shape[0]
+    V = circuit.v_read * a
+    has_bias = bias_pos is not None
+    Vb = None
+    if has_bias:
+        Vb = circuit.v_read if bias_voltage is None else float(bias_voltage)
+    r = torch.as_tensor(circuit.r_neuron_for(2 * n_out), dtype=a.dtype)
+    model = device.read_model
+    i_pos = _column_currents(torch, model, V, Vb, g_pos, bias_pos, r[0::2])
+    i_neg = _column_currents(torch, model, V, Vb, g_neg, bias_neg, r[1::2])
+    return i_pos - i_neg
+
+
+# -- the trained network (numpy) -------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class DeviceAwareLayer:
+    """One dense layer of a :class:`DeviceAwareNetwork`.
+
+    Attributes
+    ----------
+    name : str
+    weight : numpy.ndarray, shape (n_out, n_in)
+        Fraction of the device's conductance range of each pair, in [−1, 1].
+    bias : numpy.ndarray of shape (n_out,), or None
+        Likewise for the bias row's pairs.
+    gain : float
+        Sense gain ``s_l`` from neuron current to normalised output, 1/A.
+    relu : bool
+        ReLU after the layer (False for the output layer).
+    """
+
+    name: str
+    weight: np.ndarray
+    bias: np.ndarray | None
+    gain: float
+    relu: bool
+
+
+@dataclass(frozen=True, eq=False)
+class DeviceAwareNetwork:
+    """A network reconstructed for a device: conductance pairs, gains, device and circuit.
+
+    Attributes
+    ----------
+    layers : tuple of DeviceAwareLayer
+    device : Device
+    circuit : Circuit
+    pair : {"one_sided", "symmetric"}
+    snap : bool
+        Conductances on the device's programmable levels.
+    bias_voltage : float or None
+        Voltage of the bias rows, V (None: ``v_read``).
+    input_shape : tuple of int
+    name : str
+    """
+
+    layers: tuple
+    device: Device
+    circuit: Circuit
+    pair: str = "one_sided"
+    snap: bool = True
+    bias_voltage: float | None = None
+    input_shape: tuple = ()
+    name: str = "device_aware"
+
+    def __post_init__(self):
+        _check_device(self.device, self.circuit)
+        one_of(self.pair, "pair", PAIRS)
+        if not self.layers:
+            raise SnnRramError("layers: a network needs at least one layer")
+        if not self.input_shape:
+            object.__setattr__(self, "input_shape", (self.layers[0].weight.shape[1],))
+
+    @property
+    def v_bias(self) -> float:
+        """Voltage of the bias rows, V."""
+        return self.circuit.v_read if self.bias_voltage is None else float(self.bias_voltage)
+
+    def conductances(self, k: int):
+        """``(G+, G−, bias G+, bias G−)`` of layer ``k``, S (bias ones None without bias)."""
+        layer = self.layers[k]
+        lv = self.device.levels
+        snap = lv.snap if self.snap else (lambda g: g)
+        gp, gm = pair_conductances(layer.weight, lv.g_min, lv.g_max, self.pair)
+        if layer.bias is None:
+            return snap(gp), snap(gm), None, None
+        bp, bm = pair_conductances(layer.bias, lv.g_min, lv.g_max, self.pair)
+        return snap(gp), snap(gm), snap(bp), snap(bm)
+
+    def to_network(self) -> Network:
+        """The nominal network: ideal linear reads, ``W̃ = s_l · v_read · (G+ − G−)``.
+
+        Its :meth:`Network.forward` omits the DAC's clipping at full scale and the device law;
+        the biases are ``s_l · v_bias · (G+ − G−)`` of the bias rows.
+        """
+        layers = []
+        for k, layer in enumerate(self.layers):
+            gp, gm, bp, bm = self.conductances(k)
+            w = layer.gain * self.circuit.v_read * (gp - gm)
+            b = None if bp is None else layer.gain * self.v_bias * (bp - bm)
+            layers.append(Dense(w, b, name=layer.name))
+            if layer.relu:
+                layers.append(ReLU(name=f"relu_{layer.name}"))
+        return Network(layers, self.input_shape, name=self.name)
+
+    def analog_args(self) -> dict:
+        """Keyword arguments of :class:`snn_rram.analog.AnalogNetwork` on these conductances.
+
+        ``AnalogNetwork(**net.analog_args(), dac_bits=..., ...)`` is the numpy analog network
+        of exactly the trained conductances (the layering keeps ``snn_rram.analog`` out of
+        this package): ``converted`` (the nominal weights, scale 1), ``mappings`` (the
+        differential-pair crossbars, bias rows last), ``output_scale`` (the trained gains) and
+        ``bias_voltage``.
+        """
+        converted, mappings = [], []
+        nominal = self.to_network().weight_layers()
+        for k, (layer, (_, dense)) in enumerate(zip(self.layers, nominal, strict=True)):
+            gp, gm, bp, bm = self.conductances(k)
+            xbar = differential_crossbar(
+                gp, gm, bp, bm, self.device, self.circuit, None, programmed=True
+            )
+            g_per_weight = 1.0 / (layer.gain * self.circuit.v_read)
+            mappings.append(
+                Mapping(xbar, g_per_weight, dense.weight, dense.bias, {}, dense.weight)
+            )
+            shape = (layer.weight.shape[0],)
+            converted.append(
+                ConvertedLayer(layer.name, dense.weight, dense.bias, 1.0, layer.relu, shape)
+            )
+        net = ConvertedNetwork(tuple(converted), int(np.prod(self.input_shape)), 100.0)
+        return {
+            "converted": net,
+            "mappings": mappings,
+            "output_scale": [layer.gain for layer in self.layers],
+            "bias_voltage": self.v_bias,
+        }
+
+    def torch_forward(self, x, dtype: str = "float64"):
+        """Logits of the hardware-aware forward pass (torch, no gradient) on inputs ``x``."""
+        torch = _import_torch("DeviceAwareNetwork.torch_forward")
+        one_of(dtype, "dtype", ("float32", "float64"))
+        tdt = getattr(torch, dtype)
+        fwd = _Forward(
+            torch,
+            self.device,
+            self.circuit,
+            [torch.as_tensor(layer.weight, dtype=tdt) for layer in self.layers],
+            [
+                None if la.bias is None else torch.as_tensor(la.bias, dtype=tdt)
+                for la in self.layers
+            ],
+            [torch.tensor(math.log(layer.gain), dtype=tdt) for layer in self.layers],
+            pair=self.pair,
+            snap=self.snap,
+            bias_voltage=self.bias_voltage,
+        )
+        x = as_array(x, "x")
+        with torch.no_grad():
+            return fwd(torch.as_tensor(x.reshape(len(x), -1), dtype=tdt))
+
+    def predict(self, x) -> np.ndarray:
+        """Arg-max class of each input (torch forward pass in float64)."""
+        return self.torch_forward(x).argmax(dim=1).numpy()
+
+    # -- files --------------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike, meta: dict | None = None) -> Path:
+        """Write the nominal network (``.npz``) and its provenance sidecar (``.toml``).
+
+        The sidecar holds ``file``, ``sha256`` of the ``.npz`` (checked by
+        :func:`snn_rram.ann.load`), ``weights_sha256``, ``recipe``, ``kind``, and the tables
+        ``[network]`` (pair, snap, bias voltage, per-layer gains and ReLUs), ``[device]`` (the
+        device card), ``[circuit]`` and ``[meta]`` (the training metadata, None values left
+        out). Both are written atomically, the sidecar last.
+        """
+        path = Path(path)
+        if path.suffix != ".npz":
+            raise SnnRramError(f"path: expected a file name ending in .npz, got {str(path)!r}")
+        if not path.parent.is_dir():
+            raise SnnRramError(f"path: folder {str(path.parent)!r} does not exist")
+        nominal = self.to_network()
+        doc = {
+            "file": path.name,
+            "sha256": "",
+            "weights_sha256": weights_sha256(nominal),
+            "kind": _KIND,
+            "recipe": RECIPE,
+            "network": {
+                "name": self.name,
+                "input_shape": list(self.input_shape),
+                "pair": self.pair,
+                "snap": self.snap,
+                "bias_voltage": self.v_bias,
+                "layers": [layer.name for layer in self.layers],
+                "gains": [layer.gain for layer in self.layers],
+                "relu": [layer.relu for layer in self.layers],
+            },
+            "device": self.device.to_dict(),
+            "circuit": self.circuit.to_dict(),
+            "meta": {k: _plain(v, f"meta.{k}") for k, v in (meta or {}).items() if v is not None},
+        }
+        save_network(nominal, path)
+        doc["sha256"] = file_sha256(path)
+        write_toml(path.with_suffix(".toml"), doc)
+        return path
+
+
+def load_device_aware(path: str | os.PathLike) -> tuple[DeviceAwareNetwork, dict]:
+    """Read a network written by :meth:`DeviceAwareNetwork.save` and its metadata.
+
+    Returns
+    -------
+    DeviceAwareNetwork
+        The weights recovered from the nominal ones (``w = W̃ / (s_l · v_read · Δg)``;
+        exact for ``snap=False``; with ``snap=True`` the conductances are the same levels).
+    dict
+        The sidecar (recipe, device, circuit, meta, ...).
+    """
+    from snn_rram.ann.importers import load as load_network
+
+    path = Path(path)
+    sidecar = path.with_suffix(".toml")
+    if not sidecar.is_file():
+        raise SnnRramError(f"{path.name}: no provenance sidecar {sidecar.name} beside it")
+    side = read_toml(sidecar, "device-aware network sidecar")
+    if side.get("kind") != _KIND:
+        raise SnnRramError(
+            f"{sidecar.name}: kind = {side.get('kind')!r}, expected {_KIND!r} (written by "
+            "DeviceAwareNetwork.save)"
+        )
+    nominal = load_network(path)  # checks the .npz against the sidecar's sha256
+    device = Device.from_dict(side["device"], "device")
+    circuit = Circuit(**side["circuit"])
+    info = side["network"]
+    pair = one_of(info["pair"], "network.pair", PAIRS)
+    lv = device.levels
+    span = lv.g_max - lv.g_min  # w = ±1 spans Δg = G+ − G− in both pairings
+    dense = [layer for _, layer in nominal.weight_layers()]
+    if len(dense) != len(info["gains"]):
+        raise SnnRramError(
+            f"{sidecar.name}: {len(info['gains'])} gains for {len(dense)} weight layers"
+        )
+    layers = []
+    for d, gain, relu in zip(dense, info["gains"], info["relu"], strict=True):
+        unit = gain * circuit.v_read * span
+        w = np.clip(d.weight / unit, -1.0, 1.0)
+        b = None
+        if d.bias is not None:
+            b = np.clip(d.bias / (gain * float(info["bias_voltage"]) * span), -1.0, 1.0)
+        layers.append(DeviceAwareLayer(d.name, w, b, float(gain), bool(relu)))
+    net = DeviceAwareNetwork(
+        tuple(layers),
+        device,
+        circuit,
+        pair=pair,
+        snap=bool(info["snap"]),
+        bias_voltage=float(info["bias_voltage"]),
+        input_shape=tuple(info["input_shape"]),
+        name=str(info["name"]),
+    )
+    return net, side
+
+
+# -- training ---------------------------------------------------------------------------------
+
+
+def _snap_torch(torch, g, values):
+    """Nearest level (ties to the lower one, as :meth:`Levels.nearest`), straight-through."""
+    k = torch.clamp(torch.searchsorted(values, g.detach().contiguous()), 1, values.numel() - 1)
+    lo, hi = values[k - 1], values[k]
+    snapped = torch.where((g.detach() - lo).abs() <= (hi - g.detach()).abs(), lo, hi)
+    return g + (snapped - g).detach()
+
+
+class _Forward:
+    """The hardware-aware forward pass of an MLP from its torch parameters.
+
+    ``weights`` (n_out, n_in) and ``biases`` (n_out,) in [−1, 1] (fractions of the conductance
+    range), ``log_gain`` the log sense gains; the conductance pairs, the level snapping
+    (straight-through), the crossbar read, the gains, the ReLU and the DAC's clipping at full
+    scale, as :class:`snn_rram.analog.AnalogNetwork` on the same conductances.
+    """
+
+    def __init__(
+        self, torch, device, circuit, weights, biases, log_gain, *, pair, snap, bias_voltage
+    ):
+        self.torch, self.device, self.circuit = torch, device, circuit
+        self.weights, self.biases, self.log_gain = weights, biases, log_gain
+        self.pair, self.snap, self.bias_voltage = pair, snap, bias_voltage
+        self.values = torch.tensor(np.array(device.levels.values), dtype=weights[0].dtype)
+
+    def pairs(self, w):
+        lv = self.device.levels
+        gp, gm = pair_conductances(w, lv.g_min, lv.g_max, self.pair, xp=self.torch)
+        if self.snap:
+            gp, gm = (
+                _snap_torch(self.torch, gp, self.values),
+                _snap_torch(self.torch, gm, self.values),
+            )
+        return gp, gm
+
+    def current(self, k: int, a):
+        """Signed neuron currents of layer ``k`` for its inputs ``a`` (already in [0, 1]), A."""
+        gp, gm = self.pairs(self.weights[k])
+        bp = bm = None
+        if self.biases[k] is not None:
+            bp, bm = self.pairs(self.biases[k])
+        return crossbar_current(
+            a,
+            gp,
+            gm,
+            device=self.device,
+            circuit=self.circuit,
+            bias_pos=bp,
+            bias_neg=bm,
+            bias_voltage=self.bias_voltage,
+        )
+
+    def __call__(self, x):
+        """Logits for inputs ``x`` (n, n_in); hidden activations clipped to [0, 1]."""
+        a = self.torch.clamp(x, 0.0, 1.0)
+        last = len(self.weights) - 1
+        for k in range(last + 1):
+            out = self.torch.exp(self.log_gain[k]) * self.current(k, a)
+            a = self.torch.clamp(out, 0.0, 1.0) if k < last else out
+        return a
+
+
+def _from_network(torch, network, sizes, bias: bool, tdt):
+    """Weights (and biases) of a float MLP, each layer divided by its largest |weight|."""
+    if not isinstance(network, Network):
+        raise SnnRramError(f"init_network: expected an snn_rram.ann.Network, got {network!r}")
+    dense = [layer for layer in network.layers if isinstance(layer, Dense)]
+    if any(not isinstance(layer, Dense | ReLU) for layer in network.layers) or [
+        dense[0].in_features if dense else None,
+        *(d.out_features for d in dense),
+    ] != list(sizes):
+        raise SnnRramError(
+            f"init_network: expected an MLP of Dense and ReLU layers of sizes {list(sizes)}, "
+            f"got {network.name!r} ({[layer.describe() for layer in network.layers]})"
+        )
+    weights, biases = [], []
+    for d in dense:
+        top = float(np.max(np.abs(d.weight))) or 1.0
+        weights.append(torch.as_tensor(d.weight / top, dtype=tdt).clone())
+        b = None
+        if bias:
+            b = np.zeros(d.out_features) if d.bias is None else np.clip(d.bias / top, -1, 1)
+            b = torch.as_tensor(b, dtype=tdt).clone()
+        biases.append(b)
+    return weights, biases
+
+
+def _int(value, name: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+        raise SnnRramError(f"{name}: expected an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def train_device_aware(
+    sizes: Sequence[int],
+    train_x,
+    train_y,
+    test_x,
+    test_y,
+    *,
+    device: Device,
+    circuit: Circuit,
+    pair: str = "one_sided",
+    snap: bool = True,
+    bias: bool = False,
+    bias_voltage: float | None = None,
+    epochs: int = 10,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    gain_lr: float = 1e-2,
+    label_smoothing: float = 0.1,
+    init_range: float = 0.5,
+    init_std: float = 0.5,
+    init_percentile: float = 99.9,
+    init_network: Network | None = None,
+    dtype: str = "float32",
+    seed: int = 0,
+    name: str | None = None,
+    log: Callable[[str], object] | None = None,
+) -> tuple[DeviceAwareNetwork, dict]:
+    """Train an MLP with the crossbar's transfer in the forward pass (paper 2's recipe).
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths, input first (e.g. ``(784, 256, 10)``); ReLU between dense layers.
+    train_x, train_y, test_x, test_y : array_like
+        Inputs in [0, 1] (``(n, sizes[0])`` after flattening) and integer labels.
+    device, circuit
+        The cells (linear or sinh read model; levels give ``g_min``, ``g_max``) and the read
+        (``v_read``, ``r_neuron``; no wires: analog reads drive every row).
+    pair : {"one_sided", "symmetric"}
+        How a weight in [−1, 1] becomes a conductance pair.
+    snap : bool
+        Conductances on the device's levels in the forward pass (straight-through gradient).
+    bias : bool
+        Give every layer a bias row (driven at ``bias_voltage``, default ``v_read``).
+    epochs, batch_size, lr, label_smoothing
+        Adam on the weights, cross-entropy with label smoothing.
+    gain_lr : float
+        Adam's learning rate of the log sense gains.
+    init_range : float
+        Initial weights uniform in ``±init_range`` (fractions of the conductance range).
+    init_std : float
+        Initial gain of the output layer: the standard deviation of its outputs on the first
+        batch (with ``init_network``: that of the float network's logits).
+    init_percentile : float
+        Initial gains of the hidden layers: this percentile of their outputs on the first
+        batch at full scale (1).
+    init_network : snn_rram.ann.Network, optional
+        Start from this float network (Dense and ReLU layers of the same sizes; weights
+        divided by each layer's largest absolute weight) instead of random weights.
+    dtype : {"float32", "float64"}
+        Torch precision of the forward pass (the column solve runs in float64 either way).
+    seed : int
+        Seed of the initialisation and the shuffling.
+    name : str, optional
+        Network name (default ``device_aware_<sizes>``).
+    log : callable, optional
+        Called with one line per epoch.
+
+    Returns
+    -------
+    DeviceAwareNetwork
+    dict
+        Metadata: the arguments, ``device``, ``v_read``, ``r_neuron``, ``train_accuracy`` and
+        ``test_accuracy`` (of the torch forward pass in float64 on the final weights),
+        ``final_loss``, ``training_seconds``, ``steps``, torch and numpy versions.
+    """
+    torch = _import_torch("train_device_aware")
+    _check_device(device, circuit)
+    sizes = [_int(s, f"sizes[{k}]", 1) for k, s in enumerate(sizes)]
+    if len(sizes) < 2:
+        raise SnnRramError(f"sizes: expected at least (n_in, n_out), got {sizes}")
+    one_of(pair, "pair", PAIRS)
+    epochs = _int(epochs, "epochs", 0)
+    batch_size = _int(batch_size, "batch_size", 1)
+    seed = _int(seed, "seed", 0)
+    lr = as_scalar(lr, "lr", positive=True)
+    gain_lr = as_scalar(gain_lr, "gain_lr", positive=True)
+    init_range = as_scalar(init_range, "init_range", positive=True)
+    init_std = as_scalar(init_std, "init_std", positive=True)
+    init_percentile = as_scalar(init_percentile, "init_percentile", positive=True)
+    if init_percentile > 100:
+        raise SnnRramError(
+            f"init_percentile: expected a percentile in (0, 100], got {init_percentile}"
+        )
+    label_smoothing = as_scalar(label_smoothing, "label_smoothing")
+    if not 0 <= label_smoothing < 1 or init_range > 1:
+        raise SnnRramError(
+            f"label_smoothing in [0, 1) and init_range in (0, 1] expected, got "
+            f"{label_smoothing}, {init_range}"
+        )
+    one_of(dtype, "dtype", ("float32", "float64"))
+    tdt = getattr(torch, dtype)
+    x_train = as_array(train_x, "train_x").reshape(len(train_x), -1)
+    x_test = as_array(test_x, "test_x").reshape(len(test_x), -1)
+    y_train, y_test = np.asarray(train_y, dtype=np.int64), np.asarray(test_y, dtype=np.int64)
+    for what, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+        if x.shape[1] != sizes[0]:
+            raise SnnRramError(f"{what}_x: expected {sizes[0]} features, got {x.shape[1]}")
+        if y.shape != (x.shape[0],):
+            raise SnnRramError(f"{what}_y: expected {x.shape[0]} labels, got shape {y.shape}")
+        if (x < 0).any() or (x > 1).any():
+            raise SnnRramError(f"{what}_x: inputs must lie in [0, 1] (fractions of full scale)")
+    n_layers = len(sizes) - 1
+    names = [f"fc{k + 1}" for k in range(n_layers)]
+
+    gen = torch.Generator().manual_seed(seed)
+    weights = [
+        (torch.rand(o, i, generator=gen, dtype=tdt) * 2 - 1) * init_range
+        for i, o in itertools.pairwise(sizes)
+    ]
+    biases = [torch.zeros(o, dtype=tdt) if bias else None for o in sizes[1:]]
+    if init_network is not None:
+        weights, biases = _from_network(torch, init_network, sizes, bias, tdt)
+    log_gain = [torch.zeros((), dtype=tdt) for _ in range(n_layers)]
+    forward = _Forward(
+        torch,
+        device,
+        circuit,
+        weights,
+        biases,
+        log_gain,
+        pair=pair,
+        snap=snap,
+        bias_voltage=bias_voltage,
+    )
+
+    xt = torch.as_tensor(x_train, dtype=tdt)
+    yt = torch.as_tensor(y_train)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    started = time.perf_counter()
+    step, loss_mean = 0, math.nan
+    try:
+        logit_std = None
+        if init_network is not None:  # the float network's logits set the output scale
+            logit_std = float(np.std(init_network.forward(x_train[:batch_size])))
+        with torch.no_grad():  # gains from the first batch (see init_std, init_percentile)
+            a = xt[:batch_size]
+            for k in range(n_layers):
+                current = forward.current(k, a)
+                if k < n_layers - 1:
+                    top = float(np.percentile(current.numpy(), init_percentile))
+                    scale = 1.0 / top if top > 0 else 1.0
+                else:
+                    std = float(current.std())
+                    target = init_std if logit_std is None else logit_std
+                    scale = target / std if std > 0 else 1.0
+                log_gain[k] = torch.tensor(math.log(scale), dtype=tdt)
+                out = torch.exp(log_gain[k]) * current
+                a = torch.clamp(out, 0.0, 1.0)
+        params = [w.requires_grad_() for w in weights]
+        params += [b.requires_grad_() for b in biases if b is not None]
+        params += [g.requires_grad_() for g in log_gain]
+        optimizer = torch.optim.Adam(
+            [
+                {"params": params[: len(params) - n_layers]},
+                {"params": params[len(params) - n_layers :], "lr": gain_lr},
+            ],
+            lr=lr,
+        )
+        n = xt.shape[0]
+        for epoch in range(1, epochs + 1):
+            order = torch.randperm(n, generator=gen)
+            loss_sum = 0.0
+            for first in range(0, n, batch_size):
+                idx = order[first : first + batch_size]
+                loss = torch.nn.functional.cross_entropy(
+                    forward(xt[idx]), yt[idx], label_smoothing=label_smoothing
+                )
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                with torch.no_grad():
+                    for w in params[: len(params) - n_layers]:
+                        w.clamp_(-1.0, 1.0)
+                loss_sum += float(loss.detach()) * len(idx)
+                step += 1
+            loss_mean = loss_sum / n
+            if not math.isfinite(loss_mean):
+                raise SnnRramError(f"training diverged at epoch {epoch} (loss {loss_mean})")
+            if log is not None:
+                log(f"epoch {epoch}/{epochs}: loss {loss_mean:.4f}")
+    finally:
+        torch.set_num_threads(threads)
+    seconds = time.perf_counter() - started
+    layers = tuple(
+        DeviceAwareLayer(
+            names[k],
+            weights[k].detach().to(torch.float64).numpy().copy(),
+            None if biases[k] is None else biases[k].detach().to(torch.float64).numpy().copy(),
+            float(torch.exp(log_gain[k].detach().to(torch.float64))),
+            k < n_layers - 1,
+        )
+        for k in range(n_layers)
+    )
+    net = DeviceAwareNetwork(
+        layers,
+        device,
+        circuit,
+        pair=pair,
+        snap=snap,
+        bias_voltage=bias_voltage,
+        input_shape=(sizes[0],),
+        name=name or "device_aware_" + "_".join(map(str, sizes)),
+    )
+    meta = {
+        "recipe": RECIPE,
+        "sizes": sizes,
+        "device": device.name,
+        "v_read": circuit.v_read,
+        "r_neuron": float(np.max(circuit.r_neuron)),
+        "pair": pair,
+        "snap": snap,
+        "bias": bias,
+        "bias_voltage": bias_voltage,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "gain_lr": gain_lr,
+        "label_smoothing": label_smoothing,
+        "init_range": init_range,
+        "init_std": init_std,
+        "init_percentile": init_percentile,
+        "init_network": None if init_network is None else init_network.name,
+        "dtype": dtype,
+        "seed": seed,
+        "n_train_images": int(x_train.shape[0]),
+        "final_loss": loss_mean,
+        "train_accuracy": float(np.mean(net.predict(x_train) == y_train)),
+        "test_accuracy": float(np.mean(net.predict(x_test) == y_test)),
+        "training_seconds": round(seconds, 3),
+        "steps": step,
+        "torch_version": str(torch.__version__),
+        "numpy_version": np.__version__,
+    }
+    return net, meta

@@ -1,0 +1,218 @@
+"""Paper 2's recipe: the torch forward pass is the analog crossbar read, and it trains."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from snn_rram import ann, devices  # noqa: E402
+from snn_rram.analog import AnalogNetwork  # noqa: E402
+from snn_rram.crossbar import Circuit  # noqa: E402
+from snn_rram.devices.iv import Polynomial  # noqa: E402
+from snn_rram.errors import SnnRramError  # noqa: E402
+from snn_rram.training import (  # noqa: E402
+    DeviceAwareLayer,
+    DeviceAwareNetwork,
+    crossbar_current,
+    load_device_aware,
+    train_device_aware,
+)
+
+
+def _network(device, circuit, *, pair="one_sided", snap=True, bias=True, sizes=(12, 8, 3)):
+    """A random network with weights in [−1, 1] and gains that keep it in range."""
+    rng = np.random.default_rng(0)
+    layers = []
+    for k, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
+        w = rng.uniform(-1, 1, (n_out, n_in))
+        b = rng.uniform(-1, 1, n_out) if bias else None
+        gain = 1.0 / (circuit.v_read * 20e-6 * n_in**0.5)
+        layers.append(DeviceAwareLayer(f"fc{k + 1}", w, b, gain, k == 0))
+    return DeviceAwareNetwork(tuple(layers), device, circuit, pair=pair, snap=snap)
+
+
+CASES = [
+    ("sinh_strong", 0.0, "one_sided", True),
+    ("sinh_strong", 5e3, "one_sided", True),
+    ("sinh_mild", 5e3, "symmetric", False),
+    ("ideal", 5e3, "one_sided", False),
+]
+
+
+@pytest.mark.parametrize(("card", "r_neuron", "pair", "snap"), CASES)
+def test_torch_forward_is_the_numpy_analog_forward(card, r_neuron, pair, snap):
+    device = devices.load(card)
+    circuit = Circuit(0.7, 1e-6, r_neuron)
+    net = _network(device, circuit, pair=pair, snap=snap)
+    x = np.random.default_rng(1).random((20, 12))
+    x[:3] = 0.0  # rows at 0 V
+    x[3] = 1.0
+    ref = AnalogNetwork(**net.analog_args()).forward(x).output
+    scale = np.abs(ref).max()
+    got64 = net.torch_forward(x, "float64").numpy()
+    np.testing.assert_allclose(got64, ref, rtol=0, atol=1e-12 * scale)
+    got32 = net.torch_forward(x, "float32").numpy()
+    np.testing.assert_allclose(got32, ref, rtol=0, atol=1e-6 * scale)
+    if snap:  # the analog network's crossbars hold the device's programmable levels
+        G = net.analog_args()["mappings"][0].crossbar.G
+        assert device.levels.contains(G).all()
+
+
+def test_crossbar_current_is_a_crossbar_read():
+    """One layer against Crossbar.read(row_voltage=…) of the same differential pairs."""
+    device = devices.load("sinh_strong")
+    circuit = Circuit(0.8, 1e-6, np.linspace(1e3, 8e3, 16))  # R_N per column
+    net = _network(device, circuit, snap=False, sizes=(12, 8))
+    mapping = net.analog_args()["mappings"][0]
+    a = np.random.default_rng(2).random((6, 12))
+    V = np.concatenate([0.8 * a, np.full((6, 1), 0.8)], axis=1)
+    ref = mapping.crossbar.read(row_voltage=V).output()
+    gp, gm, bp, bm = (torch.as_tensor(g) for g in net.conductances(0))
+    got = crossbar_current(
+        torch.as_tensor(a), gp, gm, device=device, circuit=circuit, bias_pos=bp, bias_neg=bm
+    )
+    np.testing.assert_allclose(got.numpy(), ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("card", ["sinh_strong", "ideal"])
+def test_gradients_of_a_small_layer(card):
+    """gradcheck through the column solve (implicit gradient), in µS and µA."""
+    device = devices.load(card)
+    circuit = Circuit(0.9, 1e-6, np.array([2e4, 5e4, 3e4, 0.0]))
+    gen = torch.Generator().manual_seed(0)
+    a = torch.rand(3, 5, generator=gen, dtype=torch.float64, requires_grad=True)
+    gp = (1 + 19 * torch.rand(2, 5, generator=gen, dtype=torch.float64)).requires_grad_()
+    gm = (1 + 19 * torch.rand(2, 5, generator=gen, dtype=torch.float64)).requires_grad_()
+    bp = (1 + 19 * torch.rand(2, generator=gen, dtype=torch.float64)).requires_grad_()
+
+    def layer(a, gp, gm, bp):
+        i = crossbar_current(
+            a,
+            gp * 1e-6,
+            gm * 1e-6,
+            device=device,
+            circuit=circuit,
+            bias_pos=bp * 1e-6,
+            bias_neg=torch.full_like(bp, 1e-6),
+        )
+        return i * 1e6
+
+    assert torch.autograd.gradcheck(layer, (a, gp, gm, bp), eps=1e-6, atol=1e-7)
+    # the solve matters: a large R_N changes the currents against the virtual ground
+    ideal = crossbar_current(
+        a, gp * 1e-6, gm * 1e-6, device=device, circuit=circuit.replace(r_neuron=0.0)
+    )
+    loaded = crossbar_current(a, gp * 1e-6, gm * 1e-6, device=device, circuit=circuit)
+    assert not torch.allclose(ideal[:, :1], loaded[:, :1], rtol=0.05)
+
+
+def _blobs(n, seed):
+    """Three separable classes of 16 inputs in [0, 1] (a tiny stand-in for images)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    centres = np.random.default_rng(99).random((3, 16))
+    x = np.clip(centres[y] + 0.15 * rng.normal(size=(n, 16)), 0, 1)
+    return x, y
+
+
+def test_a_tiny_network_learns_on_a_strongly_nonlinear_device():
+    x, y = _blobs(240, 0)
+    xt, yt = _blobs(120, 1)
+    device = devices.load("sinh_strong")
+    circuit = Circuit(1.0, 1e-6, 100.0)
+    net, meta = train_device_aware(
+        (16, 12, 3), x, y, xt, yt, device=device, circuit=circuit, epochs=8, lr=1e-2, seed=3
+    )
+    assert meta["test_accuracy"] >= 0.9
+    assert np.all(np.abs(net.layers[0].weight) <= 1)
+    untrained, _ = train_device_aware(
+        (16, 12, 3), x, y, xt, yt, device=device, circuit=circuit, epochs=0, seed=3
+    )
+    assert meta["final_loss"] < 1.0
+    assert np.mean(untrained.predict(xt) == yt) < meta["test_accuracy"]
+
+
+def test_starting_from_a_float_network_keeps_its_function():
+    """Ideal device, virtual ground, no training: the logits are the float ones times a gain."""
+    x, y = _blobs(40, 0)
+    rng = np.random.default_rng(5)
+    float_net = ann.Network(
+        [ann.Dense(rng.normal(size=(6, 16))), ann.ReLU(), ann.Dense(rng.normal(size=(3, 6)))],
+        (16,),
+    )
+    device, circuit = devices.load("ideal"), Circuit(0.3, 1e-6, 0.0)
+    net, _ = train_device_aware(
+        (16, 6, 3),
+        x,
+        y,
+        x,
+        y,
+        device=device,
+        circuit=circuit,
+        epochs=0,
+        snap=False,
+        init_network=float_net,
+        init_percentile=100.0,
+        dtype="float64",
+    )
+    ratio = net.torch_forward(x).numpy() / float_net.forward(x)
+    np.testing.assert_allclose(ratio, ratio[0, 0], rtol=1e-10)
+    assert np.abs(net.layers[0].weight).max() == 1.0
+    with pytest.raises(SnnRramError, match="init_network"):
+        train_device_aware(
+            (16, 5, 3), x, y, x, y, device=device, circuit=circuit, init_network=float_net
+        )
+
+
+def test_a_saved_network_round_trips_with_its_provenance(tmp_path):
+    x, y = _blobs(64, 0)
+    device = devices.load("sinh_mild")
+    circuit = Circuit(0.5, 1e-6, 1e3)
+    net, meta = train_device_aware(
+        (16, 6, 3), x, y, x, y, device=device, circuit=circuit, epochs=1, bias=True, seed=1
+    )
+    path = net.save(tmp_path / "net.npz", meta)
+    back, side = load_device_aware(path)
+    assert side["recipe"].startswith("snn_rram.training.device_aware")
+    assert side["device"]["read"] == {"model": "sinh", "b": 1.5}
+    assert side["circuit"]["r_neuron"] == 1e3 and side["circuit"]["v_read"] == 0.5
+    assert side["meta"]["epochs"] == 1 and side["meta"]["test_accuracy"] == meta["test_accuracy"]
+    assert back.device.to_dict() == device.to_dict()
+    assert back.circuit.to_dict() == circuit.to_dict()
+    for k in range(2):
+        for g, h in zip(net.conductances(k), back.conductances(k), strict=True):
+            np.testing.assert_array_equal(g, h)  # the same programmed levels
+    np.testing.assert_allclose(
+        back.torch_forward(x).numpy(), net.torch_forward(x).numpy(), rtol=1e-12, atol=1e-12
+    )
+    # the .npz is an ordinary network (the nominal weights), checked against its sidecar
+    nominal = ann.load(path)
+    np.testing.assert_allclose(nominal.forward(x[:4]), net.to_network().forward(x[:4]))
+    last = nominal.layers[-1]
+    changed = ann.Dense(2 * last.weight, last.bias, name=last.name)
+    ann.save(ann.Network([*nominal.layers[:-1], changed], nominal.input_shape), path)
+    with pytest.raises(SnnRramError, match="sidecar"):
+        load_device_aware(path)
+
+
+def test_bad_inputs_are_named():
+    x, y = _blobs(8, 0)
+    device, circuit = devices.load("sinh_mild"), Circuit(0.5, 1e-6, 0.0)
+    with pytest.raises(SnnRramError, match="pair"):
+        train_device_aware((16, 3), x, y, x, y, device=device, circuit=circuit, pair="nope")
+    with pytest.raises(SnnRramError, match="train_x"):
+        train_device_aware((16, 3), x * 2, y, x, y, device=device, circuit=circuit)
+    with pytest.raises(SnnRramError, match="features"):
+        train_device_aware((15, 3), x, y, x, y, device=device, circuit=circuit)
+    with pytest.raises(SnnRramError, match="wire"):
+        train_device_aware(
+            (16, 3), x, y, x, y, device=device, circuit=circuit.replace(r_wire_col=1.0)
+        )
+    polynomial = dataclasses.replace(device, read_model=Polynomial(a2=[1e-7], a3=[3e-6]))
+    with pytest.raises(SnnRramError, match="separable"):
+        train_device_aware((16, 3), x, y, x, y, device=polynomial, circuit=circuit)
