@@ -72,10 +72,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from snn_rram import ann
 from snn_rram._validation import as_array, as_scalar, one_of
 from snn_rram.devices.programming import Programming
 from snn_rram.errors import SnnRramError
-from snn_rram.training.pair_array import PAIR_UPDATES, UPDATE_RULES, PairArray, pulse_counts
+from snn_rram.mapping.trained import trained_columns
+from snn_rram.training.pair_array import (
+    PAIR_UPDATES,
+    ROUNDINGS,
+    UPDATE_RULES,
+    PairArray,
+    pulse_counts,
+)
 
 __all__ = ["SELECTIONS", "SYNAPSES", "OnArrayConfig", "OnArrayResult", "train_on_array"]
 
@@ -101,9 +109,14 @@ class OnArrayConfig:
     ----------
     synapse : {"float", "single", "hybrid", "hybrid_carry"}
     learning_rate : float
-        η of the SGD step.
+        η of the SGD step (in the first epoch).
+    learning_rate_decay : float
+        η of epoch ``e`` (from 0) is ``learning_rate · learning_rate_decay**e``, for every
+        synapse configuration (``float`` included).
     epochs, batch_size : int
     update_rule : {"rounded", "stochastic"}
+    rounding : {"nearest", "stochastic"}
+        How the rounded rule rounds a count (:func:`~snn_rram.training.pulse_counts`).
     pulse_budget : int
         Most pulses a device receives in one update (rounded rule) and the small array's reach
         (``magnitude`` selection).
@@ -132,9 +145,11 @@ class OnArrayConfig:
 
     synapse: str = "single"
     learning_rate: float = 0.05
+    learning_rate_decay: float = 1.0
     epochs: int = 3
     batch_size: int = 1
     update_rule: str = "rounded"
+    rounding: str = "nearest"
     pulse_budget: int = 20
     stream_length: int = 10
     pair_update: str = "potentiate"
@@ -154,11 +169,13 @@ class OnArrayConfig:
         w = "OnArrayConfig"
         one_of(self.synapse, f"{w}.synapse", SYNAPSES)
         one_of(self.update_rule, f"{w}.update_rule", UPDATE_RULES)
+        one_of(self.rounding, f"{w}.rounding", ROUNDINGS)
         one_of(self.pair_update, f"{w}.pair_update", PAIR_UPDATES)
         one_of(self.selection, f"{w}.selection", SELECTIONS)
         one_of(self.magnitude_scope, f"{w}.magnitude_scope", _SCOPES)
         one_of(self.refresh, f"{w}.refresh", _REFRESH)
         as_scalar(self.learning_rate, f"{w}.learning_rate", positive=True)
+        as_scalar(self.learning_rate_decay, f"{w}.learning_rate_decay", positive=True)
         for name, low in (("epochs", 1), ("batch_size", 1), ("pulse_budget", 1)):
             _int(getattr(self, name), f"{w}.{name}", low)
         for name, low in (("stream_length", 1), ("switch_epoch", 0), ("carry_every", 1)):
@@ -222,19 +239,21 @@ class _Layer:
         return pulse_counts(
             x,
             delta,
-            cfg.learning_rate,
+            self.lr,
             w_step,
             rng,
             cfg.update_rule,
             cfg.pulse_budget,
             cfg.stream_length,
+            cfg.rounding,
         )
 
     def update(self, x, delta, epoch: int, rng) -> None:
         cfg = self.cfg
         self.updates += 1
+        self.lr = cfg.learning_rate * cfg.learning_rate_decay**epoch
         if self.kind == "float":
-            self.W -= (cfg.learning_rate / x.shape[0]) * (x.T @ delta)
+            self.W -= (self.lr / x.shape[0]) * (x.T @ delta)
             return
         # rows whose input is 0 in the whole batch receive no pulse under either rule
         rows = np.flatnonzero(np.any(x != 0, axis=0))
@@ -248,7 +267,7 @@ class _Layer:
                 target = big if epoch < cfg.switch_epoch else small
                 target.pulse(self._counts(x, delta, target.w_step, rng), rows)
             else:
-                dW = -(cfg.learning_rate / x.shape[0]) * (x.T @ delta)
+                dW = -(self.lr / x.shape[0]) * (x.T @ delta)
                 over = np.abs(np.rint(dW / small.w_step)) > cfg.pulse_budget
                 if cfg.magnitude_scope == "array":
                     target = big if over.any() else small
@@ -341,13 +360,21 @@ class OnArrayResult:
             raise SnnRramError("layer: a float run has no arrays")
         if not 0 <= layer < len(self.conductances):
             raise SnnRramError(f"layer: expected 0 … {len(self.conductances) - 1}, got {layer}")
-        roles = ["main"] if "main" in self.conductances[layer] else ["big", "small"]
-        blocks = [self.conductances[layer][r] for r in roles]  # each (2, rows, n_out)
-        stacked = np.stack([g for b in blocks for g in (b[0], b[1])], axis=-1)  # rows, out, c
-        c = stacked.shape[-1]
-        G = stacked.reshape(stacked.shape[0], -1)
-        gains = np.tile(np.tile([1.0, -1.0], c // 2), stacked.shape[1])
-        return G, gains
+        return trained_columns(self.conductances[layer])
+
+    def network(self, name: str = "on_array"):
+        """The trained effective weights as an :class:`snn_rram.ann.Network` (Dense + ReLU).
+
+        Save it (:func:`snn_rram.ann.save`) as the ``network.weights`` of a run whose
+        ``mapping.method`` is ``"trained"`` with this result's file: the run then puts these
+        arrays, as trained, onto its crossbars.
+        """
+        layers = []
+        for i, W in enumerate(self.weights):
+            layers.append(ann.Dense(W[:-1].T.copy(), W[-1].copy(), name=f"fc{i + 1}"))
+            if i + 1 < len(self.weights):
+                layers.append(ann.ReLU(name=f"relu{i + 1}"))
+        return ann.Network(layers, (self.sizes[0],), name=name)
 
     def effective_weights(self, layer: int) -> np.ndarray:
         """Weights of layer ``layer`` computed from :meth:`array` (equal to ``weights``)."""

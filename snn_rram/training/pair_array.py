@@ -16,10 +16,12 @@ import numpy as np
 from snn_rram._validation import one_of
 from snn_rram.devices.programming import Programming
 
-__all__ = ["PAIR_UPDATES", "UPDATE_RULES", "PairArray", "pulse_counts"]
+__all__ = ["PAIR_UPDATES", "ROUNDINGS", "UPDATE_RULES", "PairArray", "pulse_counts"]
 
 #: Pulse-count rules.
 UPDATE_RULES = ("rounded", "stochastic")
+#: How the rounded rule rounds (see :func:`pulse_counts`).
+ROUNDINGS = ("nearest", "stochastic")
 #: How a pair receives a signed count.
 PAIR_UPDATES = ("potentiate", "push_pull")
 
@@ -165,6 +167,7 @@ def pulse_counts(
     rule: str = "rounded",
     budget: int = 20,
     stream_length: int = 10,
+    rounding: str = "nearest",
 ) -> np.ndarray:
     """Signed pulse counts per device for the SGD step ``ΔW = −η/B·xᵀδ`` (fully parallel).
 
@@ -189,6 +192,11 @@ def pulse_counts(
     budget : int
         Most pulses per device and update (rounded rule).
     stream_length : int
+    rounding : {"nearest", "stochastic"}
+        Rounded rule: ``nearest`` rounds ``ΔW/w_step`` to the nearest integer (an update below
+        half a step is lost); ``stochastic`` rounds down or up with the probability of the
+        fractional part (``floor(ΔW/w_step + u)``, u uniform in [0, 1)), an unbiased count —
+        what a periphery with a random number per row/column pair would send.
 
     Returns
     -------
@@ -197,8 +205,12 @@ def pulse_counts(
     """
     B = x.shape[0]
     if rule == "rounded":
-        dW = -(learning_rate / B) * (x.T @ delta)
-        return np.clip(np.rint(dW / w_step), -budget, budget).astype(np.int64)
+        ratio = (-(learning_rate / B) / w_step) * (x.T @ delta)
+        if one_of(rounding, "rounding", ROUNDINGS) == "nearest":
+            n = np.rint(ratio)
+        else:
+            n = np.floor(ratio + rng.random(ratio.shape))
+        return np.clip(n, -budget, budget).astype(np.int64)
     one_of(rule, "rule", UPDATE_RULES)
     L = stream_length
     c = math.sqrt(learning_rate / (B * L * w_step))
