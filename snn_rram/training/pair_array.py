@@ -9,6 +9,7 @@ paper and our reconstruction.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -48,7 +49,9 @@ class PairArray:
         self.k = float(k)
         self.rng = rng
         self.pair_update = pair_update
-        self.devices = programming.draw((2, *self.shape), rng)  # [0]: G⁺, [1]: G⁻
+        varies = programming.d2d_g_min or programming.d2d_g_max or programming.d2d_nl
+        # [0]: G⁺, [1]: G⁻; without device-to-device variation one set of scalars serves all
+        self.devices = programming.draw((2, *self.shape), rng) if varies else programming.nominal()
         self.G = np.broadcast_to(self.devices.g_min, (2, *self.shape)).copy()
         per_pulse = programming.step * self.k
         #: Mean weight change of one pulse count (S·k per pulse, × 2 for push-pull).
@@ -58,7 +61,8 @@ class PairArray:
         self._span = (
             np.broadcast_to(self.devices.g_max, self.G.shape).reshape(2, size) - self._g_min
         )
-        self._touched: list[np.ndarray] = []  # pairs pulsed since the last refresh check
+        self._touched: list[np.ndarray] = []  # rows pulsed since the last refresh check
+        self._levels: dict[float, tuple] = {}  # refresh level -> conductance thresholds
         self._W = np.zeros(self.shape)
         self.pulses = 0  # update and write pulses so far
         self.resets = 0
@@ -87,24 +91,38 @@ class PairArray:
         rows : numpy.ndarray of int, optional
             The rows ``n`` covers (the others receive no pulse: their input was 0).
         """
-        local = np.flatnonzero(n)
-        if not local.size:
+        if not n.any():
             return
-        cnt = n.reshape(-1)[local]
-        n_out = self.shape[1]
-        pairs = local if rows is None else rows[local // n_out] * n_out + local % n_out
-        M = self._W.size
-        if self.pair_update == "potentiate":
-            dev = np.where(cnt > 0, pairs, pairs + M)
-            counts = np.abs(cnt)
+        block = self.G if rows is None else self.G[:, rows]  # (2, r, n_out), a copy with rows
+        if self.pair_update == "potentiate":  # one device per pair: G⁺ up, G⁻ for a decrease
+            up = n > 0
+            G = np.where(up, block[0], block[1])
+            new = self._devices_of(rows, up).apply_pulses(G, np.abs(n), self.rng)
+            block[0] = np.where(up, new, block[0])
+            block[1] = np.where(up, block[1], new)
         else:
-            dev = np.concatenate([pairs, pairs + M])
-            counts = np.concatenate([cnt, -cnt])
-        flat = self.G.reshape(-1)
-        flat[dev] = self.devices.take(dev).apply_pulses(flat[dev], counts, self.rng)
-        self.pulses += int(np.abs(counts).sum())
-        self._reweigh(pairs)
-        self._touched.append(pairs)
+            counts = np.stack([n, -n])
+            block = self._devices_of(rows, None).apply_pulses(block, counts, self.rng)
+        if rows is None:
+            self.G = block
+            self._W = self.k * (block[0] - block[1])
+        else:
+            self.G[:, rows] = block
+            self._W[rows] = self.k * (block[0] - block[1])
+        self.pulses += int(np.abs(n).sum()) * (1 if self.pair_update == "potentiate" else 2)
+        self._touched.append(np.arange(self.shape[0]) if rows is None else rows)
+
+    def _devices_of(self, rows, up):
+        """The device parameters of ``rows`` (all with None): the pulsed side where ``up``."""
+        d = self.devices
+        picked = {}
+        for name in ("g_min", "g_max", "a_ltp", "a_ltd"):
+            x = getattr(d, name)
+            if x.ndim:
+                x = x if rows is None else x[:, rows]
+                x = x if up is None else np.where(up, x[0], x[1])
+            picked[name] = x
+        return dataclasses.replace(d, **picked)
 
     def write(self, w: np.ndarray, mask: np.ndarray | None = None) -> None:
         """Reset pairs (``mask``, all by default) and write weights ``w`` noise-free.
@@ -117,9 +135,13 @@ class PairArray:
         """
         mask = np.ones(self.shape, dtype=bool) if mask is None else mask
         idx = np.flatnonzero(mask)
+        self._write(idx, np.broadcast_to(w, self.shape).reshape(-1)[idx])
+
+    def _write(self, idx: np.ndarray, w: np.ndarray) -> None:
+        """:meth:`write` of the pairs at flat indices ``idx`` to weights ``w`` (same length)."""
         if not idx.size:
             return
-        w = np.broadcast_to(w, self.shape).reshape(-1)[idx] / self.k
+        w = w / self.k
         span = self._span[:, idx]
         if self.pair_update == "potentiate":
             target = np.stack([np.maximum(w, 0.0), np.maximum(-w, 0.0)])
@@ -138,24 +160,40 @@ class PairArray:
     def refresh_saturated(self, level: float) -> int:
         """Refresh the pairs near saturation (see the module docstring); their number.
 
-        Only pairs pulsed since the last call are checked (no other pair can have moved).
+        Only the rows pulsed since the last call are checked (no other pair can have moved).
         """
         if not self._touched:
             return 0
-        idx = (
+        rows = (
             self._touched[0]
             if len(self._touched) == 1
             else np.unique(np.concatenate(self._touched))
         )
         self._touched = []
-        f = (self.G.reshape(2, -1)[:, idx] - self._g_min[:, idx]) / self._span[:, idx]
-        hit = idx[(f.max(axis=0) > level) & (f.min(axis=0) > 1 - level)]
+        hi, lo = self._thresholds(level)
+        gp, gm = self.G[0, rows], self.G[1, rows]
+        if hi.ndim > 1:  # device-to-device variation: each device its own thresholds
+            hi, lo = hi[:, rows], lo[:, rows]
+        hit = np.flatnonzero(((gp > hi[0]) & (gm > lo[1])) | ((gm > hi[1]) & (gp > lo[0])))
         if hit.size:
-            mask = np.zeros(self.shape, dtype=bool)
-            mask.reshape(-1)[hit] = True
-            self.write(self.weight(), mask)
+            n_out = self.shape[1]
+            self._write(rows[hit // n_out] * n_out + hit % n_out, self._W[rows].reshape(-1)[hit])
             self.refreshes += int(hit.size)
         return int(hit.size)
+
+    def _thresholds(self, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """Conductances above ``level`` and ``1 − level`` of each device's range.
+
+        Shape ``(2,)`` (G⁺, G⁻) without device-to-device variation, else ``(2, *shape)``.
+        """
+        if level not in self._levels:
+            d = self.devices
+            scalar = np.ndim(d.g_min) == 0 and np.ndim(d.g_max) == 0
+            shape = (2,) if scalar else (2, *self.shape)
+            g_min = np.full(2, float(d.g_min)) if scalar else self._g_min.reshape(shape)
+            span = np.full(2, float(d.g_max - d.g_min)) if scalar else self._span.reshape(shape)
+            self._levels[level] = (g_min + level * span, g_min + (1 - level) * span)
+        return self._levels[level]
 
 
 def pulse_counts(
