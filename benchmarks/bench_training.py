@@ -42,6 +42,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--images", type=int, default=4000, help="training images (4,000)")
+    parser.add_argument("--learning-rate", type=float, default=0.02, help="η (0.02, the study's)")
     parser.add_argument(
         "--phase",
         choices=("big", "small"),
@@ -53,8 +54,9 @@ def main():
     data = ds.train_vectors(), ds.train_labels, ds.test_vectors(), ds.test_labels
     sizes = (784, 256, 10)
     switch = 1 if args.phase == "big" else 0
-    hybrid = OnArrayConfig(synapse="hybrid", selection="phase", switch_epoch=switch, epochs=1)
-    ref = OnArrayConfig(synapse="float", epochs=1)
+    common = {"epochs": 1, "learning_rate": args.learning_rate}
+    hybrid = OnArrayConfig(synapse="hybrid", selection="phase", switch_epoch=switch, **common)
+    ref = OnArrayConfig(synapse="float", **common)
     ours = theirs = float("inf")
     for _ in range(args.repeat):
         r = train_on_array(sizes, DEVICE, *data, hybrid, seed=0)

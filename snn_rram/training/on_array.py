@@ -226,13 +226,15 @@ class _Layer:
                 "small": PairArray(programming, shape, k, rng(1), pu),
             }
             self.arrays["big"].write(w0)
+            self.W = self._sum()
+
+    def _sum(self, rows=slice(None)) -> np.ndarray:
+        return self.arrays["big"]._W[rows] + self.arrays["small"]._W[rows]
 
     def weight(self) -> np.ndarray:
-        if self.kind == "float":
-            return self.W
         if len(self.arrays) == 1:
             return self.arrays["main"]._W  # kept up to date by every pulse and write
-        return self.arrays["big"]._W + self.arrays["small"]._W
+        return self.W  # float; hybrids: the two arrays' sum, updated where they changed
 
     def _counts(self, x, delta, w_step, rng) -> np.ndarray:
         cfg = self.cfg
@@ -281,6 +283,7 @@ class _Layer:
             big, small = self.arrays["big"], self.arrays["small"]
             small.pulse(self._counts(x, delta, small.w_step, rng), rows)
             if self.updates % cfg.carry_every == 0:
+                rows = slice(None)
                 ws = small.weight()
                 n_big = np.rint(ws / big.w_step).astype(np.int64)
                 before = big.weight()
@@ -290,6 +293,8 @@ class _Layer:
         if cfg.refresh == "saturated":
             for a in self.arrays.values():
                 a.refresh_saturated(cfg.refresh_level)
+        if self.kind != "single":  # nothing outside the pulsed rows has changed
+            self.W[rows] = self._sum(rows)
 
 
 @dataclass

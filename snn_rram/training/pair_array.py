@@ -21,6 +21,9 @@ __all__ = ["PAIR_UPDATES", "ROUNDINGS", "UPDATE_RULES", "PairArray", "pulse_coun
 
 #: Pulse-count rules.
 UPDATE_RULES = ("rounded", "stochastic")
+#: A pulse goes through the whole block of pulsed rows (dense operations) when at least 1 in
+#: ``_DENSE`` of its pairs receives pulses; otherwise through the pulsed pairs alone.
+_DENSE = 4
 #: How the rounded rule rounds (see :func:`pulse_counts`).
 ROUNDINGS = ("nearest", "stochastic")
 #: How a pair receives a signed count.
@@ -61,7 +64,9 @@ class PairArray:
         self._span = (
             np.broadcast_to(self.devices.g_max, self.G.shape).reshape(2, size) - self._g_min
         )
-        self._touched: list[np.ndarray] = []  # rows pulsed since the last refresh check
+        # rows (dense pulses) and pairs (sparse pulses) pulsed since the last refresh check
+        self._touched: list[np.ndarray] = []
+        self._touched_pairs: list[np.ndarray] = []
         self._levels: dict[float, tuple] = {}  # refresh level -> conductance thresholds
         self._W = np.zeros(self.shape)
         self.pulses = 0  # update and write pulses so far
@@ -91,25 +96,47 @@ class PairArray:
         rows : numpy.ndarray of int, optional
             The rows ``n`` covers (the others receive no pulse: their input was 0).
         """
-        if not n.any():
+        local = np.flatnonzero(n)
+        if not local.size:
             return
+        self.pulses += int(np.abs(n).sum()) * (1 if self.pair_update == "potentiate" else 2)
+        if local.size * _DENSE < n.size:  # few pulsed pairs: only those
+            n_out = self.shape[1]
+            pairs = local if rows is None else rows[local // n_out] * n_out + local % n_out
+            self._pulse_pairs(pairs, n.reshape(-1)[local])
+        else:  # most pairs of the block: dense operations on the block
+            self._pulse_rows(n, rows)
+
+    def _pulse_pairs(self, pairs: np.ndarray, cnt: np.ndarray) -> None:
+        M = self._W.size
+        if self.pair_update == "potentiate":
+            dev = np.where(cnt > 0, pairs, pairs + M)
+            counts = np.abs(cnt)
+        else:
+            dev = np.concatenate([pairs, pairs + M])
+            counts = np.concatenate([cnt, -cnt])
+        flat = self.G.reshape(-1)
+        flat[dev] = self.devices.take(dev).pulse_trains(flat[dev], counts, self.rng)
+        self._reweigh(pairs)
+        self._touched_pairs.append(pairs)
+
+    def _pulse_rows(self, n: np.ndarray, rows) -> None:
         block = self.G if rows is None else self.G[:, rows]  # (2, r, n_out), a copy with rows
         if self.pair_update == "potentiate":  # one device per pair: G⁺ up, G⁻ for a decrease
             up = n > 0
             G = np.where(up, block[0], block[1])
-            new = self._devices_of(rows, up).apply_pulses(G, np.abs(n), self.rng)
+            new = self._devices_of(rows, up).pulse_trains(G, np.abs(n), self.rng)
             block[0] = np.where(up, new, block[0])
             block[1] = np.where(up, block[1], new)
         else:
             counts = np.stack([n, -n])
-            block = self._devices_of(rows, None).apply_pulses(block, counts, self.rng)
+            block = self._devices_of(rows, None).pulse_trains(block, counts, self.rng)
         if rows is None:
             self.G = block
             self._W = self.k * (block[0] - block[1])
         else:
             self.G[:, rows] = block
             self._W[rows] = self.k * (block[0] - block[1])
-        self.pulses += int(np.abs(n).sum()) * (1 if self.pair_update == "potentiate" else 2)
         self._touched.append(np.arange(self.shape[0]) if rows is None else rows)
 
     def _devices_of(self, rows, up):
@@ -162,23 +189,30 @@ class PairArray:
 
         Only the rows pulsed since the last call are checked (no other pair can have moved).
         """
-        if not self._touched:
-            return 0
-        rows = (
-            self._touched[0]
-            if len(self._touched) == 1
-            else np.unique(np.concatenate(self._touched))
-        )
-        self._touched = []
         hi, lo = self._thresholds(level)
-        gp, gm = self.G[0, rows], self.G[1, rows]
-        if hi.ndim > 1:  # device-to-device variation: each device its own thresholds
-            hi, lo = hi[:, rows], lo[:, rows]
-        hit = np.flatnonzero(((gp > hi[0]) & (gm > lo[1])) | ((gm > hi[1]) & (gp > lo[0])))
-        if hit.size:
+        hits = []
+        if self._touched:
+            rows = np.unique(np.concatenate(self._touched))
+            gp, gm = self.G[0, rows], self.G[1, rows]
+            h, l = (hi[:, rows], lo[:, rows]) if hi.ndim > 1 else (hi, lo)
+            hit = np.flatnonzero(((gp > h[0]) & (gm > l[1])) | ((gm > h[1]) & (gp > l[0])))
             n_out = self.shape[1]
-            self._write(rows[hit // n_out] * n_out + hit % n_out, self._W[rows].reshape(-1)[hit])
-            self.refreshes += int(hit.size)
+            hits.append(rows[hit // n_out] * n_out + hit % n_out)
+        if self._touched_pairs:
+            idx = np.unique(np.concatenate(self._touched_pairs))
+            G = self.G.reshape(2, -1)
+            gp, gm = G[0, idx], G[1, idx]
+            if hi.ndim > 1:
+                h, l = hi.reshape(2, -1)[:, idx], lo.reshape(2, -1)[:, idx]
+            else:
+                h, l = hi, lo
+            hits.append(idx[((gp > h[0]) & (gm > l[1])) | ((gm > h[1]) & (gp > l[0]))])
+        self._touched, self._touched_pairs = [], []
+        hit = np.unique(np.concatenate(hits)) if len(hits) > 1 else (hits[0] if hits else None)
+        if hit is None or not hit.size:
+            return 0
+        self._write(hit, self._W.reshape(-1)[hit])
+        self.refreshes += int(hit.size)
         return int(hit.size)
 
     def _thresholds(self, level: float) -> tuple[np.ndarray, np.ndarray]:
@@ -243,12 +277,16 @@ def pulse_counts(
     """
     B = x.shape[0]
     if rule == "rounded":
-        ratio = (-(learning_rate / B) / w_step) * (x.T @ delta)
+        scale = -(learning_rate / B) / w_step
+        n = np.outer(x[0] * scale, delta[0]) if B == 1 else scale * (x.T @ delta)
         if one_of(rounding, "rounding", ROUNDINGS) == "nearest":
-            n = np.rint(ratio)
+            np.rint(n, out=n)
         else:
-            n = np.floor(ratio + rng.random(ratio.shape))
-        return np.clip(n, -budget, budget).astype(np.int64)
+            n += rng.random(n.shape)
+            np.floor(n, out=n)
+        np.maximum(n, -budget, out=n)
+        np.minimum(n, budget, out=n)
+        return n.astype(np.int64)
     one_of(rule, "rule", UPDATE_RULES)
     L = stream_length
     c = math.sqrt(learning_rate / (B * L * w_step))
