@@ -48,7 +48,9 @@ Only the abstract is public; every free choice is a field of :class:`OnArrayConf
   afterwards; ``magnitude`` — per update, the big array when the update exceeds the small
   array's reach (a rounded count beyond ``pulse_budget``), either for the whole array at once
   (``magnitude_scope = "array"``, one array per update as in the paper) or per device
-  (``"cell"``, both arrays pulsed in the same update).
+  (``"cell"``, both arrays pulsed in the same update); ``"residual"`` splits every update
+  (rounded rule): the big array receives ``round(ΔW/Δw_big)`` pulses, the small array the
+  rounded remainder in its own steps — each array one fully parallel update.
 - ``hybrid_carry`` (a reference, NeuroSim's HybridCell style, what the paper avoids): every
   update goes to the small array; every ``carry_every`` updates the small pair's weight is
   carried into the big pair (rounded to big pulses) and the small pair is reset, and the
@@ -91,7 +93,7 @@ __all__ = ["SELECTIONS", "SYNAPSES", "OnArrayConfig", "OnArrayResult", "train_on
 SYNAPSES = ("float", "single", "hybrid", "hybrid_carry")
 #: Array selection of ``hybrid``.
 SELECTIONS = ("phase", "magnitude")
-_SCOPES = ("array", "cell")
+_SCOPES = ("array", "cell", "residual")
 _REFRESH = ("none", "saturated")
 
 
@@ -126,7 +128,7 @@ class OnArrayConfig:
     selection : {"phase", "magnitude"}
     switch_epoch : int
         ``phase``: epochs on the big array before switching to the small one.
-    magnitude_scope : {"array", "cell"}
+    magnitude_scope : {"array", "cell", "residual"}
     gamma : float
         Area ratio big/small.
     noise_exponent : float
@@ -274,11 +276,17 @@ class _Layer:
                 if cfg.magnitude_scope == "array":
                     target = big if over.any() else small
                     target.pulse(self._counts(x, delta, target.w_step, rng), rows)
-                else:
+                elif cfg.magnitude_scope == "cell":
                     n_big = self._counts(x, delta, big.w_step, rng)
                     n_small = self._counts(x, delta, small.w_step, rng)
                     big.pulse(np.where(over, n_big, 0), rows)
                     small.pulse(np.where(over, 0, n_small), rows)
+                else:  # residual: whole big steps to the big array, the rest to the small one
+                    b = cfg.pulse_budget
+                    n_big = np.clip(np.rint(dW / big.w_step), -b, b)
+                    rest = np.clip(np.rint((dW - n_big * big.w_step) / small.w_step), -b, b)
+                    big.pulse(n_big.astype(np.int64), rows)
+                    small.pulse(rest.astype(np.int64), rows)
         else:  # hybrid_carry
             big, small = self.arrays["big"], self.arrays["small"]
             small.pulse(self._counts(x, delta, small.w_step, rng), rows)

@@ -68,7 +68,7 @@ class PairArray:
         self._touched: list[np.ndarray] = []
         self._touched_pairs: list[np.ndarray] = []
         self._levels: dict[float, tuple] = {}  # refresh level -> conductance thresholds
-        self._W = np.zeros(self.shape)
+        self._W = self.k * (self.G[0] - self.G[1])  # reset pairs: 0 unless g_min varies
         self.pulses = 0  # update and write pulses so far
         self.resets = 0
         self.refreshes = 0
