@@ -28,7 +28,8 @@ Only the abstract is public; every free choice is a field of :class:`OnArrayConf
   ``ΔW = −η/B · Σ_b x_b δ_bᵀ`` becomes a pulse count per device, either
 
   - ``rounded``: ``n = round(ΔW / Δw)`` clipped to ``±pulse_budget``, with ``Δw`` the
-    array's mean weight step per pulse; or
+    array's mean weight step per pulse (``rounding``: to the nearest integer, or stochastic
+    rounding, unbiased but with more pulses); or
   - ``stochastic`` (Gokmen & Vlasov 2016): the rows fire ``stream_length`` Bernoulli pulses
     of probability ``|x_i|·c`` and the columns of probability ``|δ_j|·c`` (signs carried by
     the pulse polarity), a device counts the coincidences, ``c = √(η / (B · stream_length ·
@@ -55,6 +56,11 @@ Only the abstract is public; every free choice is a field of :class:`OnArrayConf
   update goes to the small array; every ``carry_every`` updates the small pair's weight is
   carried into the big pair (rounded to big pulses) and the small pair is reset, and the
   remainder rewritten into it when ``carry_remainder``.
+- Schedule: η in epoch ``e`` is ``learning_rate · learning_rate_decay**e`` for every
+  configuration. The defaults (η = 0.05, no decay) are NeuroSim-like; on 50 noisy states
+  η = 0.02 halved every epoch is what ``studies/on_array_accuracy.py`` uses: large early steps
+  go to the big array, and the late fine-tuning of the small array sends few, small pulse
+  trains (every pulse adds cycle-to-cycle noise).
 - ``float``: the same network, initialisation, order and schedule in float64 (the reference).
 - Initial weights: He-normal (σ = √(2/fan_in), biases 0), clipped to ``±w_max``, written into
   the (big) array noise-free to the nearest state; the small array starts reset.
