@@ -100,6 +100,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_analog.py
 	$(BIN)/python benchmarks/bench_snn.py
 	$(BIN)/python benchmarks/bench_sweep.py
+	$(BIN)/python benchmarks/bench_training.py
 
 # Paper 5: binary vs ternary networks read by the PCSA model (trains on Fashion-MNIST: ~1 h)
 study-pcsa: setup

@@ -657,11 +657,16 @@ class RunConfig(Section):
         from snn_rram.crossbar import Circuit
 
         method = mapping.get(self.mapping.method)
+        # a method whose options name the network's own layers (trained) checks them alone
+        check = getattr(method, "check_options", None)
         # the options' own rules, not the circuit's (checked above): grounded rows, no wires
         c = self.circuit
         circuit = Circuit(c.v_read, c.pulse_width, float(np.max(c.r_neuron)))
         weight = np.array([[0.5, -0.25], [-1.0, 0.75]])
         try:
+            if check is not None:
+                check(**self.mapping.options)
+                return
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # convergence on a toy layer says nothing
                 method(

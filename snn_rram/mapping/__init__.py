@@ -13,6 +13,7 @@ from snn_rram.mapping.pcsa_pairs import SenseMapping, binary_2t2r, ternarize, te
 from snn_rram.mapping.quantize import Quantized, quantize
 from snn_rram.mapping.qwsm import qwsm
 from snn_rram.mapping.registry import available, get, register
+from snn_rram.mapping.trained import read_trained, trained, trained_columns
 
 __all__ = [
     "Mapping",
@@ -28,7 +29,10 @@ __all__ = [
     "min_error",
     "quantize",
     "qwsm",
+    "read_trained",
     "register",
     "ternarize",
     "ternary_2t2r",
+    "trained",
+    "trained_columns",
 ]

@@ -28,7 +28,8 @@ Only the abstract is public; every free choice is a field of :class:`OnArrayConf
   ``ΔW = −η/B · Σ_b x_b δ_bᵀ`` becomes a pulse count per device, either
 
   - ``rounded``: ``n = round(ΔW / Δw)`` clipped to ``±pulse_budget``, with ``Δw`` the
-    array's mean weight step per pulse; or
+    array's mean weight step per pulse (``rounding``: to the nearest integer, or stochastic
+    rounding, unbiased but with more pulses); or
   - ``stochastic`` (Gokmen & Vlasov 2016): the rows fire ``stream_length`` Bernoulli pulses
     of probability ``|x_i|·c`` and the columns of probability ``|δ_j|·c`` (signs carried by
     the pulse polarity), a device counts the coincidences, ``c = √(η / (B · stream_length ·
@@ -48,11 +49,18 @@ Only the abstract is public; every free choice is a field of :class:`OnArrayConf
   afterwards; ``magnitude`` — per update, the big array when the update exceeds the small
   array's reach (a rounded count beyond ``pulse_budget``), either for the whole array at once
   (``magnitude_scope = "array"``, one array per update as in the paper) or per device
-  (``"cell"``, both arrays pulsed in the same update).
+  (``"cell"``, both arrays pulsed in the same update); ``"residual"`` splits every update
+  (rounded rule): the big array receives ``round(ΔW/Δw_big)`` pulses, the small array the
+  rounded remainder in its own steps — each array one fully parallel update.
 - ``hybrid_carry`` (a reference, NeuroSim's HybridCell style, what the paper avoids): every
   update goes to the small array; every ``carry_every`` updates the small pair's weight is
   carried into the big pair (rounded to big pulses) and the small pair is reset, and the
   remainder rewritten into it when ``carry_remainder``.
+- Schedule: η in epoch ``e`` is ``learning_rate · learning_rate_decay**e`` for every
+  configuration. The defaults (η = 0.05, no decay) are NeuroSim-like; on 50 noisy states
+  η = 0.02 halved every epoch is what ``studies/on_array_accuracy.py`` uses: large early steps
+  go to the big array, and the late fine-tuning of the small array sends few, small pulse
+  trains (every pulse adds cycle-to-cycle noise).
 - ``float``: the same network, initialisation, order and schedule in float64 (the reference).
 - Initial weights: He-normal (σ = √(2/fan_in), biases 0), clipped to ``±w_max``, written into
   the (big) array noise-free to the nearest state; the small array starts reset.
@@ -72,10 +80,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from snn_rram import ann
 from snn_rram._validation import as_array, as_scalar, one_of
 from snn_rram.devices.programming import Programming
 from snn_rram.errors import SnnRramError
-from snn_rram.training.pair_array import PAIR_UPDATES, UPDATE_RULES, PairArray, pulse_counts
+from snn_rram.mapping.trained import trained_columns
+from snn_rram.training.pair_array import (
+    PAIR_UPDATES,
+    ROUNDINGS,
+    UPDATE_RULES,
+    PairArray,
+    pulse_counts,
+)
 
 __all__ = ["SELECTIONS", "SYNAPSES", "OnArrayConfig", "OnArrayResult", "train_on_array"]
 
@@ -83,7 +99,7 @@ __all__ = ["SELECTIONS", "SYNAPSES", "OnArrayConfig", "OnArrayResult", "train_on
 SYNAPSES = ("float", "single", "hybrid", "hybrid_carry")
 #: Array selection of ``hybrid``.
 SELECTIONS = ("phase", "magnitude")
-_SCOPES = ("array", "cell")
+_SCOPES = ("array", "cell", "residual")
 _REFRESH = ("none", "saturated")
 
 
@@ -101,9 +117,14 @@ class OnArrayConfig:
     ----------
     synapse : {"float", "single", "hybrid", "hybrid_carry"}
     learning_rate : float
-        η of the SGD step.
+        η of the SGD step (in the first epoch).
+    learning_rate_decay : float
+        η of epoch ``e`` (from 0) is ``learning_rate · learning_rate_decay**e``, for every
+        synapse configuration (``float`` included).
     epochs, batch_size : int
     update_rule : {"rounded", "stochastic"}
+    rounding : {"nearest", "stochastic"}
+        How the rounded rule rounds a count (:func:`~snn_rram.training.pulse_counts`).
     pulse_budget : int
         Most pulses a device receives in one update (rounded rule) and the small array's reach
         (``magnitude`` selection).
@@ -113,7 +134,7 @@ class OnArrayConfig:
     selection : {"phase", "magnitude"}
     switch_epoch : int
         ``phase``: epochs on the big array before switching to the small one.
-    magnitude_scope : {"array", "cell"}
+    magnitude_scope : {"array", "cell", "residual"}
     gamma : float
         Area ratio big/small.
     noise_exponent : float
@@ -132,9 +153,11 @@ class OnArrayConfig:
 
     synapse: str = "single"
     learning_rate: float = 0.05
+    learning_rate_decay: float = 1.0
     epochs: int = 3
     batch_size: int = 1
     update_rule: str = "rounded"
+    rounding: str = "nearest"
     pulse_budget: int = 20
     stream_length: int = 10
     pair_update: str = "potentiate"
@@ -154,11 +177,13 @@ class OnArrayConfig:
         w = "OnArrayConfig"
         one_of(self.synapse, f"{w}.synapse", SYNAPSES)
         one_of(self.update_rule, f"{w}.update_rule", UPDATE_RULES)
+        one_of(self.rounding, f"{w}.rounding", ROUNDINGS)
         one_of(self.pair_update, f"{w}.pair_update", PAIR_UPDATES)
         one_of(self.selection, f"{w}.selection", SELECTIONS)
         one_of(self.magnitude_scope, f"{w}.magnitude_scope", _SCOPES)
         one_of(self.refresh, f"{w}.refresh", _REFRESH)
         as_scalar(self.learning_rate, f"{w}.learning_rate", positive=True)
+        as_scalar(self.learning_rate_decay, f"{w}.learning_rate_decay", positive=True)
         for name, low in (("epochs", 1), ("batch_size", 1), ("pulse_budget", 1)):
             _int(getattr(self, name), f"{w}.{name}", low)
         for name, low in (("stream_length", 1), ("switch_epoch", 0), ("carry_every", 1)):
@@ -209,32 +234,36 @@ class _Layer:
                 "small": PairArray(programming, shape, k, rng(1), pu),
             }
             self.arrays["big"].write(w0)
+            self.W = self._sum()
+
+    def _sum(self, rows=slice(None)) -> np.ndarray:
+        return self.arrays["big"]._W[rows] + self.arrays["small"]._W[rows]
 
     def weight(self) -> np.ndarray:
-        if self.kind == "float":
-            return self.W
         if len(self.arrays) == 1:
             return self.arrays["main"]._W  # kept up to date by every pulse and write
-        return self.arrays["big"]._W + self.arrays["small"]._W
+        return self.W  # float; hybrids: the two arrays' sum, updated where they changed
 
     def _counts(self, x, delta, w_step, rng) -> np.ndarray:
         cfg = self.cfg
         return pulse_counts(
             x,
             delta,
-            cfg.learning_rate,
+            self.lr,
             w_step,
             rng,
             cfg.update_rule,
             cfg.pulse_budget,
             cfg.stream_length,
+            cfg.rounding,
         )
 
     def update(self, x, delta, epoch: int, rng) -> None:
         cfg = self.cfg
         self.updates += 1
+        self.lr = cfg.learning_rate * cfg.learning_rate_decay**epoch
         if self.kind == "float":
-            self.W -= (cfg.learning_rate / x.shape[0]) * (x.T @ delta)
+            self.W -= (self.lr / x.shape[0]) * (x.T @ delta)
             return
         # rows whose input is 0 in the whole batch receive no pulse under either rule
         rows = np.flatnonzero(np.any(x != 0, axis=0))
@@ -248,20 +277,27 @@ class _Layer:
                 target = big if epoch < cfg.switch_epoch else small
                 target.pulse(self._counts(x, delta, target.w_step, rng), rows)
             else:
-                dW = -(cfg.learning_rate / x.shape[0]) * (x.T @ delta)
+                dW = -(self.lr / x.shape[0]) * (x.T @ delta)
                 over = np.abs(np.rint(dW / small.w_step)) > cfg.pulse_budget
                 if cfg.magnitude_scope == "array":
                     target = big if over.any() else small
                     target.pulse(self._counts(x, delta, target.w_step, rng), rows)
-                else:
+                elif cfg.magnitude_scope == "cell":
                     n_big = self._counts(x, delta, big.w_step, rng)
                     n_small = self._counts(x, delta, small.w_step, rng)
                     big.pulse(np.where(over, n_big, 0), rows)
                     small.pulse(np.where(over, 0, n_small), rows)
+                else:  # residual: whole big steps to the big array, the rest to the small one
+                    b = cfg.pulse_budget
+                    n_big = np.clip(np.rint(dW / big.w_step), -b, b)
+                    rest = np.clip(np.rint((dW - n_big * big.w_step) / small.w_step), -b, b)
+                    big.pulse(n_big.astype(np.int64), rows)
+                    small.pulse(rest.astype(np.int64), rows)
         else:  # hybrid_carry
             big, small = self.arrays["big"], self.arrays["small"]
             small.pulse(self._counts(x, delta, small.w_step, rng), rows)
             if self.updates % cfg.carry_every == 0:
+                rows = slice(None)
                 ws = small.weight()
                 n_big = np.rint(ws / big.w_step).astype(np.int64)
                 before = big.weight()
@@ -271,6 +307,8 @@ class _Layer:
         if cfg.refresh == "saturated":
             for a in self.arrays.values():
                 a.refresh_saturated(cfg.refresh_level)
+        if self.kind != "single":  # nothing outside the pulsed rows has changed
+            self.W[rows] = self._sum(rows)
 
 
 @dataclass
@@ -341,13 +379,21 @@ class OnArrayResult:
             raise SnnRramError("layer: a float run has no arrays")
         if not 0 <= layer < len(self.conductances):
             raise SnnRramError(f"layer: expected 0 … {len(self.conductances) - 1}, got {layer}")
-        roles = ["main"] if "main" in self.conductances[layer] else ["big", "small"]
-        blocks = [self.conductances[layer][r] for r in roles]  # each (2, rows, n_out)
-        stacked = np.stack([g for b in blocks for g in (b[0], b[1])], axis=-1)  # rows, out, c
-        c = stacked.shape[-1]
-        G = stacked.reshape(stacked.shape[0], -1)
-        gains = np.tile(np.tile([1.0, -1.0], c // 2), stacked.shape[1])
-        return G, gains
+        return trained_columns(self.conductances[layer])
+
+    def network(self, name: str = "on_array"):
+        """The trained effective weights as an :class:`snn_rram.ann.Network` (Dense + ReLU).
+
+        Save it (:func:`snn_rram.ann.save`) as the ``network.weights`` of a run whose
+        ``mapping.method`` is ``"trained"`` with this result's file: the run then puts these
+        arrays, as trained, onto its crossbars.
+        """
+        layers = []
+        for i, W in enumerate(self.weights):
+            layers.append(ann.Dense(W[:-1].T.copy(), W[-1].copy(), name=f"fc{i + 1}"))
+            if i + 1 < len(self.weights):
+                layers.append(ann.ReLU(name=f"relu{i + 1}"))
+        return ann.Network(layers, (self.sizes[0],), name=name)
 
     def effective_weights(self, layer: int) -> np.ndarray:
         """Weights of layer ``layer`` computed from :meth:`array` (equal to ``weights``)."""

@@ -11,7 +11,9 @@ Layout (``kind = "on_array_training"``, ``schema_version = 1``)::
     /layers/<i>       attrs: gain (weight per siemens); datasets: weights,
                       conductances/<role> (2, fan_in + 1, fan_out) in S
 
-Written atomically (a reader never sees half a file).
+Written atomically (a reader never sees half a file). The file's kind, version and layers are
+read by :mod:`snn_rram.mapping.trained` (the ``trained`` mapping reads these files too; the
+mapping layer may not import training).
 """
 
 from __future__ import annotations
@@ -25,14 +27,18 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from snn_rram._io import atomic_write, open_hdf5
+from snn_rram._io import atomic_write
 from snn_rram.errors import SnnRramError
+from snn_rram.mapping.trained import (
+    TRAINING_KIND,
+    TRAINING_SCHEMA_VERSION,
+    open_training_file,
+    read_layers,
+)
 from snn_rram.training.on_array import OnArrayConfig, OnArrayResult
 
 __all__ = ["load_on_array", "save_on_array"]
 
-KIND = "on_array_training"
-SCHEMA_VERSION = 1
 _COUNTS = ("pulses", "resets", "refreshes")
 
 
@@ -61,8 +67,8 @@ def save_on_array(result: OnArrayResult, path: str | os.PathLike, *, data: str =
     config = dataclasses.asdict(result.config)
     with atomic_write(path) as fh, h5py.File(fh, "w") as f:
         a = f.attrs
-        a["kind"] = KIND
-        a["schema_version"] = np.int64(SCHEMA_VERSION)
+        a["kind"] = TRAINING_KIND
+        a["schema_version"] = np.int64(TRAINING_SCHEMA_VERSION)
         a["created"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         a["snn_rram_version"] = snn_rram.__version__
         a["numpy_version"] = np.__version__
@@ -99,28 +105,14 @@ def load_on_array(path: str | os.PathLike) -> OnArrayResult:
         a damaged file (the missing part named).
     """
     path = Path(path)
-    if not path.is_file():
-        raise SnnRramError(f"path: no file {str(path)!r}")
-    f = open_hdf5(path, f"path: {str(path)!r} is not an on-array training result")
-    with f:
-        if f.attrs.get("kind") != KIND:
-            raise SnnRramError(
-                f"path: {str(path)!r} is not an on-array training result "
-                f"(kind {f.attrs.get('kind')!r}, expected {KIND!r})"
-            )
-        version = int(f.attrs.get("schema_version", -1))
-        if version != SCHEMA_VERSION:
-            raise SnnRramError(
-                f"path: {str(path)!r} has schema version {version}, this snn-rram reads "
-                f"{SCHEMA_VERSION}"
-            )
+    with open_training_file(path, "path") as f:
         try:
             config = json.loads(f.attrs["config"])
             if isinstance(config.get("w_max"), list):
                 config["w_max"] = tuple(config["w_max"])
             programming = f.attrs["programming"]
             counts = {what: {role: f[what][role][()] for role in f[what]} for what in _COUNTS}
-            layers = [f["layers"][str(i)] for i in range(len(f["layers"]))]
+            layers = read_layers(f)
             return OnArrayResult(
                 config=OnArrayConfig(**config),
                 sizes=tuple(int(s) for s in f.attrs["sizes"]),
@@ -128,12 +120,9 @@ def load_on_array(path: str | os.PathLike) -> OnArrayResult:
                 test_accuracy=f["test_accuracy"][()],
                 **counts,
                 energy=f["energy"][()],
-                weights=[g["weights"][()] for g in layers],
-                conductances=[
-                    {role: g["conductances"][role][()] for role in g["conductances"]}
-                    for g in layers
-                ],
-                gains=[float(g.attrs["gain"]) for g in layers],
+                weights=[layer.weights for layer in layers],
+                conductances=[layer.conductances for layer in layers],
+                gains=[layer.gain for layer in layers],
                 seconds=f["seconds"][()],
                 seed=int(f.attrs["seed"]),
                 programming=json.loads(programming) if programming else None,

@@ -9,6 +9,7 @@ paper and our reconstruction.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -16,10 +17,15 @@ import numpy as np
 from snn_rram._validation import one_of
 from snn_rram.devices.programming import Programming
 
-__all__ = ["PAIR_UPDATES", "UPDATE_RULES", "PairArray", "pulse_counts"]
+__all__ = ["PAIR_UPDATES", "ROUNDINGS", "UPDATE_RULES", "PairArray", "pulse_counts"]
 
 #: Pulse-count rules.
 UPDATE_RULES = ("rounded", "stochastic")
+#: A pulse goes through the whole block of pulsed rows (dense operations) when at least 1 in
+#: ``_DENSE`` of its pairs receives pulses; otherwise through the pulsed pairs alone.
+_DENSE = 4
+#: How the rounded rule rounds (see :func:`pulse_counts`).
+ROUNDINGS = ("nearest", "stochastic")
 #: How a pair receives a signed count.
 PAIR_UPDATES = ("potentiate", "push_pull")
 
@@ -46,7 +52,9 @@ class PairArray:
         self.k = float(k)
         self.rng = rng
         self.pair_update = pair_update
-        self.devices = programming.draw((2, *self.shape), rng)  # [0]: G⁺, [1]: G⁻
+        varies = programming.d2d_g_min or programming.d2d_g_max or programming.d2d_nl
+        # [0]: G⁺, [1]: G⁻; without device-to-device variation one set of scalars serves all
+        self.devices = programming.draw((2, *self.shape), rng) if varies else programming.nominal()
         self.G = np.broadcast_to(self.devices.g_min, (2, *self.shape)).copy()
         per_pulse = programming.step * self.k
         #: Mean weight change of one pulse count (S·k per pulse, × 2 for push-pull).
@@ -56,8 +64,11 @@ class PairArray:
         self._span = (
             np.broadcast_to(self.devices.g_max, self.G.shape).reshape(2, size) - self._g_min
         )
-        self._touched: list[np.ndarray] = []  # pairs pulsed since the last refresh check
-        self._W = np.zeros(self.shape)
+        # rows (dense pulses) and pairs (sparse pulses) pulsed since the last refresh check
+        self._touched: list[np.ndarray] = []
+        self._touched_pairs: list[np.ndarray] = []
+        self._levels: dict[float, tuple] = {}  # refresh level -> conductance thresholds
+        self._W = self.k * (self.G[0] - self.G[1])  # reset pairs: 0 unless g_min varies
         self.pulses = 0  # update and write pulses so far
         self.resets = 0
         self.refreshes = 0
@@ -88,9 +99,15 @@ class PairArray:
         local = np.flatnonzero(n)
         if not local.size:
             return
-        cnt = n.reshape(-1)[local]
-        n_out = self.shape[1]
-        pairs = local if rows is None else rows[local // n_out] * n_out + local % n_out
+        self.pulses += int(np.abs(n).sum()) * (1 if self.pair_update == "potentiate" else 2)
+        if local.size * _DENSE < n.size:  # few pulsed pairs: only those
+            n_out = self.shape[1]
+            pairs = local if rows is None else rows[local // n_out] * n_out + local % n_out
+            self._pulse_pairs(pairs, n.reshape(-1)[local])
+        else:  # most pairs of the block: dense operations on the block
+            self._pulse_rows(n, rows)
+
+    def _pulse_pairs(self, pairs: np.ndarray, cnt: np.ndarray) -> None:
         M = self._W.size
         if self.pair_update == "potentiate":
             dev = np.where(cnt > 0, pairs, pairs + M)
@@ -99,10 +116,40 @@ class PairArray:
             dev = np.concatenate([pairs, pairs + M])
             counts = np.concatenate([cnt, -cnt])
         flat = self.G.reshape(-1)
-        flat[dev] = self.devices.take(dev).apply_pulses(flat[dev], counts, self.rng)
-        self.pulses += int(np.abs(counts).sum())
+        flat[dev] = self.devices.take(dev).pulse_trains(flat[dev], counts, self.rng)
         self._reweigh(pairs)
-        self._touched.append(pairs)
+        self._touched_pairs.append(pairs)
+
+    def _pulse_rows(self, n: np.ndarray, rows) -> None:
+        block = self.G if rows is None else self.G[:, rows]  # (2, r, n_out), a copy with rows
+        if self.pair_update == "potentiate":  # one device per pair: G⁺ up, G⁻ for a decrease
+            up = n > 0
+            G = np.where(up, block[0], block[1])
+            new = self._devices_of(rows, up).pulse_trains(G, np.abs(n), self.rng)
+            block[0] = np.where(up, new, block[0])
+            block[1] = np.where(up, block[1], new)
+        else:
+            counts = np.stack([n, -n])
+            block = self._devices_of(rows, None).pulse_trains(block, counts, self.rng)
+        if rows is None:
+            self.G = block
+            self._W = self.k * (block[0] - block[1])
+        else:
+            self.G[:, rows] = block
+            self._W[rows] = self.k * (block[0] - block[1])
+        self._touched.append(np.arange(self.shape[0]) if rows is None else rows)
+
+    def _devices_of(self, rows, up):
+        """The device parameters of ``rows`` (all with None): the pulsed side where ``up``."""
+        d = self.devices
+        picked = {}
+        for name in ("g_min", "g_max", "a_ltp", "a_ltd"):
+            x = getattr(d, name)
+            if x.ndim:
+                x = x if rows is None else x[:, rows]
+                x = x if up is None else np.where(up, x[0], x[1])
+            picked[name] = x
+        return dataclasses.replace(d, **picked)
 
     def write(self, w: np.ndarray, mask: np.ndarray | None = None) -> None:
         """Reset pairs (``mask``, all by default) and write weights ``w`` noise-free.
@@ -115,9 +162,13 @@ class PairArray:
         """
         mask = np.ones(self.shape, dtype=bool) if mask is None else mask
         idx = np.flatnonzero(mask)
+        self._write(idx, np.broadcast_to(w, self.shape).reshape(-1)[idx])
+
+    def _write(self, idx: np.ndarray, w: np.ndarray) -> None:
+        """:meth:`write` of the pairs at flat indices ``idx`` to weights ``w`` (same length)."""
         if not idx.size:
             return
-        w = np.broadcast_to(w, self.shape).reshape(-1)[idx] / self.k
+        w = w / self.k
         span = self._span[:, idx]
         if self.pair_update == "potentiate":
             target = np.stack([np.maximum(w, 0.0), np.maximum(-w, 0.0)])
@@ -136,24 +187,47 @@ class PairArray:
     def refresh_saturated(self, level: float) -> int:
         """Refresh the pairs near saturation (see the module docstring); their number.
 
-        Only pairs pulsed since the last call are checked (no other pair can have moved).
+        Only the rows pulsed since the last call are checked (no other pair can have moved).
         """
-        if not self._touched:
+        hi, lo = self._thresholds(level)
+        hits = []
+        if self._touched:
+            rows = np.unique(np.concatenate(self._touched))
+            gp, gm = self.G[0, rows], self.G[1, rows]
+            h, l = (hi[:, rows], lo[:, rows]) if hi.ndim > 1 else (hi, lo)
+            hit = np.flatnonzero(((gp > h[0]) & (gm > l[1])) | ((gm > h[1]) & (gp > l[0])))
+            n_out = self.shape[1]
+            hits.append(rows[hit // n_out] * n_out + hit % n_out)
+        if self._touched_pairs:
+            idx = np.unique(np.concatenate(self._touched_pairs))
+            G = self.G.reshape(2, -1)
+            gp, gm = G[0, idx], G[1, idx]
+            if hi.ndim > 1:
+                h, l = hi.reshape(2, -1)[:, idx], lo.reshape(2, -1)[:, idx]
+            else:
+                h, l = hi, lo
+            hits.append(idx[((gp > h[0]) & (gm > l[1])) | ((gm > h[1]) & (gp > l[0]))])
+        self._touched, self._touched_pairs = [], []
+        hit = np.unique(np.concatenate(hits)) if len(hits) > 1 else (hits[0] if hits else None)
+        if hit is None or not hit.size:
             return 0
-        idx = (
-            self._touched[0]
-            if len(self._touched) == 1
-            else np.unique(np.concatenate(self._touched))
-        )
-        self._touched = []
-        f = (self.G.reshape(2, -1)[:, idx] - self._g_min[:, idx]) / self._span[:, idx]
-        hit = idx[(f.max(axis=0) > level) & (f.min(axis=0) > 1 - level)]
-        if hit.size:
-            mask = np.zeros(self.shape, dtype=bool)
-            mask.reshape(-1)[hit] = True
-            self.write(self.weight(), mask)
-            self.refreshes += int(hit.size)
+        self._write(hit, self._W.reshape(-1)[hit])
+        self.refreshes += int(hit.size)
         return int(hit.size)
+
+    def _thresholds(self, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """Conductances above ``level`` and ``1 − level`` of each device's range.
+
+        Shape ``(2,)`` (G⁺, G⁻) without device-to-device variation, else ``(2, *shape)``.
+        """
+        if level not in self._levels:
+            d = self.devices
+            scalar = np.ndim(d.g_min) == 0 and np.ndim(d.g_max) == 0
+            shape = (2,) if scalar else (2, *self.shape)
+            g_min = np.full(2, float(d.g_min)) if scalar else self._g_min.reshape(shape)
+            span = np.full(2, float(d.g_max - d.g_min)) if scalar else self._span.reshape(shape)
+            self._levels[level] = (g_min + level * span, g_min + (1 - level) * span)
+        return self._levels[level]
 
 
 def pulse_counts(
@@ -165,6 +239,7 @@ def pulse_counts(
     rule: str = "rounded",
     budget: int = 20,
     stream_length: int = 10,
+    rounding: str = "nearest",
 ) -> np.ndarray:
     """Signed pulse counts per device for the SGD step ``ΔW = −η/B·xᵀδ`` (fully parallel).
 
@@ -189,6 +264,11 @@ def pulse_counts(
     budget : int
         Most pulses per device and update (rounded rule).
     stream_length : int
+    rounding : {"nearest", "stochastic"}
+        Rounded rule: ``nearest`` rounds ``ΔW/w_step`` to the nearest integer (an update below
+        half a step is lost); ``stochastic`` rounds down or up with the probability of the
+        fractional part (``floor(ΔW/w_step + u)``, u uniform in [0, 1)), an unbiased count —
+        what a periphery with a random number per row/column pair would send.
 
     Returns
     -------
@@ -197,8 +277,16 @@ def pulse_counts(
     """
     B = x.shape[0]
     if rule == "rounded":
-        dW = -(learning_rate / B) * (x.T @ delta)
-        return np.clip(np.rint(dW / w_step), -budget, budget).astype(np.int64)
+        scale = -(learning_rate / B) / w_step
+        n = np.outer(x[0] * scale, delta[0]) if B == 1 else scale * (x.T @ delta)
+        if one_of(rounding, "rounding", ROUNDINGS) == "nearest":
+            np.rint(n, out=n)
+        else:
+            n += rng.random(n.shape)
+            np.floor(n, out=n)
+        np.maximum(n, -budget, out=n)
+        np.minimum(n, budget, out=n)
+        return n.astype(np.int64)
     one_of(rule, "rule", UPDATE_RULES)
     L = stream_length
     c = math.sqrt(learning_rate / (B * L * w_step))

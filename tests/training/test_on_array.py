@@ -238,3 +238,75 @@ def test_hybrid_beats_single_with_the_same_few_states():
             seed=seed,
         )
         assert hybrid.test_accuracy[-1] > single.test_accuracy[-1] + 0.05
+
+
+def test_stochastic_rounding_is_unbiased():
+    rng = np.random.default_rng(5)
+    x, d = np.array([[0.3, 1.0, 0.0]]), np.array([[0.2, -0.07]])
+    draws = np.stack(
+        [pulse_counts(x, d, 0.1, 0.01, rng, "rounded", rounding="stochastic") for _ in range(4000)]
+    )
+    ratio = -0.1 * x.T @ d / 0.01  # -0.6, 0.21; -2, 0.7; 0, 0
+    np.testing.assert_allclose(draws.mean(axis=0), ratio, atol=0.03)
+    assert set(np.unique(draws[:, 0, 0])) == {-1, 0}  # floor or ceiling, nothing else
+    nearest = pulse_counts(x, d, 0.1, 0.01, rng, "rounded")
+    np.testing.assert_array_equal(nearest, np.rint(ratio))
+
+
+@pytest.mark.parametrize("d2d", [0.0, 0.05])
+def test_sparse_and_dense_pulses_agree_and_refresh_finds_the_saturated(d2d):
+    prog = Programming(1e-6, 1e-5, 30, 2.4, -4.88, d2d_g_min=d2d, d2d_g_max=d2d)
+    a = PairArray(prog, (6, 5), 1e5, np.random.default_rng(0), "potentiate")
+    b = PairArray(prog, (6, 5), 1e5, np.random.default_rng(0), "potentiate")
+    n = np.zeros((6, 5), dtype=np.int64)
+    n[1, 2], n[4, 0] = 7, -3  # 2 of 30 pairs: the sparse path
+    a.pulse(n)
+    b._pulse_rows(n, None)  # the dense path on the same counts
+    np.testing.assert_allclose(a.G, b.G, rtol=1e-14)
+    np.testing.assert_allclose(a.weight(), b.weight(), rtol=1e-14)
+    rng = np.random.default_rng(1)
+    for _ in range(4):  # push pairs up on both sides
+        a.pulse(rng.integers(-12, 13, (6, 5)))
+    f = (a.G - a.g_min) / (np.broadcast_to(a.devices.g_max, a.G.shape) - a.g_min)
+    expected = int(np.sum((f.max(axis=0) > 0.8) & (f.min(axis=0) > 0.2)))
+    assert expected > 0
+    assert a.refresh_saturated(0.8) == expected
+
+
+def test_learning_rate_decay_changes_only_later_epochs(mnist):
+    xtr, ytr, xte, yte = (a[:50] for a in mnist)
+    one = dict(synapse="float", epochs=1)
+    ref = train_on_array((784, 10), None, xtr, ytr, xte, yte, OnArrayConfig(**one), seed=1)
+    dec = OnArrayConfig(**{**one, "learning_rate_decay": 0.5})
+    first = train_on_array((784, 10), None, xtr, ytr, xte, yte, dec, seed=1)
+    np.testing.assert_array_equal(ref.weights[0], first.weights[0])
+    two = [
+        train_on_array((784, 10), None, xtr, ytr, xte, yte, OnArrayConfig(**{**c, "epochs": 2}))
+        for c in (one, {**one, "learning_rate_decay": 0.5})
+    ]
+    assert not np.allclose(two[0].weights[0], two[1].weights[0])
+    with pytest.raises(SnnRramError, match="OnArrayConfig.learning_rate_decay"):
+        OnArrayConfig(learning_rate_decay=0.0)
+
+
+def test_residual_selection_splits_each_update():
+    from snn_rram.training.on_array import _Layer
+
+    lin = Programming(1e-6, 1e-5, 201, 0.0, 0.0)  # noise-free, linear
+    cfg = OnArrayConfig(
+        synapse="hybrid", selection="magnitude", magnitude_scope="residual", gamma=10.0
+    )
+    w0 = np.zeros((4, 3))
+    layer = _Layer(cfg, lin, (4, 3), 1.0, w0, 0, 0)
+    big, small = layer.arrays["big"], layer.arrays["small"]
+    big.write(np.full((4, 3), 0.5))  # mid-range: room both ways
+    small.write(np.full((4, 3), 0.05))
+    layer.W = layer._sum()
+    before = layer.weight().copy()
+    x = np.array([[1.0, 0.4, 0.0, 1.0]])
+    delta = np.array([[-0.9, 0.05, 0.3]])
+    pulses = big.pulses, small.pulses
+    layer.update(x, delta, 0, np.random.default_rng(0))
+    dW = -cfg.learning_rate * x.T @ delta
+    np.testing.assert_allclose(layer.weight() - before, dW, atol=small.w_step / 2 + 1e-12)
+    assert big.pulses > pulses[0] and small.pulses > pulses[1]
