@@ -137,6 +137,20 @@ def _run(args) -> int:
     return 0
 
 
+def _export(args) -> int:
+    from snn_rram import nir
+    from snn_rram.experiments.config import load_config, parse_overrides
+    from snn_rram.experiments.pipeline import prepare
+
+    cfg = load_config(args.config, parse_overrides(args.set))
+    prep = prepare(cfg)
+    path = nir.write(
+        args.output, crossbars=[m.crossbar for m in prep.mappings], neurons=prep.neurons
+    )
+    print(f"snn-rram export {args.config}: {len(prep.mappings)} mapped layers → {path}")
+    return 0
+
+
 def _sweep(args) -> int:
     from snn_rram import sweep
     from snn_rram.experiments.config import parse_overrides
@@ -347,6 +361,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_set(p)
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=_run)
+
+    p = sub.add_parser(
+        "export",
+        help="write the network of a run config, converted and mapped, as a NIR graph "
+        "(weights as read from the crossbars, the IF neurons)",
+    )
+    p.add_argument("config", help="run configuration (.toml), or an example's name (demo)")
+    _add_set(p)
+    p.add_argument("-o", "--output", required=True, help="the NIR file to write (.nir)")
+    p.set_defaults(func=_export)
 
     p = sub.add_parser("sweep", help="run a sweep file on dask (resumable)")
     p.add_argument("file", help="sweep file (.toml), or an example's name (qwsm_study)")

@@ -422,3 +422,20 @@ def test_a_pipeline_network_exports_its_mapped_weights(tiny_mlp, tmp_path):  # n
         eff = np.asarray(m.effective_weight)
         np.testing.assert_allclose(layer.weight_thr, eff, rtol=1e-12, atol=1e-12 * abs(eff).max())
         assert layer.neuron.reset == cfg.neuron.reset
+
+
+def test_the_cli_exports_a_run_config_as_the_pipeline_maps_it(tiny_mlp, tmp_path, capsys):  # noqa: F811
+    """``snn-rram export CONFIG -o net.nir`` writes what ``prepare`` maps (``--set`` applied)."""
+    from snn_rram.cli import main
+    from snn_rram.experiments.pipeline import prepare
+
+    config = write_config(tmp_path, tiny_mlp)
+    out = tmp_path / "cli.nir"
+    assert main(["export", str(config), "--set", "mapping.bits=3", "-o", str(out)]) == 0
+    assert str(out) in capsys.readouterr().out
+    cfg = load_config(config).replace("mapping.bits", 3)
+    prep = prepare(cfg.replace("data.n_images", 2))
+    imported = snir.read(out, max_rate=cfg.encoder.max_rate)
+    for m, layer in zip(prep.mappings, imported.layers, strict=True):
+        eff = np.asarray(m.effective_weight)
+        np.testing.assert_allclose(layer.weight_thr, eff, rtol=1e-12, atol=1e-12 * abs(eff).max())
