@@ -7,9 +7,11 @@ binary under a key, the hash of the project's sources and makefile; the others c
 run ``make``, which then has nothing to do. A compile holds a lock on its key, so workers that
 start together wait for one compile instead of making their own.
 
-A cache entry is only used when every file its ``make.deps`` lists (the headers of Brian2, of
-snn-rram and of the system, by content) is unchanged since it was compiled; otherwise the project
-is compiled again and the entry replaced.
+A cache entry is only used when every file its dependency records list (the headers of Brian2,
+of snn-rram and of the system, by content) is unchanged since it was compiled; otherwise the
+project is compiled again and the entry replaced. The records are the compiler's: one
+``make.deps`` for the whole project (Brian2 2.9) or one ``.d`` file per source (``-MMD``, the
+makefile of Brian2 2.11).
 """
 
 from __future__ import annotations
@@ -71,15 +73,32 @@ def _project_key(directory: Path, files: list[str]) -> str:
     return h.hexdigest()[:32]
 
 
-def _products(files: list[str]) -> list[str]:
-    """What ``make`` makes from these sources: objects next to them, dependencies, binary."""
-    objects = [str(Path(f).with_suffix(".o")) for f in files if f.endswith((".cpp", ".c"))]
-    return [*objects, "make.deps", "main"]
+def _sources(files: list[str]) -> list[Path]:
+    return [Path(f) for f in files if f.endswith((".cpp", ".c"))]
 
 
-def _dependencies(directory: Path) -> dict:
-    """Content hashes of every file ``make.deps`` names (relative to the project or absolute)."""
-    text = (directory / "make.deps").read_text().replace("\\\n", " ")
+def _dependency_records(root: Path, files: list[str]) -> list[str]:
+    """The files in which make records what each object was compiled from, found in ``root``.
+
+    Brian2 2.9's makefile writes one ``make.deps``; Brian2 2.11's compiles with ``-MMD`` and
+    writes a ``.d`` file next to each object.
+    """
+    if (root / "make.deps").exists():
+        return ["make.deps"]
+    return [str(f.with_suffix(".d")) for f in _sources(files)]
+
+
+def _products(root: Path, files: list[str]) -> list[str]:
+    """What ``make`` makes from these sources (as found in ``root``): objects, records, binary."""
+    objects = [str(f.with_suffix(".o")) for f in _sources(files)]
+    return [*objects, *_dependency_records(root, files), "main"]
+
+
+def _dependencies(directory: Path, files: list[str]) -> dict:
+    """Content hashes of every file the dependency records name (relative or absolute paths)."""
+    text = " ".join(
+        (directory / name).read_text() for name in _dependency_records(directory, files)
+    ).replace("\\\n", " ")
     names = {tok for tok in text.split() if not tok.endswith(":")}
     return {name: _sha256(directory / name) for name in sorted(names)}
 
@@ -98,7 +117,7 @@ def _restore(entry: Path, directory: Path, files: list[str]) -> bool:
         return False
     if not _unchanged(directory, json.loads(meta.read_text())):
         return False
-    products = _products(files)
+    products = _products(entry, files)
     for name in products:
         target = directory / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -115,11 +134,11 @@ def _restore(entry: Path, directory: Path, files: list[str]) -> bool:
 
 def _publish(directory: Path, entry: Path, files: list[str]) -> None:
     with atomic_folder(entry) as tmp:
-        for name in _products(files):
+        for name in _products(directory, files):
             target = tmp / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(directory / name, target)
-        (tmp / "dependencies.json").write_text(json.dumps(_dependencies(directory)))
+        (tmp / "dependencies.json").write_text(json.dumps(_dependencies(directory, files)))
 
 
 def _prune(cache: Path, keep: int) -> None:
