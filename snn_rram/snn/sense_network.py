@@ -24,13 +24,18 @@ reads, word-line and clock drivers, the neurons. In the result, a pair's energy 
 evenly over its two devices' entries of ``device_energy`` (the crossbar layout: BL device in
 column ``2j``, BLb in ``2j + 1``), so the per-synapse energy is the sum of the pair.
 
-Biases are digital: a constant drive of the neuron (thresholds per second). Runtime targets
-(``numpy``, ``cython``) only.
+Biases are digital: a constant drive of the neuron (thresholds per second). Targets: ``numpy``,
+``cython`` and ``cpp_standalone``; standalone compiles the network's project at its first
+:meth:`SenseNetwork.run` through :class:`~snn_rram.snn.standalone.StandaloneProject` (one
+standalone project per process at a time, compiles shared through the build cache) and runs the
+compiled program at every later run. Standalone's ``rand()`` is its own generator: per-event
+reads are seeded and reproducible there too, but draw other numbers than on the runtime targets.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import logging
 import time
@@ -44,17 +49,19 @@ from snn_rram._validation import as_array, as_rng, one_of
 from snn_rram.crossbar.array import Crossbar
 from snn_rram.crossbar.pcsa import PCSA
 from snn_rram.errors import SnnRramError
-from snn_rram.snn._targets import configure_runtime
+from snn_rram.snn._targets import TARGETS, configure_runtime
 from snn_rram.snn.encoders import SpikeTrains
+from snn_rram.snn.graph import Graph
 from snn_rram.snn.neuron import IFNeuron
 from snn_rram.snn.result import LayerResult, SnnResult
+from snn_rram.snn.standalone import StandaloneProject
 
 __all__ = ["SENSE_READS", "SENSE_TARGETS", "SenseLayer", "SenseNetwork"]
 
 #: When a pair is sensed: once per run, or at every presynaptic spike.
 SENSE_READS = ("once", "event")
-#: Brian2 targets of :class:`SenseNetwork`.
-SENSE_TARGETS = ("numpy", "cython")
+#: Brian2 targets of :class:`SenseNetwork`: all of them.
+SENSE_TARGETS = TARGETS
 
 _names = itertools.count()
 
@@ -164,10 +171,11 @@ class SenseNetwork:
         Seed of the ``"once"`` reads (drawn here) and of Brian2's ``rand()`` (``"event"``).
     energy : bool
         Account the sense energy of every synapse.
-    target : {"numpy", "cython"}
-        Brian2 runtime target.
+    target : {"numpy", "cython", "cpp_standalone"}
+        Brian2 code generation. ``cpp_standalone`` compiles at the first :meth:`run` (or copies
+        the compile from the build cache) and reruns the compiled program afterwards.
     record : dict, optional
-        ``{layer index: ["v"]}`` to record membranes every step.
+        ``{layer index: ["v"]}`` to record membranes every step (every target).
     report : str, optional
         Brian2 progress report (``"text"``).
     """
@@ -224,14 +232,22 @@ class SenseNetwork:
                 e, _ = x.pcsa.read_energy(g_bl, g_blb)
                 extra = {"p_neg": p[:, 0], "p_pos": p[:, 2], "sense_energy": e}
             self.synapses.append({"i": i, "j": j, **extra})
-        self.name = f"sense{next(_names)}"
+        # standalone: one project per process at a time, so a fixed name, which makes the
+        # generated code (and the build cache key) the same in every process
+        self.name = "sense" if self.target == "cpp_standalone" else f"sense{next(_names)}"
+        self._project: StandaloneProject | None = None
         #: Sense operations of each layer in the last run.
         self.sense_operations: list[int] = []
 
-    def _create(self):
+    def _create(self) -> Graph:
+        """The Brian2 objects in the current device, Brian2's ``rand()`` seeded."""
         dt, sp_ = self.dt * b2.second, self.spikes
         times = sp_.times * b2.second
-        objects = [b2.SpikeGeneratorGroup(sp_.n_inputs, sp_.indices, times, dt=dt)]
+        objects = [
+            b2.SpikeGeneratorGroup(
+                sp_.n_inputs, sp_.indices, times, dt=dt, name=f"{self.name}_input"
+            )
+        ]
         source = objects[0]
         self._groups, self._spike_monitors, self._monitors = [], [], {}
         for k, (x, neuron, syn) in enumerate(
@@ -298,22 +314,61 @@ class SenseNetwork:
             source, "v", dt=sp_.image_steps * dt, name=f"{self.name}_v_end", **at_reset
         )
         objects.append(self._v_end)
-        self._net = b2.Network(objects, name=f"{self.name}_network")
+        net = b2.Network(objects, name=f"{self.name}_network")
+        b2.seed(self._brian_seed)  # in standalone: compiled into the project, before the run
+        return Graph(list(self._groups), net, self._v_end)
+
+    @property
+    def built(self) -> bool:
+        """Whether a standalone network's compiled project can run without compiling again.
+
+        ``False`` before the first run, after another standalone network replaced the
+        project (one per process) and always on the runtime targets.
+        """
+        return self._project is not None and self._project.current
+
+    @property
+    def reused_build(self) -> bool:
+        """Whether the standalone compile was copied from the build cache (no compiler run)."""
+        return self._project is not None and self._project.reused_build
 
     def run(self) -> SnnResult:
-        """Present every image once and collect spikes, predictions and sense energies."""
-        configure_runtime(self.target)
-        self._create()
-        b2.seed(self._brian_seed)
-        t0 = time.perf_counter()
-        with _order_warning_silenced():
-            self._net.run(self.duration * b2.second, report=self.report, namespace={})
+        """Present every image once and collect spikes, predictions and sense energies.
+
+        ``result.timings`` has ``simulation_s`` (in standalone: the compiled program's own
+        simulation time), ``collect_s``, ``energy_s`` (0: the energies are products of counts,
+        part of collecting) and in standalone ``build_s`` (code generation and compile of this
+        run, 0 when the project was built already).
+        """
+        build = 0.0
+        if self.target == "cpp_standalone":
+            if not self.built:
+                t0 = time.perf_counter()
+                # Brian2 numbers the clocks and code objects whose names live objects hold
+                # (`_clock_1`): let the device drop the project it holds (StandaloneProject
+                # does that anyway) and collect dropped networks, so that the code, and the
+                # build cache key, stay the same from network to network
+                if b2.get_device().__class__.__name__ == "CPPStandaloneDevice":
+                    b2.get_device().reinit()
+                gc.collect()
+                with _order_warning_silenced():
+                    self._project = StandaloneProject(self._create, self.duration, self.report)
+                build = time.perf_counter() - t0
+            simulation = self._project.run({})
+        else:
+            configure_runtime(self.target)
+            graph = self._create()
+            t0 = time.perf_counter()
+            with _order_warning_silenced():
+                graph.network.run(self.duration * b2.second, report=self.report, namespace={})
+            simulation = time.perf_counter() - t0
         t1 = time.perf_counter()
         result = self._collect()
-        # the energies are a product of counts, part of collecting
         result.timings = dict(
-            simulation_s=t1 - t0, collect_s=time.perf_counter() - t1, energy_s=0.0
+            simulation_s=simulation, collect_s=time.perf_counter() - t1, energy_s=0.0
         )
+        if self.target == "cpp_standalone":
+            result.timings["build_s"] = build
         return result
 
     def _collect(self) -> SnnResult:

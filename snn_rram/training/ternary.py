@@ -58,6 +58,8 @@ __all__ = [
 ]
 
 _BN_EPS = 1e-5
+#: Learning-rate schedules of :func:`train_quantized`.
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,7 @@ def train_quantized(
     epochs: int = 10,
     batch_size: int = 100,
     lr: float = 2e-3,
+    lr_schedule: str = "constant",
     seed: int = 0,
     log: Callable[[str], object] | None = None,
 ) -> tuple[Network, dict]:
@@ -267,7 +270,14 @@ def train_quantized(
     errors : ReadErrors, optional
         Read errors injected into the quantised weights of every forward pass of training.
     epochs, batch_size, lr : int, int, float
-        Adam on the latent weights: passes, images per step, learning rate.
+        Adam on the latent weights: passes, images per step, (initial) learning rate.
+    lr_schedule : {"constant", "cosine"}
+        ``"constant"``: ``lr`` throughout. ``"cosine"``: the learning rate decays from ``lr`` to
+        0 along a half cosine over the steps of training (Loshchilov & Hutter's SGDR without
+        restarts), so that the latent weights settle and the quantised weights stop flipping
+        at the end (a ternary weight has two thresholds to flip at, a binary one one). Cosine
+        is what the paper-5 study uses (it lifts the Fashion-MNIST CNN by 2–4 points); on a
+        few dozen steps it halves the mean rate and underfits.
     seed : int
         Seed of the initialisation, the shuffling and the injected errors.
     log : callable, optional
@@ -289,6 +299,7 @@ def train_quantized(
     hidden, conv = _int_list(hidden, "hidden"), _int_list(conv, "conv")
     threshold = as_scalar(threshold, "threshold", nonnegative=True)
     lr = as_scalar(lr, "lr", positive=True)
+    one_of(lr_schedule, "lr_schedule", LR_SCHEDULES)
     for name, value, low in (("epochs", epochs, 0), ("batch_size", batch_size, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise SnnRramError(f"{name}: expected an integer >= {low}, got {value!r}")
@@ -321,6 +332,12 @@ def train_quantized(
     if batchnorm:
         params += [p.requires_grad_() for b in bn for p in (b["gamma"], b["beta"])]
     optimizer = torch.optim.Adam(params, lr=lr)
+    steps = epochs * -(-x_train.shape[0] // batch_size)
+    schedule = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1))
+        if lr_schedule == "cosine"
+        else None
+    )
 
     def quantise(w):
         """Alphabet values t and the layer scale α of latent weights (no gradient)."""
@@ -369,7 +386,7 @@ def train_quantized(
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # reproducible sums, and no oversubscription on small networks
     try:
-        _fit(torch, forward, optimizer, weights, xt, yt, epochs, batch_size, gen, log)
+        _fit(torch, forward, optimizer, schedule, weights, xt, yt, epochs, batch_size, gen, log)
     finally:
         torch.set_num_threads(threads)
     seconds = time.perf_counter() - started
@@ -418,10 +435,11 @@ def train_quantized(
         "epochs": epochs,
         "batch_size": batch_size,
         "lr": lr,
+        "lr_schedule": lr_schedule,
         "seed": seed,
         "sparsity": sparsity,
-        "train_accuracy": float(np.mean(network.predict(x_train) == y_train)),
-        "test_accuracy": float(np.mean(network.predict(x_test) == y_test)),
+        "train_accuracy": _accuracy(network, x_train, y_train),
+        "test_accuracy": _accuracy(network, x_test, y_test),
         "n_train_images": int(n),
         "n_test_images": int(x_test.shape[0]),
         "training_seconds": seconds,
@@ -432,7 +450,16 @@ def train_quantized(
     return network, meta
 
 
-def _fit(torch, forward, optimizer, weights, xt, yt, epochs, batch_size, gen, log):
+def _accuracy(network, x, y, chunk: int = 1000) -> float:
+    """Fraction of ``x`` the network classifies as ``y``, in chunks (bounded memory)."""
+    hits = sum(
+        int(np.sum(network.predict(x[k : k + chunk]) == y[k : k + chunk]))
+        for k in range(0, x.shape[0], chunk)
+    )
+    return hits / max(x.shape[0], 1)
+
+
+def _fit(torch, forward, optimizer, schedule, weights, xt, yt, epochs, batch_size, gen, log):
     """Adam on the latent weights, clipped to [−1, 1] after every step."""
     functional = torch.nn.functional
     n = xt.shape[0]
@@ -445,6 +472,8 @@ def _fit(torch, forward, optimizer, weights, xt, yt, epochs, batch_size, gen, lo
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            if schedule is not None:
+                schedule.step()
             with torch.no_grad():
                 for w in weights:
                     w.clamp_(-1.0, 1.0)

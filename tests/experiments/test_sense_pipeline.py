@@ -70,7 +70,18 @@ def test_sense_config_errors(ternary_mlp, tmp_path):
         load_config(config(tmp_path, ternary_mlp, options='reads = "always"'))
     with pytest.raises(SnnRramError, match="PCSA.vdd"):
         load_config(config(tmp_path, ternary_mlp, options="pcsa = {vdd = -1.0}"))
-    standalone = config(tmp_path, ternary_mlp)
-    standalone.write_text(standalone.read_text().replace('"numpy"', '"cpp_standalone"'))
-    with pytest.raises(SnnRramError, match="simulation.target"):
-        run(load_config(standalone))
+
+
+def test_sense_run_on_cpp_standalone_equals_numpy(ternary_mlp, tmp_path):
+    """The same config on cpp_standalone: same spikes, accuracy and energies as numpy."""
+    path = config(tmp_path, ternary_mlp, options='reads = "once"')
+    ref = run(load_config(path), save=False)
+    path.write_text(path.read_text().replace('"numpy"', '"cpp_standalone"'))
+    outcome = run(load_config(path))
+    assert outcome.metrics["build_s"] > 0 and results.load(outcome.path).metrics
+    for key in ("snn_accuracy", "sense_operations", "total_device_energy"):
+        assert outcome.metrics[key] == pytest.approx(ref.metrics[key], rel=1e-12)
+    for a, b in zip(outcome.result.layers, ref.result.layers, strict=True):
+        np.testing.assert_array_equal(a.spike_indices, b.spike_indices)
+        np.testing.assert_allclose(a.spike_times, b.spike_times, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(outcome.result.counts, ref.result.counts)

@@ -139,7 +139,42 @@ def test_error_free_pcsa_equals_plain_brian2(reads, sparse_first):
     )
 
 
-def test_event_reads_draw_each_outcome_with_its_probability():
+def test_standalone_gives_the_spikes_and_energies_of_numpy():
+    """cpp_standalone: per-event reads of an error-free PCSA, sparse first layer, biases."""
+    maps = ternary_layers("event", sparse_first=True)
+    trains = spikes(maps[0].crossbar.shape[0])
+    drive = [np.linspace(-50.0, 50.0, m.crossbar.shape[1] // 2) for m in maps]
+
+    def run(target):
+        layers = [
+            snn.SenseLayer(m.crossbar, m.row_scale, m.pcsa, d)
+            for m, d in zip(maps, drive, strict=True)
+        ]
+        net = snn.SenseNetwork(layers, NEURON, trains, reads="event", seed=0, target=target)
+        return net, net.run()
+
+    _, ref = run("numpy")
+    net, res = run("cpp_standalone")
+    assert net.built and "build_s" in res.timings
+    assert sum(x.spike_indices.size for x in ref.layers) > 20
+    for a, b in zip(res.layers, ref.layers, strict=True):
+        np.testing.assert_array_equal(a.spike_indices, b.spike_indices)
+        np.testing.assert_allclose(a.spike_times, b.spike_times, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(
+            a.device_energy.toarray() if sp.issparse(a.device_energy) else a.device_energy,
+            b.device_energy.toarray() if sp.issparse(b.device_energy) else b.device_energy,
+            rtol=1e-12,
+        )
+        np.testing.assert_array_equal(a.read_counts, b.read_counts)
+    np.testing.assert_allclose(res.v_end, ref.v_end, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(res.counts, ref.counts)
+    again = net.run()  # the compiled program again: same seed, same spikes
+    np.testing.assert_array_equal(again.layers[-1].spike_indices, res.layers[-1].spike_indices)
+    assert again.timings["build_s"] == 0.0
+
+
+@pytest.mark.parametrize("target", ["numpy", "cpp_standalone"])
+def test_event_reads_draw_each_outcome_with_its_probability(target):
     """One input, many spikes, 0-pairs at nominal supply: each sense draws ±1 afresh."""
     dev = devices.load("default")
     n_out = 40
@@ -155,7 +190,8 @@ def test_event_reads_draw_each_outcome_with_its_probability():
     neuron = snn.IFNeuron(threshold=1.0, capacitance=1e-12, refractory=0.0)
     unit = 1e-3  # weight of an outcome +1, in thresholds: 400 spikes stay below 1
     layer = snn.SenseLayer(m.crossbar, np.full(n_out, unit), m.pcsa)
-    net = snn.SenseNetwork(layer, neuron, trains, reads="event", seed=3, record={0: ["v"]})
+    kw = {"reads": "event", "record": {0: ["v"]}, "target": target}
+    net = snn.SenseNetwork(layer, neuron, trains, seed=3, **kw)
     # Σ q over the spikes, in thresholds (never reached)
     v = np.round(net.run().layers[0].states["v"][-1] / unit)
     mean_q = p[:, 2] - p[:, 0]
@@ -164,9 +200,9 @@ def test_event_reads_draw_each_outcome_with_its_probability():
     assert np.all(np.abs(z[sd > 0]) < 5)  # 5 standard deviations: fails by chance < 1e-5
     assert np.all(v[sd == 0] == n_spikes * mean_q[sd == 0])
     assert np.unique(v[20:]).size > 5  # fresh draws: the 0 pairs differ from each other
-    again = snn.SenseNetwork(layer, neuron, trains, reads="event", seed=3, record={0: ["v"]})
+    again = snn.SenseNetwork(layer, neuron, trains, seed=3, **kw)
     np.testing.assert_array_equal(np.round(again.run().layers[0].states["v"][-1] / unit), v)
-    other = snn.SenseNetwork(layer, neuron, trains, reads="event", seed=4, record={0: ["v"]})
+    other = snn.SenseNetwork(layer, neuron, trains, seed=4, **kw)
     assert not np.array_equal(np.round(other.run().layers[0].states["v"][-1] / unit), v)
 
 
@@ -177,7 +213,7 @@ def test_bad_inputs():
     with pytest.raises(SnnRramError, match="reads"):
         snn.SenseNetwork(layers, NEURON, trains, reads="sometimes")
     with pytest.raises(SnnRramError, match="target"):
-        snn.SenseNetwork(layers, NEURON, trains, target="cpp_standalone")
+        snn.SenseNetwork(layers, NEURON, trains, target="cuda_standalone")
     with pytest.raises(SnnRramError, match=r"layers\[0\]: has 8 inputs"):
         snn.SenseNetwork(layers[::-1], NEURON, trains)
     with pytest.raises(SnnRramError, match="scale"):

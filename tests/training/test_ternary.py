@@ -99,6 +99,17 @@ def test_float_reference_is_the_same_architecture_unquantised(mnist):
         split_alphabet(network.layers[0])
 
 
+def test_learning_rate_schedule(mnist, ternary_mlp):
+    """Cosine anneals the rate to 0; constant (the default) keeps it: other weights."""
+    pytest.importorskip("torch")
+    network, meta = train_quantized(
+        *mnist, alphabet="ternary", hidden=(32,), epochs=2, seed=1, lr_schedule="cosine"
+    )
+    assert meta["lr_schedule"] == "cosine" and ternary_mlp[1]["lr_schedule"] == "constant"
+    assert meta["test_accuracy"] > 0.7
+    assert not np.array_equal(network.layers[0].weight, ternary_mlp[0].layers[0].weight)
+
+
 def test_cnn_trains_and_exports_conv_layers():
     pytest.importorskip("torch")
     rng = np.random.default_rng(0)
@@ -185,6 +196,7 @@ def test_injected_errors_at_inference(mnist, ternary_mlp):
         (lambda m: train_quantized(*m, hidden=(0,)), "hidden"),
         (lambda m: train_quantized(*m, errors=0.1), "errors"),
         (lambda m: train_quantized(*m, epochs=-1), "epochs"),
+        (lambda m: train_quantized(*m, lr_schedule="step"), "lr_schedule"),
         (lambda m: train_quantized(m[0], m[1][:10], m[2], m[3]), "train_y"),
         (lambda m: train_quantized(*m, conv=(4,)), "conv"),
         (lambda m: ReadErrors(nonzero_to_zero=0.7, sign_flip=0.6), "must not exceed 1"),
