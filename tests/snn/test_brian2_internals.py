@@ -47,3 +47,27 @@ def test_a_new_standalone_project_drops_the_networks_of_the_old_one(standalone_d
 def test_without_a_run_there_is_no_run_time(standalone_device):
     with pytest.raises(RuntimeError, match="_last_run_time"):
         last_run_time(standalone_device)
+
+
+def test_results_outlive_the_network_that_made_them():
+    """Monitors may hand out views into memory their network frees (Brian2 2.11's dynamic arrays
+    on the runtime targets): a result must hold copies, valid after the network is gone."""
+    import gc
+
+    from snn_rram import snn
+
+    from .helpers import small_network
+
+    xbars, neuron, spikes = small_network("ideal", n_images=2, seed=5)
+    net = snn.SpikingNetwork(xbars, neuron, spikes, target="numpy", record={0: ["v"]})
+    res = net.run()
+    kept = [(la.spike_indices.copy(), la.spike_times.copy()) for la in res.layers]
+    v = res.layers[0].states["v"].copy()
+    del net
+    gc.collect()
+    snn.SpikingNetwork(*small_network("ideal", n_images=3, seed=6), target="numpy").run()
+    for la, (idx, t) in zip(res.layers, kept, strict=True):
+        assert la.spike_indices.size > 0
+        np.testing.assert_array_equal(la.spike_indices, idx)
+        np.testing.assert_array_equal(la.spike_times, t)
+    np.testing.assert_array_equal(res.layers[0].states["v"], v)
