@@ -17,8 +17,10 @@ property at a time from that baseline:
 device property changes it. Writes ``<out>/sweeps.csv`` (one row per axis, value,
 configuration and seed: test accuracy per epoch, final train accuracy, pulses per array,
 refreshes, wall time) and ``<out>/sweeps.png`` (final test accuracy against each axis, float as
-a horizontal line). ``--epochs``, ``--n-train``, ``--n-test``, ``--seeds`` and ``--axes`` cut it
-down; the CSV's ``n_train``/``n_test``/``epochs`` columns record the size it ran at.
+a horizontal line; ``--replot`` redraws it from the CSV). ``--epochs``, ``--n-train``,
+``--n-test``, ``--seeds`` and ``--axes`` cut it down; the CSV's ``n_train``/``n_test``/``epochs``
+columns record the size it ran at. With pairs that only potentiate (the study's
+``pair_update``), depression pulses are never applied, so the LTD label changes nothing.
 """
 
 from __future__ import annotations
@@ -103,24 +105,28 @@ def _row(axis, value, name, seed, r, args, seconds) -> dict:
 
 
 def figure(rows: list[dict], path: Path) -> None:
-    """Final test accuracy (mean over seeds) against each swept axis."""
+    """Final test accuracy (mean over seeds) against each swept axis (rows as in the CSV)."""
     axes_run = [a for a in AXES if any(r["axis"] == a for r in rows)]
-    floats = [r["test_accuracy"] for r in rows if r["config"] == "float"]
+    floats = [float(r["test_accuracy"]) for r in rows if r["config"] == "float"]
     fig, axs = plt.subplots(1, len(axes_run), figsize=(3.6 * len(axes_run), 3.4), squeeze=False)
     labels = {"states": "states per device", "gamma": "γ (big/small area)"}
     labels |= {"nonlinearity": "LTP label (LTD = −label)", "c2c": "c2c σ (% of range)"}
     for ax, axis in zip(axs[0], axes_run, strict=True):
+        scale = 100 if axis == "c2c" else 1
         for name in SWEPT:
             pts = [r for r in rows if r["axis"] == axis and r["config"] == name]
             xs = sorted({float(r["value"]) for r in pts})
-            ys = [np.mean([r["test_accuracy"] for r in pts if float(r["value"]) == x]) for x in xs]
-            if axis == "c2c":
-                xs = [100 * x for x in xs]
-            ax.plot(xs, ys, "o-", label=name)
+            ys = [
+                np.mean([float(r["test_accuracy"]) for r in pts if float(r["value"]) == x])
+                for x in xs
+            ]
+            ax.plot([scale * x for x in xs], ys, "o-", label=name)
         if floats:
             ax.axhline(np.mean(floats), color="k", linestyle=":", label="float")
         if axis in ("states", "gamma"):
             ax.set_xscale("log")
+            ax.minorticks_off()
+        ax.set_xticks([scale * v for v in AXES[axis]], [f"{scale * v:g}" for v in AXES[axis]])
         ax.set(xlabel=labels[axis], ylabel="test accuracy")
         ax.grid(alpha=0.3)
     axs[0][0].legend(fontsize=8)
@@ -139,8 +145,13 @@ def main(argv=None) -> None:
     p.add_argument("--n-test", type=int, default=1000)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--axes", nargs="+", default=list(AXES), choices=list(AXES))
+    p.add_argument("--replot", action="store_true", help="redraw the figure from the CSV")
     args = p.parse_args(argv)
     out = Path(args.out)
+    if args.replot:
+        with open(out / "sweeps.csv", newline="", encoding="utf-8") as fh:
+            figure(list(csv.DictReader(fh)), out / "sweeps.png")
+        return
     out.mkdir(parents=True, exist_ok=True)
     ds = datasets.load("mnist_5k").subset(n_train=args.n_train, n_test=args.n_test)
     data = ds.train_vectors(), ds.train_labels, ds.test_vectors(), ds.test_labels
