@@ -124,3 +124,10 @@ study-paper2: setup
 
 clean:
 	rm -rf build .pytest_cache .hypothesis .ruff_cache
+
+# Paper 3: device sweeps of training on the array (states per device, γ, LTP/LTD nonlinearity,
+# c2c noise), single vs hybrid by phase vs float, 784-100-10 on mnist_5k, 5 epochs, one seed
+# (writes results/on_array_sweeps/sweeps.csv and sweeps.png; ~10 min on two shared cores)
+.PHONY: study-on-array
+study-on-array: setup
+	$(BIN)/python studies/on_array_sweeps.py --out results/on_array_sweeps
