@@ -23,7 +23,9 @@ EXPECTED = {
     "01_spike_dynamics.ipynb",
     "02_import_and_convert.ipynb",
     "03_sweep_analysis.ipynb",
+    "04_analog_and_device_aware.ipynb",
     "05_ternary_pcsa.ipynb",
+    "06_training_on_the_array.ipynb",
 }
 KERNEL = "python3"
 CELL_TIMEOUT = 600  # s, per cell: generous, the test must not fail on a slow machine
