@@ -48,7 +48,7 @@ ALLOWED = {
     "training": {"devices", "crossbar", "mapping", "ann"},
     # "the above"; and one another (plot draws results): the cycle check keeps that one-way
     **{name: _LOWER | _DATA for name in _DATA},
-    **{name: _LOWER | _DATA | _TOP for name in _TOP},
+    **{name: _LOWER | _DATA | _TOP | {"nir"} for name in _TOP},  # cli: `snn-rram export`
     # snn_rram.nir: NIR in (ann) and out (snn), and NIR networks on crossbars (mapping)
     "nir": _LOWER,
 }
