@@ -90,6 +90,18 @@ def _readme_studies() -> None:
     out = DOCS / "_generated"
     out.mkdir(exist_ok=True)
     body = "".join(chosen) or "The README has no study sections.\n"
+
+    # the README's figures (paths relative to the repository) are copied next to the generated
+    # page and linked from the page that includes it (guide/studies.md)
+    def figure(match: re.Match) -> str:
+        alt, rel = match.group(1), match.group(2)
+        source, target = ROOT / rel, out / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists() or target.read_bytes() != source.read_bytes():
+            shutil.copyfile(source, target)
+        return f"![{alt}](../_generated/{rel})"
+
+    body = re.sub(r"!\[([^\]]*)\]\((?!https?:|/)([^)\s]+)\)", figure, body)
     path = out / "readme_studies.md"
     if not path.exists() or path.read_text(encoding="utf-8") != body:
         path.write_text(body, encoding="utf-8")
