@@ -13,7 +13,7 @@ conductance times the synapse's accumulator (the integrals it multiplies are per
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -69,6 +69,9 @@ class LayerPlan:
     _input_rows: sp.csr_matrix  # (n_inputs, n_rows) indicator of each input's rows
     _bias_rows: np.ndarray  # indices of always-on rows
     shape: tuple[int, int]
+    #: The cells of the last sparse structure given to :meth:`device_energy` and where their
+    #: accumulators are: ``(indptr, indices, accumulator index, input index, always-on cells)``.
+    _cells: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_crossbar(cls, xbar: Crossbar) -> LayerPlan:
@@ -247,37 +250,93 @@ class LayerPlan:
             return self._dense_device_energy(
                 np.asarray(G), acc, s_acc, phi_a, phi_g, s_phi_a, s_phi_g, open_inputs
             )
-        # per (input, column): the accumulator of the synapse serving it
-        acc_ic = {}
-        for k in range(self.n_slots):
-            cols = self.slot_col[self.syn_j, k]
-            ok = cols >= 0
-            acc_ic[k] = sp.csr_matrix(
-                (acc[k][ok], (self.syn_i[ok], cols[ok])), shape=(self.n_inputs, n_cols)
-            )
-        A = sum(acc_ic.values(), sp.csr_matrix((self.n_inputs, n_cols)))
-        A = A + sp.csr_matrix(
-            (s_acc, (self.ssyn_i, self.shared_cols[self.ssyn_j])), shape=(self.n_inputs, n_cols)
-        )
-        col_a, col_g = self._column_integrals(phi_a, phi_g, s_phi_a, s_phi_g)
         G = sp.csr_matrix(G)
-        coo = G.tocoo()
-        r, c, g = coo.row, coo.col, coo.data
+        if not G.has_canonical_format:
+            G = G.copy()
+            G.sum_duplicates()
+        where, inp, bias = self._cell_accumulators(G)
+        col_a, col_g = self._column_integrals(phi_a, phi_g, s_phi_a, s_phi_g)
+        c, g = G.indices, G.data
+        # every accumulator, then a zero for the cells without one
+        flat = np.concatenate(
+            [np.asarray(acc, dtype=np.float64).ravel(), np.asarray(s_acc, np.float64), [0.0]]
+        )
+        n_open = np.append(np.asarray(open_inputs, dtype=np.float64), 0.0)[inp]
+        ca, cg = col_a[c], col_g[c]
+        # G (acc + n_open (Φa − Φg) + Φg), in that order
+        e = flat[where]
+        ca -= cg
+        ca *= n_open
+        e += ca
+        e += cg
+        e *= g
+        e[bias] = g[bias] * col_a[c[bias]]
+        return sp.csr_matrix((e, G.indices.copy(), G.indptr.copy()), shape=(n_rows, n_cols))
+
+    def _cell_accumulators(self, G: sp.csr_matrix):
+        """Where the accumulator of each stored cell of ``G`` (canonical CSR) is.
+
+        Returns ``(where, inp, bias)``: per cell the index of its accumulator in the flattened
+        ``(n_slots, n_syn)`` accumulators of the synapses to neurons followed by those of the
+        synapses to shared columns (one past them where it has none), the index of its row's
+        input (``n_inputs`` for an always-on row); and the cells of always-on rows. Kept for
+        the next call with the same structure (the cells of a network's runs).
+        """
+        cached = self._cells
+        if (
+            cached is not None
+            and np.array_equal(cached[0], G.indptr)
+            and np.array_equal(cached[1], G.indices)
+        ):
+            return cached[2:]
+        n_rows, n_cols = self.shape
+        r = np.repeat(np.arange(n_rows), np.diff(G.indptr))
+        c = G.indices
         inp_of_row = np.full(n_rows, -1, dtype=np.int64)
         ri = self._input_rows.tocoo()
         inp_of_row[ri.col] = ri.row
         inp = inp_of_row[r]
-        bias = inp < 0
-        acc_cell = np.zeros(r.size)
-        acc_cell[~bias] = np.asarray(A[inp[~bias], c[~bias]]).ravel()
-        n_open = np.zeros(r.size)
-        n_open[~bias] = open_inputs[inp[~bias]]
-        e = np.where(
-            bias,
-            g * col_a[c],
-            g * (acc_cell + n_open * (col_a[c] - col_g[c]) + col_g[c]),
+        # per column: its neuron and slot, or its place among the shared columns
+        col_neuron = np.full(n_cols, -1, dtype=np.int64)
+        col_slot = np.full(n_cols, -1, dtype=np.int64)
+        n, k = np.nonzero(self.slot_col >= 0)
+        col_neuron[self.slot_col[n, k]], col_slot[self.slot_col[n, k]] = n, k
+        col_shared = np.full(n_cols, -1, dtype=np.int64)
+        col_shared[self.shared_cols] = np.arange(self.n_shared)
+        n_syn = self.syn_i.size
+
+        def find(keys_of_syn, keys, ok):
+            """Index of the synapse of each key (ok cells; -1 elsewhere or where none is)."""
+            out = np.full(keys.size, -1, dtype=np.int64)
+            if keys_of_syn.size == 0:
+                return out
+            order = np.argsort(keys_of_syn, kind="stable")
+            at = np.minimum(np.searchsorted(keys_of_syn, keys, sorter=order), keys_of_syn.size - 1)
+            found = ok & (keys_of_syn[order[at]] == keys)
+            out[found] = order[at[found]]
+            return out
+
+        private = (inp >= 0) & (col_neuron[c] >= 0)
+        syn = find(
+            self.syn_i * self.n_neurons + self.syn_j,
+            inp * self.n_neurons + col_neuron[c],
+            private,
         )
-        return sp.csr_matrix((e, (r, c)), shape=(n_rows, n_cols))
+        syn = np.where(syn >= 0, col_slot[c] * n_syn + syn, -1)
+        shared = (inp >= 0) & (col_shared[c] >= 0)
+        ssyn = find(
+            self.ssyn_i * max(self.n_shared, 1) + self.ssyn_j,
+            inp * max(self.n_shared, 1) + col_shared[c],
+            shared,
+        )
+        n_acc = self.n_slots * n_syn
+        where = np.where(
+            syn >= 0, syn, np.where(ssyn >= 0, n_acc + ssyn, n_acc + self.ssyn_i.size)
+        )
+        bias = np.flatnonzero(inp < 0)
+        inp = np.where(inp < 0, self.n_inputs, inp)
+        self._cells = (G.indptr.copy(), G.indices.copy(), where, inp, bias)
+        return where, inp, bias
 
     def _column_integrals(self, phi_a, phi_g, s_phi_a, s_phi_g):
         col_a = np.zeros(self.shape[1])

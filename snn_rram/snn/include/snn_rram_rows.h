@@ -12,7 +12,9 @@
 //     the idle energy rates are added for all the steps of a run at its last step;
 //   - one row r: each column it reaches has ga = gb + G of one synapse, so the column's neuron
 //     current and energy increments (relative to the idle point's) are per-synapse constants of
-//     the run, evaluated from the tables once, the first time row r is read alone, and added;
+//     the run, evaluated from the tables once, the first time row r is read alone: the
+//     currents are set, and the energy increments added once per row at a run's last step,
+//     times the number of steps it was read alone in (with many rows, most steps read one);
 //   - two or more rows: the sums gs of the columns they reach are formed in the order of the
 //     spikes (as Brian2's synapses would form them) and those columns evaluated from the tables.
 // The kernel owns the layer's neuron input currents I_in (the update integrates them and leaves
@@ -20,7 +22,8 @@
 // idle values the next step. With energy it integrates the columns' Pg (= Φg), D (= Φa − Φg,
 // with bias rows only: the always-on rows' energy needs it) and En (neuron input energy), and
 // the synapses' accumulators acc (+= d·dt of its column in each step it is read): the values
-// the generated code computes (the energies up to rounding: idle steps are added as a product).
+// the generated code computes (the energies up to rounding: idle steps and a row's steps read
+// alone are added as products).
 //
 // Two layouts of the synapses (snn_rram.snn.layers picks the kernel for either):
 //   - dense: input r reaches every neuron n through synapse r·N + n; a read row reaches every
@@ -89,6 +92,8 @@ struct RowLayer {
     std::vector<IdleInterval> home;  // per slot and neuron (neuron fastest)
     std::vector<size_t> ptr;  // sparse: synapses of input r are ptr[r] ... ptr[r + 1] - 1
     std::vector<char> single_ready;  // per row
+    std::vector<int32_t> alone;  // per row: steps it was read alone whose energy is deferred
+    std::vector<int32_t> alone_rows;  // ... the rows with some
     // per synapse (dense: per row and neuron), `stride` values in blocks of the row's synapses:
     // I, then with energy per slot d dt, and pg dt and x i dt less the idle point's, of the row
     // read alone
@@ -220,6 +225,8 @@ SNN_RRAM_COLD static void prepare_rows(RowLayer& L, const RowArrays& a)
     if (L.precomputed) {
         L.single_ready.assign(a.n_source, 0);
         L.single.assign(n_single, 0.0);
+        L.alone.assign(a.n_source, 0);
+        L.alone_rows.clear();
     }
     if (L.sparse) {  // the synapses of each input, from the sorted _synaptic_pre
         L.ptr.assign((size_t)a.n_source + 1, 0);
@@ -319,42 +326,71 @@ static inline void sum_rows(RowLayer& L, const RowArrays& a, const int32_t* rows
     }
 }
 
-// Add the responses `in` (layout of respond()) of the nt columns of the neurons `idx` (null:
-// all), read by the step's m rows `rows` (dense layout: their accumulators).
-static inline void add_responses(RowLayer& L, const RowArrays& a, const double* in,
-                                 const int32_t* idx, int32_t nt, const int32_t* rows, int32_t m)
+// Set the input currents of the nt columns of the neurons `idx` (null: all) to the responses
+// `in` (layout of respond()); they go back to the idle point's at the next step.
+static inline void set_currents(RowLayer& L, const RowArrays& a, const double* in,
+                                const int32_t* idx, int32_t nt)
 {
-    const int N = L.N;
     if (idx) {
         for (int32_t p = 0; p < nt; ++p) a.I_in[idx[p]] = in[p];
         for (int32_t p = 0; p < nt; ++p) L.set_last[p] = idx[p];
     } else {
-        for (int32_t n = 0; n < N; ++n) a.I_in[n] = in[n];
+        for (int32_t n = 0; n < L.N; ++n) a.I_in[n] = in[n];
     }
     L.n_set_last = nt;
-    if (!L.energy) return;
+}
+
+// Add `times` times the energy increments of the responses `in` (layout of respond()) of the nt
+// columns of the neurons `idx` (null: all) to the columns' integrals, and with `acc` (per slot
+// k: acc[k] + first, nt values) to those accumulators.
+static inline void add_energy(RowLayer& L, const RowArrays& a, const double* in,
+                              const int32_t* idx, int32_t nt, size_t first, bool acc,
+                              double times)
+{
+    const int N = L.N;
     for (int k = 0; k < L.K; ++k) {
         const double* q = in + (size_t)(1 + 3 * k) * nt;
         const double* d0 = L.idle.data() + (size_t)(1 + 3 * k) * N;
         double* D = a.D[k];
         double* Pg = a.Pg[k];
         double* En = a.En[k];
+        if (acc) {
+            double* ac = a.acc[k] + first;
+            for (int32_t p = 0; p < nt; ++p) ac[p] += times * q[p];
+        }
         if (idx) {
             if (L.bias)
-                for (int32_t p = 0; p < nt; ++p) D[idx[p]] += q[p] - d0[idx[p]];
-            for (int32_t p = 0; p < nt; ++p) Pg[idx[p]] += q[nt + p];
-            for (int32_t p = 0; p < nt; ++p) En[idx[p]] += q[2 * nt + p];
+                for (int32_t p = 0; p < nt; ++p) D[idx[p]] += times * (q[p] - d0[idx[p]]);
+            for (int32_t p = 0; p < nt; ++p) Pg[idx[p]] += times * q[nt + p];
+            for (int32_t p = 0; p < nt; ++p) En[idx[p]] += times * q[2 * nt + p];
             continue;
         }
-        for (int32_t r = 0; r < m; ++r) {
-            double* acc = a.acc[k] + (size_t)rows[r] * N;
-            for (int32_t n = 0; n < N; ++n) acc[n] += q[n];
-        }
         if (L.bias)
-            for (int32_t n = 0; n < N; ++n) D[n] += q[n] - d0[n];
-        for (int32_t n = 0; n < N; ++n) Pg[n] += q[N + n];
-        for (int32_t n = 0; n < N; ++n) En[n] += q[2 * N + n];
+            for (int32_t n = 0; n < N; ++n) D[n] += times * (q[n] - d0[n]);
+        for (int32_t n = 0; n < N; ++n) Pg[n] += times * q[N + n];
+        for (int32_t n = 0; n < N; ++n) En[n] += times * q[2 * N + n];
     }
+}
+
+// A row read alone: its energy is deferred (alone_energy() adds it for all such steps at once).
+static inline void read_alone(RowLayer& L, int32_t r)
+{
+    if (L.alone[r]++ == 0) L.alone_rows.push_back(r);
+}
+
+// The energy of the steps in which rows were read alone: each row's single-row responses, times
+// the number of those steps (at a run's last step; with energy and single-row responses only).
+SNN_RRAM_COLD static void alone_energy(RowLayer& L, const RowArrays& a)
+{
+    for (const int32_t r : L.alone_rows) {
+        const size_t s0 = L.sparse ? L.ptr[r] : (size_t)r * L.N;
+        const int32_t nt = L.sparse ? (int32_t)(L.ptr[r + 1] - s0) : L.N;
+        const double* single = &L.single[s0 * L.stride];
+        add_energy(L, a, single, L.sparse ? a.post + s0 : nullptr, nt, s0, true,
+                   (double)L.alone[r]);
+        L.alone[r] = 0;
+    }
+    L.alone_rows.clear();
 }
 
 static inline void dense_step(RowLayer& L, const RowArrays& a, const int32_t* rows, int32_t m)
@@ -362,7 +398,16 @@ static inline void dense_step(RowLayer& L, const RowArrays& a, const int32_t* ro
     if (m > 1 || !L.precomputed) {
         sum_rows(L, a, rows, m);
         respond(L, a, nullptr, L.N, L.step.data());
-        add_responses(L, a, L.step.data(), nullptr, L.N, rows, m);
+        set_currents(L, a, L.step.data(), nullptr, L.N);
+        if (!L.energy) return;
+        add_energy(L, a, L.step.data(), nullptr, L.N, 0, false, 1.0);
+        for (int32_t q = 0; q < m; ++q) {  // every read row's accumulators
+            for (int k = 0; k < L.K; ++k) {
+                const double* d = L.step.data() + (size_t)(1 + 3 * k) * L.N;
+                double* acc = a.acc[k] + (size_t)rows[q] * L.N;
+                for (int32_t n = 0; n < L.N; ++n) acc[n] += d[n];
+            }
+        }
         return;
     }
     // one row: its responses, evaluated the first time it is read alone
@@ -373,7 +418,8 @@ static inline void dense_step(RowLayer& L, const RowArrays& a, const int32_t* ro
         respond(L, a, nullptr, L.N, single);
         L.single_ready[r] = 1;
     }
-    add_responses(L, a, single, nullptr, L.N, rows, 1);
+    set_currents(L, a, single, nullptr, L.N);
+    if (L.energy) read_alone(L, r);
 }
 
 // Sparse layout, one row r: its responses (evaluated the first time it is read alone).
@@ -402,14 +448,8 @@ static inline void sparse_step(RowLayer& L, const RowArrays& a, const int32_t* r
         const int32_t r = rows[0];
         const size_t s0 = L.ptr[r];
         const int32_t nt = (int32_t)(L.ptr[r + 1] - s0);
-        const double* single = single_row(L, a, r);
-        add_responses(L, a, single, a.post + s0, nt, rows, 1);
-        if (!L.energy) return;
-        for (int k = 0; k < K; ++k) {
-            const double* q = single + (size_t)(1 + 3 * k) * nt;
-            double* acc = a.acc[k] + s0;
-            for (int32_t p = 0; p < nt; ++p) acc[p] += q[p];
-        }
+        set_currents(L, a, single_row(L, a, r), a.post + s0, nt);
+        if (L.energy) read_alone(L, r);
         return;
     }
     // the columns the rows reach, how many rows reach each, and their sums in spike order
@@ -441,34 +481,30 @@ static inline void sparse_step(RowLayer& L, const RowArrays& a, const int32_t* r
         L.multi[nm++] = idx[p];
     }
     respond(L, a, L.multi.data(), nm, step);
-    add_responses(L, a, step, L.multi.data(), nm, rows, m);
-    if (L.energy) {
-        for (int k = 0; k < K; ++k) {
-            const double* q = step + (size_t)(1 + 3 * k) * nm;
-            double* acc = a.acc[k];
-            for (int32_t u = 0; u < m; ++u) {
-                const int32_t r = rows[u];
-                for (size_t s = L.ptr[r]; s < L.ptr[r + 1]; ++s) {
-                    const int32_t p = L.pos[a.post[s]];
-                    if (L.reach[p] > 1) acc[s] += q[L.mpos[p]];
-                }
-            }
-        }
-    }
-    // the columns one row reaches, from its single-row responses
-    for (int32_t u = 0; u < (L.precomputed ? m : 0); ++u) {
+    for (int32_t p = 0; p < nm; ++p) a.I_in[L.multi[p]] = step[p];
+    if (L.energy) add_energy(L, a, step, L.multi.data(), nm, 0, false, 1.0);
+    // every read synapse: of a column several rows reach, its accumulators; of a column one
+    // row reaches, that row's single-row responses (current, energy, accumulators)
+    for (int32_t u = 0; u < m; ++u) {
         const int32_t r = rows[u];
         const size_t s0 = L.ptr[r];
         const int32_t nr = (int32_t)(L.ptr[r + 1] - s0);
-        const double* single = single_row(L, a, r);
+        const double* single = L.precomputed ? single_row(L, a, r) : nullptr;
         for (int32_t j = 0; j < nr; ++j) {
-            const int32_t n = a.post[s0 + j];
-            if (L.reach[L.pos[n]] > 1) continue;
+            const size_t s = s0 + j;
+            const int32_t n = a.post[s];
+            const int32_t p = L.pos[n];
+            if (L.reach[p] > 1) {
+                if (!L.energy) continue;
+                const int32_t mp = L.mpos[p];
+                for (int k = 0; k < K; ++k) a.acc[k][s] += step[(size_t)(1 + 3 * k) * nm + mp];
+                continue;
+            }
             a.I_in[n] = single[j];
             if (!L.energy) continue;
             for (int k = 0; k < K; ++k) {
                 const double* q = single + (size_t)(1 + 3 * k) * nr;
-                a.acc[k][s0 + j] += q[j];
+                a.acc[k][s] += q[j];
                 if (L.bias) a.D[k][n] += q[j] - L.idle[(size_t)(1 + 3 * k) * N + n];
                 a.Pg[k][n] += q[nr + j];
                 a.En[k][n] += q[2 * nr + j];
@@ -498,6 +534,7 @@ static inline double rows_step(RowLayer& L, const RowArrays& a)
         ++L.idle_steps;
         if (a.last) add_idle_energy(L, a);
     }
+    if (a.last && L.energy && L.precomputed) alone_energy(L, a);
     return (double)m;
 }
 
