@@ -48,10 +48,10 @@ def collect_result(
     counts = np.bincount(
         image * n_out + out.spike_indices, minlength=spikes.n_images * n_out
     ).reshape(spikes.n_images, n_out)
-    v = np.asarray(graph.v_end.v_).T  # (records, n_out): v at the start of each image
+    v = np.array(graph.v_end.v_).T  # (records, n_out): v at the start of each image
     v_end = np.empty((spikes.n_images, n_out))
     v_end[:-1] = v[1 : spikes.n_images]
-    v_end[-1] = np.asarray(graph.layers[-1].group.v_[:])
+    v_end[-1] = np.array(graph.layers[-1].group.v_[:])
     return SnnResult(
         results,
         counts,

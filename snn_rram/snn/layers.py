@@ -109,15 +109,17 @@ def layer_result(name, layer, device_energy, neuron_energy, input_counts) -> Lay
     """Assemble a :class:`LayerResult` from a layer's monitors and energies."""
     rows = layer.xbar.layout.row_input
     reads = np.where(rows >= 0, input_counts[np.maximum(rows, 0)], 0)
+    # copies (np.array), never views: Brian2 2.11's monitors hand out views into memory that
+    # is freed with their network (tests/snn/test_brian2_internals.py)
     return LayerResult(
         name=name,
-        spike_indices=np.asarray(layer.spikes.i[:]),
-        spike_times=np.asarray(layer.spikes.t_[:]),
+        spike_indices=np.array(layer.spikes.i[:]),
+        spike_times=np.array(layer.spikes.t_[:]),
         device_energy=device_energy,
         neuron_energy=neuron_energy,
         read_counts=reads.astype(np.int64),
         n_synapses=int(layer.plan.syn_i.size + layer.plan.ssyn_i.size),
-        states={var: np.asarray(getattr(mon, f"{var}_")).T for var, mon in layer.monitors.items()},
+        states={var: np.array(getattr(mon, f"{var}_")).T for var, mon in layer.monitors.items()},
     )
 
 
@@ -851,19 +853,19 @@ class EventLayer:
             def slots(var):
                 if K == 0:
                     return np.zeros((plan.n_neurons, 0))
-                return np.stack([np.asarray(getattr(g, f"{var}{k}_")[:]) for k in range(K)], 1)
+                return np.stack([np.array(getattr(g, f"{var}{k}_")[:]) for k in range(K)], 1)
 
             def shared(var):
                 if self.shared is None:
                     return np.zeros(0)
-                return np.asarray(getattr(self.shared, f"{var}_")[:])
+                return np.array(getattr(self.shared, f"{var}_")[:])
 
             acc = (
-                np.stack([np.asarray(getattr(self.syn, f"acc{k}_")[:]) for k in range(K)])
+                np.stack([np.array(getattr(self.syn, f"acc{k}_")[:]) for k in range(K)])
                 if self.syn is not None
                 else np.zeros((K, 0))
             )
-            s_acc = np.asarray(self.ssyn.acc_[:]) if self.ssyn is not None else np.zeros(0)
+            s_acc = np.array(self.ssyn.acc_[:]) if self.ssyn is not None else np.zeros(0)
             Pg, sD, sPg = slots("Pg"), shared("D"), shared("Pg")
             D = slots("D")
             if self.consume:  # pulses still open have not been integrated, nor subtracted
@@ -939,7 +941,7 @@ class CoupledLayer:
         self._since = step
 
     def _update(self, t):
-        active = np.asarray(self.rows.active_[:]) > 0.5
+        active = np.array(self.rows.active_[:]) > 0.5
         if self._last is not None and np.array_equal(active, self._last):
             return
         self._flush(round(float(t / b2.second) / self.dt))

@@ -398,22 +398,22 @@ class SenseNetwork:
                     device_energy[rows, cols] = half
             res = LayerResult(
                 name=f"layer{k}",
-                spike_indices=np.asarray(mon.i[:]),
-                spike_times=np.asarray(mon.t_[:]),
+                spike_indices=np.array(mon.i[:]),
+                spike_times=np.array(mon.t_[:]),
                 device_energy=device_energy,
                 neuron_energy=np.zeros(x.crossbar.shape[1]) if self.energy else None,
                 read_counts=reads_per_row,
                 n_synapses=int(syn["i"].size),
             )
             if k in self._monitors:
-                res.states["v"] = np.asarray(self._monitors[k].v_).T
+                res.states["v"] = np.array(self._monitors[k].v_).T
             results.append(res)
             counts_in = np.bincount(res.spike_indices, minlength=x.n_neurons)
         out, n_out = results[-1], self.layers[-1].n_neurons
         steps = np.round(out.spike_times / self.dt).astype(np.int64)
         output = SpikeTrains(out.spike_indices, steps, n_out, sp_.n_images, sp_.image_steps, 1.0)
-        v_before_reset = np.asarray(self._v_end.v_).T[1 : sp_.n_images]
-        v_end = np.vstack([v_before_reset, np.asarray(self._groups[-1].v_[:])[None]])
+        v_before_reset = np.array(self._v_end.v_).T[1 : sp_.n_images]
+        v_end = np.vstack([v_before_reset, np.array(self._groups[-1].v_[:])[None]])
         return SnnResult(
             results,
             output.counts(),

@@ -68,7 +68,7 @@ def _plain_network(xbars, neuron, spikes, pulse_steps):
         monitors.append(mon)
         pre = g
     b2.Network(objs).run(spikes.n_images * spikes.image_steps * dt)
-    return [(np.asarray(m.i[:]), np.asarray(m.t_[:])) for m in monitors]
+    return [(np.array(m.i[:]), np.array(m.t_[:])) for m in monitors]
 
 
 @pytest.mark.parametrize("pulse_steps", [1, 2])

@@ -87,7 +87,7 @@ def plain_brian2(weights, trains, neuron):
         monitors.append(mon)
         source = g
     b2.Network(objects).run(trains.n_images * trains.image_steps * dt, namespace={})
-    return [(np.asarray(m.i[:]), np.asarray(m.t_[:])) for m in monitors]
+    return [(np.array(m.i[:]), np.array(m.t_[:])) for m in monitors]
 
 
 def sense_network(maps, trains, reads, seed=0, **kw):
