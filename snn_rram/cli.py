@@ -138,12 +138,38 @@ def _run(args) -> int:
 
 
 def _export(args) -> int:
-    from snn_rram import nir
-    from snn_rram.experiments.config import load_config, parse_overrides
+    from pathlib import Path
+
+    import scipy.sparse as sp
+
+    from snn_rram import nir, results
+    from snn_rram.errors import SnnRramError
+    from snn_rram.experiments.config import RunConfig, load_config, parse_overrides
     from snn_rram.experiments.pipeline import prepare
 
-    cfg = load_config(args.config, parse_overrides(args.set))
+    source = Path(args.config)
+    record = None
+    if source.suffix.lower() in (".h5", ".hdf5"):
+        # a run's result: the network its config maps, checked against the stored conductances
+        if args.set:
+            raise SnnRramError("--set: a result file's network is exported as it was run")
+        record = results.load(source)
+        cfg = RunConfig.from_dict(record.config_dict)
+    else:
+        cfg = load_config(args.config, parse_overrides(args.set))
     prep = prepare(cfg)
+    if record is not None:
+        for (name, layer), m in zip(record.layers.items(), prep.mappings, strict=True):
+            stored, rebuilt = (
+                g.toarray() if sp.issparse(g) else np.asarray(g)
+                for g in (layer.conductances, m.crossbar.G)
+            )
+            if stored.shape != rebuilt.shape or not np.array_equal(stored, rebuilt):
+                raise SnnRramError(
+                    f"{source}: layer {name!r}: the conductances its config maps today differ "
+                    "from the ones stored in the result (network file or snn-rram changed); "
+                    "not exported"
+                )
     path = nir.write(
         args.output, crossbars=[m.crossbar for m in prep.mappings], neurons=prep.neurons
     )
@@ -367,7 +393,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the network of a run config, converted and mapped, as a NIR graph "
         "(weights as read from the crossbars, the IF neurons)",
     )
-    p.add_argument("config", help="run configuration (.toml), or an example's name (demo)")
+    p.add_argument(
+        "config",
+        help="run configuration (.toml), an example's name (demo), or a run's result file (.h5)",
+    )
     _add_set(p)
     p.add_argument("-o", "--output", required=True, help="the NIR file to write (.nir)")
     p.set_defaults(func=_export)

@@ -439,3 +439,32 @@ def test_the_cli_exports_a_run_config_as_the_pipeline_maps_it(tiny_mlp, tmp_path
     for m, layer in zip(prep.mappings, imported.layers, strict=True):
         eff = np.asarray(m.effective_weight)
         np.testing.assert_allclose(layer.weight_thr, eff, rtol=1e-12, atol=1e-12 * abs(eff).max())
+
+
+def test_the_cli_exports_a_run_result_as_it_was_run(tiny_mlp, tmp_path):  # noqa: F811
+    """``snn-rram export RESULT.h5``: the network of the run's config, checked against the
+    conductances stored in the result; a result whose network changed since is refused."""
+    from snn_rram.cli import main
+
+    weights = tmp_path / "mine.npz"  # a copy: the fixture's file is shared
+    ann.save(ann.load(tiny_mlp), weights)
+    outcome = run(load_config(write_config(tmp_path, weights)).replace("data.n_images", 2))
+    out = tmp_path / "result.nir"
+    assert main(["export", str(outcome.path), "-o", str(out)]) == 0
+    imported = snir.read(out, max_rate=200.0)
+    for m, layer in zip(outcome.mappings, imported.layers, strict=True):
+        eff = np.asarray(m.effective_weight)
+        np.testing.assert_allclose(layer.weight_thr, eff, rtol=1e-12, atol=1e-12 * abs(eff).max())
+    assert main(["export", str(outcome.path), "--set", "mapping.bits=3", "-o", str(out)]) == 2
+    # the network file changed since the run: its conductances cannot be rebuilt
+    mlp = ann.load(weights)
+    first = mlp.layers[0]
+    w = np.array(first.weight)
+    w[:5] = -w[:5]  # (a common scale would be normalised away by the conversion)
+    changed = ann.Network(
+        [ann.Dense(w, first.bias, name=first.name), *mlp.layers[1:]],
+        input_shape=mlp.input_shape,
+    )
+    ann.save(changed, weights)
+    assert main(["export", str(outcome.path), "-o", str(tmp_path / "changed.nir")]) == 2
+    assert not (tmp_path / "changed.nir").exists()
