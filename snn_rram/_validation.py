@@ -170,6 +170,17 @@ def _check_range(x, name, unit, positive, nonnegative, finite):
         raise SnnRramError(f"{name}: must be >= 0{shown}, got {bad!r}")
 
 
+def as_int(value, name: str, low: int) -> int:
+    """``value`` as a Python int, checked to be an integer (not a bool) ``>= low``."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral | np.integer)
+        or value < low
+    ):
+        raise SnnRramError(f"{name}: expected an integer >= {low}, got {value!r}")
+    return int(value)
+
+
 def as_rng(seed, name: str = "rng") -> np.random.Generator:
     """Return a :class:`numpy.random.Generator` from a seed or a generator.
 

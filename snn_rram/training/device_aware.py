@@ -79,7 +79,7 @@ from pathlib import Path
 import numpy as np
 
 from snn_rram._io import file_sha256, write_toml
-from snn_rram._validation import as_array, as_scalar, one_of, read_toml
+from snn_rram._validation import as_array, as_int, as_scalar, one_of, read_toml
 from snn_rram.ann.convert import ConvertedLayer, ConvertedNetwork
 from snn_rram.ann.layers import Dense, ReLU
 from snn_rram.ann.native import save as save_network
@@ -602,12 +602,6 @@ def _from_network(torch, network, sizes, bias: bool, tdt):
     return weights, biases
 
 
-def _int(value, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise SnnRramError(f"{name}: expected an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def train_device_aware(
     sizes: Sequence[int],
     train_x,
@@ -686,13 +680,13 @@ def train_device_aware(
     """
     torch = _import_torch("train_device_aware")
     _check_device(device, circuit)
-    sizes = [_int(s, f"sizes[{k}]", 1) for k, s in enumerate(sizes)]
+    sizes = [as_int(s, f"sizes[{k}]", 1) for k, s in enumerate(sizes)]
     if len(sizes) < 2:
         raise SnnRramError(f"sizes: expected at least (n_in, n_out), got {sizes}")
     one_of(pair, "pair", PAIRS)
-    epochs = _int(epochs, "epochs", 0)
-    batch_size = _int(batch_size, "batch_size", 1)
-    seed = _int(seed, "seed", 0)
+    epochs = as_int(epochs, "epochs", 0)
+    batch_size = as_int(batch_size, "batch_size", 1)
+    seed = as_int(seed, "seed", 0)
     lr = as_scalar(lr, "lr", positive=True)
     gain_lr = as_scalar(gain_lr, "gain_lr", positive=True)
     init_range = as_scalar(init_range, "init_range", positive=True)

@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import scipy.sparse as sp
 
-from snn_rram._validation import as_array, as_scalar
+from snn_rram._validation import as_array, as_int, as_scalar
 from snn_rram.ann.convert import convert
 from snn_rram.ann.layers import Dense, ReLU
 from snn_rram.ann.network import Network
@@ -195,14 +195,10 @@ def train_distortion_aware(
     _check_mlp(network)
     if not isinstance(device, Device) or not isinstance(circuit, Circuit):
         raise SnnRramError("device, circuit: expected a snn_rram Device and Circuit")
-    for name, value, low in (
-        ("epochs", epochs, 0),
-        ("batch_size", batch_size, 1),
-        ("refresh", refresh, 1),
-        ("n_calibration", n_calibration, 1),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise SnnRramError(f"{name}: expected an integer >= {low}, got {value!r}")
+    epochs = as_int(epochs, "epochs", 0)
+    batch_size = as_int(batch_size, "batch_size", 1)
+    refresh = as_int(refresh, "refresh", 1)
+    n_calibration = as_int(n_calibration, "n_calibration", 1)
     lr = as_scalar(lr, "lr", positive=True)
     x_train = as_array(train_x, "train_x").reshape(len(train_x), -1)
     x_test = as_array(test_x, "test_x").reshape(len(test_x), -1)

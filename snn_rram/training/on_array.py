@@ -81,7 +81,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from snn_rram import ann
-from snn_rram._validation import as_array, as_scalar, one_of
+from snn_rram._validation import as_array, as_int, as_scalar, one_of
 from snn_rram.devices.programming import Programming
 from snn_rram.errors import SnnRramError
 from snn_rram.mapping.trained import trained_columns
@@ -101,12 +101,6 @@ SYNAPSES = ("float", "single", "hybrid", "hybrid_carry")
 SELECTIONS = ("phase", "magnitude")
 _SCOPES = ("array", "cell", "residual")
 _REFRESH = ("none", "saturated")
-
-
-def _int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise SnnRramError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -185,9 +179,9 @@ class OnArrayConfig:
         as_scalar(self.learning_rate, f"{w}.learning_rate", positive=True)
         as_scalar(self.learning_rate_decay, f"{w}.learning_rate_decay", positive=True)
         for name, low in (("epochs", 1), ("batch_size", 1), ("pulse_budget", 1)):
-            _int(getattr(self, name), f"{w}.{name}", low)
+            as_int(getattr(self, name), f"{w}.{name}", low)
         for name, low in (("stream_length", 1), ("switch_epoch", 0), ("carry_every", 1)):
-            _int(getattr(self, name), f"{w}.{name}", low)
+            as_int(getattr(self, name), f"{w}.{name}", low)
         as_scalar(self.gamma, f"{w}.gamma", positive=True)
         as_scalar(self.noise_exponent, f"{w}.noise_exponent", nonnegative=True)
         as_scalar(self.w_max_sigmas, f"{w}.w_max_sigmas", positive=True)
@@ -472,10 +466,10 @@ def train_on_array(
     cfg = OnArrayConfig() if config is None else config
     if not isinstance(cfg, OnArrayConfig):
         raise SnnRramError(f"config: expected an OnArrayConfig, got {cfg!r}")
-    sizes = tuple(_int(s, f"sizes[{i}]", 1) for i, s in enumerate(sizes))
+    sizes = tuple(as_int(s, f"sizes[{i}]", 1) for i, s in enumerate(sizes))
     if len(sizes) < 2:
         raise SnnRramError(f"sizes: expected at least input and output widths, got {sizes}")
-    seed = _int(seed, "seed", 0)
+    seed = as_int(seed, "seed", 0)
     if cfg.synapse != "float" and not isinstance(programming, Programming):
         raise SnnRramError(
             f"programming: synapse {cfg.synapse!r} needs a Programming (a device card with a "

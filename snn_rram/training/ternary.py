@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from snn_rram._validation import as_array, as_rng, as_scalar, one_of
+from snn_rram._validation import as_array, as_int, as_rng, as_scalar, one_of
 from snn_rram.ann.layers import AvgPool2d, Conv2d, Dense, Flatten, ReLU
 from snn_rram.ann.network import Network
 from snn_rram.ann.train import _import_torch
@@ -300,9 +300,8 @@ def train_quantized(
     threshold = as_scalar(threshold, "threshold", nonnegative=True)
     lr = as_scalar(lr, "lr", positive=True)
     one_of(lr_schedule, "lr_schedule", LR_SCHEDULES)
-    for name, value, low in (("epochs", epochs, 0), ("batch_size", batch_size, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise SnnRramError(f"{name}: expected an integer >= {low}, got {value!r}")
+    epochs = as_int(epochs, "epochs", 0)
+    batch_size = as_int(batch_size, "batch_size", 1)
     if errors is not None and not isinstance(errors, ReadErrors):
         raise SnnRramError(f"errors: expected ReadErrors or None, got {type(errors).__name__}")
     input_shape = tuple(int(s) for s in input_shape)
