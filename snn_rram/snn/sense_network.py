@@ -35,7 +35,6 @@ reads are seeded and reproducible there too, but draw other numbers than on the 
 from __future__ import annotations
 
 import contextlib
-import gc
 import itertools
 import logging
 import time
@@ -344,13 +343,6 @@ class SenseNetwork:
         if self.target == "cpp_standalone":
             if not self.built:
                 t0 = time.perf_counter()
-                # Brian2 numbers the clocks and code objects whose names live objects hold
-                # (`_clock_1`): let the device drop the project it holds (StandaloneProject
-                # does that anyway) and collect dropped networks, so that the code, and the
-                # build cache key, stay the same from network to network
-                if b2.get_device().__class__.__name__ == "CPPStandaloneDevice":
-                    b2.get_device().reinit()
-                gc.collect()
                 with _order_warning_silenced():
                     self._project = StandaloneProject(self._create, self.duration, self.report)
                 build = time.perf_counter() - t0

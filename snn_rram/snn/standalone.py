@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +41,10 @@ class StandaloneProject:
         b2.set_device("cpp_standalone", directory=str(directory), build_on_run=False)
         device = b2.get_device()
         device.reinit()  # the project of an earlier standalone network goes
+        # ... and its objects with it: Brian2 numbers the clocks and code objects whose names
+        # live objects still hold (`_clock_1`), which would change the generated code, and the
+        # build cache key, from network to network
+        gc.collect()
         device.activate(directory=str(directory), build_on_run=False)
         self.graph = create()
         self.graph.network.run(duration * b2.second, report=report)
