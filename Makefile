@@ -112,9 +112,12 @@ study-ternary-snn: setup
 	$(BIN)/snn-rram sweep models/experiments/ternary_snn_study.toml
 	$(BIN)/snn-rram report results/ternary_snn_study
 
-# Papers 1 x 2: distortion-aware fine-tuning + linear_pair vs qwsm and calibration (~20 min)
+# Papers 1 x 2: distortion-aware fine-tuning (one network per R_N) + linear_pair vs qwsm and
+# calibration; the report checks the target (~30 min on two cores)
 study-distortion: setup
-	$(BIN)/python studies/distortion_study.py --out results/distortion_study
+	$(BIN)/python studies/distortion_study.py --out results/distortion_study/networks
+	$(BIN)/snn-rram sweep models/experiments/distortion_study.toml
+	$(BIN)/snn-rram report results/distortion_study
 
 # Paper 2 (analog): conventional vs reconstructed (device-aware) MLPs over V_read on sinh_mild and
 # sinh_strong, with the float-on-bent-inputs diagnostic (~15-20 min on two shared cores)

@@ -2,8 +2,8 @@
 
 A table per series and x value, power changes against reference series, and the checks of the
 QWSM study's targets (papers 1 and 4), of QWSM's robustness over device cards (issue 18), of
-paper 5's PCSA claim, and the side-by-side table of spiking and analog runs on the same
-crossbars (a sweep over ``simulation.mode``).
+paper 5's PCSA claim, of distortion-aware training (papers 1 × 2), and the side-by-side table
+of spiking and analog runs on the same crossbars (a sweep over ``simulation.mode``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ __all__ = [
     "Claim",
     "claims_markdown",
     "default_axes",
+    "distortion_claims",
     "mode_claims",
     "mode_markdown",
     "mode_table",
@@ -329,6 +330,15 @@ def neurosim_claims(table, *, accuracy: str = "snn_accuracy") -> list[Claim]:
     return out
 
 
+def _series_by_x(table, needed, who: str) -> dict:
+    """The study table's series (indexed by x), checking that ``needed`` ones are there."""
+    by = {s: t.set_index("x") for s, t in table.groupby("series")}
+    for need in needed:
+        if need not in by:
+            raise SnnRramError(f"{who}: the table has no series {need!r}")
+    return by
+
+
 #: Series names of the spiking PCSA study (``models/experiments/ternary_snn_study.toml``).
 PCSA_SERIES = {"error_free": "pcsa error-free", "window": "pcsa 0.45 V"}
 
@@ -342,10 +352,7 @@ def pcsa_claims(table, *, accuracy: str = "snn_accuracy") -> list[Claim]:
     the comparison is paired. Power per synapse is reported against the analog series
     ``linear_pair`` at the same x.
     """
-    by = {s: t.set_index("x") for s, t in table.groupby("series")}
-    for need in PCSA_SERIES.values():
-        if need not in by:
-            raise SnnRramError(f"pcsa_claims: the table has no series {need!r}")
+    by = _series_by_x(table, PCSA_SERIES.values(), "pcsa_claims")
     ref, win = by[PCSA_SERIES["error_free"]], by[PCSA_SERIES["window"]]
     out = []
     for x in win.index.intersection(ref.index):
@@ -366,6 +373,42 @@ def pcsa_claims(table, *, accuracy: str = "snn_accuracy") -> list[Claim]:
                 "PCSA-read ternary SNN in the near-threshold window loses < 0.5 point against "
                 "error-free reads (paper 5)",
                 bool(loss < 0.005),
+                detail,
+            )
+        )
+    return out
+
+
+#: Series names of the distortion-aware study (``models/experiments/distortion_study.toml``).
+DISTORTION_SERIES = {
+    "calibrated": "linear_pair + calibration",
+    "aware": "distortion-aware + linear_pair",
+}
+
+
+def distortion_claims(table, *, accuracy: str = "snn_accuracy") -> list[Claim]:
+    """The papers-1 × 2 target, checked on a :func:`study_table` with x = ``circuit.r_neuron``.
+
+    At every x where both series ran, the distortion-aware network mapped with plain
+    ``linear_pair`` (series ``distortion-aware + linear_pair``) is within 1 point of the
+    conventional network with an ideally calibrated periphery (``linear_pair + calibration``).
+    """
+    by = _series_by_x(table, DISTORTION_SERIES.values(), "distortion_claims")
+    ref, aware = by[DISTORTION_SERIES["calibrated"]], by[DISTORTION_SERIES["aware"]]
+    out = []
+    for x in aware.index.intersection(ref.index):
+        gap = ref.loc[x, accuracy] - aware.loc[x, accuracy]
+        detail = (
+            f"calibrated {ref.loc[x, accuracy]:.3f}, distortion-aware "
+            f"{aware.loc[x, accuracy]:.3f} ({100 * gap:+.2f} pp below)"
+        )
+        if "linear_pair" in by and x in by["linear_pair"].index:
+            detail += f"; plain linear_pair {by['linear_pair'].loc[x, accuracy]:.3f}"
+        out.append(
+            Claim(
+                f"at x = {x:g}: distortion-aware + linear_pair within 1 point of the calibrated "
+                "periphery (papers 1 × 2)",
+                bool(gap <= 0.01),
                 detail,
             )
         )
@@ -562,6 +605,8 @@ def write_report(frame, directory: str | os.PathLike, *, name: str = "report", *
         claims += neurosim_claims(table)
     if set(PCSA_SERIES.values()) <= series:
         claims += pcsa_claims(table)
+    if set(DISTORTION_SERIES.values()) <= series:
+        claims += distortion_claims(table)
     methods = set(frame["mapping.method"].astype(str)) if "mapping.method" in frame else set()
     if {"linear_pair", "qwsm"} <= methods and "device.card" in sweep_axes(frame):
         claims += robustness_claims(frame)

@@ -42,6 +42,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, StrictStr, model_validator
 
 from snn_rram import _resources
+from snn_rram._io import file_sha256
 from snn_rram._schema import Section
 from snn_rram._validation import read_toml
 from snn_rram.errors import SnnRramError
@@ -154,7 +155,9 @@ def point_key(cfg: RunConfig) -> str:
     """Hash of a resolved configuration without its output and progress settings.
 
     The default ``simulation.mode`` (``"spiking"``) is left out too, so that points keep the
-    keys they had before the mode existed (their result files are found again).
+    keys they had before the mode existed (their result files are found again). The network
+    file's SHA-256 is part of the key: a network retrained into the same file makes new points
+    instead of finding the old network's results.
     """
     table = cfg.to_dict()
     table.pop("output", None)
@@ -164,6 +167,8 @@ def point_key(cfg: RunConfig) -> str:
         del sim["mode"]
     weights = cfg.network_path()
     table["network"]["weights"] = str(weights.resolve()) if weights.exists() else str(weights)
+    if weights.is_file():
+        table["network"]["weights_sha256"] = file_sha256(weights)
     return hashlib.sha256(dumps_toml(table).encode()).hexdigest()[:16]
 
 

@@ -158,6 +158,8 @@ def train_distortion_aware(
     batch_size: int = 64,
     lr: float = 1e-4,
     refresh: int = 1,
+    distill: float = 0.0,
+    temperature: float = 4.0,
     seed: int = 0,
     log: Callable[[str], object] | None = None,
 ) -> tuple[Network, dict]:
@@ -178,6 +180,14 @@ def train_distortion_aware(
     refresh : int
         Steps between two mappings of the current weights (1: every step, exact; larger is
         faster, with effective weights up to ``refresh − 1`` steps old).
+    distill : float
+        Weight α ∈ [0, 1] of knowledge distillation from the starting network (the teacher):
+        the loss is ``(1 − α)·CE(labels) + α·T²·KL(softmax(teacher/T) ‖ softmax(student/T))``
+        (Hinton et al. 2015). The starting network was trained in float, often on more data
+        than the fine-tuning set; distillation keeps what it learned while the weights move to
+        absorb the distortion. 0 (default): labels only.
+    temperature : float
+        Softening temperature ``T`` of the distillation (used when ``distill > 0``).
     seed : int
         Seed of the shuffling and of the programming variation.
     log : callable, optional
@@ -200,6 +210,10 @@ def train_distortion_aware(
     refresh = as_int(refresh, "refresh", 1)
     n_calibration = as_int(n_calibration, "n_calibration", 1)
     lr = as_scalar(lr, "lr", positive=True)
+    distill = as_scalar(distill, "distill")
+    if not 0.0 <= distill <= 1.0:
+        raise SnnRramError(f"distill: expected a weight in [0, 1], got {distill}")
+    temperature = as_scalar(temperature, "temperature", positive=True)
     x_train = as_array(train_x, "train_x").reshape(len(train_x), -1)
     x_test = as_array(test_x, "test_x").reshape(len(test_x), -1)
     y_train, y_test = np.asarray(train_y), np.asarray(test_y)
@@ -253,6 +267,8 @@ def train_distortion_aware(
 
     before = accuracy(mapped(network))
     xt, yt = torch.from_numpy(x_train), torch.from_numpy(y_train.astype(np.int64))
+    if distill > 0:
+        teacher = torch.log_softmax(torch.from_numpy(network.forward(x_train)) / temperature, 1)
     n, step, mapping_s = xt.shape[0], 0, 0.0
     started = time.perf_counter()
     effective = None
@@ -282,6 +298,14 @@ def train_distortion_aware(
                         h = h + b + (torch.tensor(eff.bias) - b).detach()
                     k += 1
                 loss = torch.nn.functional.cross_entropy(h, yt[idx])
+                if distill > 0:
+                    kl = torch.nn.functional.kl_div(
+                        torch.log_softmax(h / temperature, 1),
+                        teacher[idx],
+                        reduction="batchmean",
+                        log_target=True,
+                    )
+                    loss = (1 - distill) * loss + distill * temperature**2 * kl
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
@@ -306,6 +330,8 @@ def train_distortion_aware(
         "batch_size": batch_size,
         "lr": lr,
         "refresh": refresh,
+        "distill": distill,
+        "temperature": temperature,
         "seed": seed,
         "effective_accuracy_before": before,
         "effective_accuracy": after,

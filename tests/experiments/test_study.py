@@ -234,3 +234,25 @@ def test_pcsa_claim_is_the_window_loss_against_error_free_reads():
     assert not claim.holds
     with pytest.raises(SnnRramError, match="no series 'pcsa error-free'"):
         pcsa_claims(study_table(_frame([("", "linear_pair", 2, "done", 0.9, 1e-9, 1e-9, 300)])))
+
+
+def test_distortion_claim_is_the_gap_to_the_calibrated_periphery_at_each_r_neuron(tmp_path):
+    from snn_rram.sweep.report import distortion_claims
+
+    cols = ["label", "mapping.method", "circuit.r_neuron", "status", "snn_accuracy"]
+    rows = []
+    for r_n, aware in ((100.0, 0.975), (1000.0, 0.95)):
+        rows += [
+            ("", "linear_pair", r_n, "done", 0.9),
+            ("linear_pair + calibration", "linear_pair", r_n, "done", 0.979),
+            ("distortion-aware + linear_pair", "linear_pair", r_n, "done", aware),
+        ]
+    frame = pd.DataFrame(rows, columns=cols)
+    table = study_table(frame, x="circuit.r_neuron")
+    near, far = distortion_claims(table)
+    assert near.holds and "+0.40 pp below" in near.detail and "linear_pair 0.900" in near.detail
+    assert not far.holds and "+2.90 pp below" in far.detail
+    text = write_report(frame, tmp_path, x="circuit.r_neuron").read_text()
+    assert "✔ at x = 100: distortion-aware" in text and "✘ at x = 1000: distortion-aware" in text
+    with pytest.raises(SnnRramError, match="no series 'linear_pair \\+ calibration'"):
+        distortion_claims(study_table(frame[frame["label"] == ""], x="circuit.r_neuron"))

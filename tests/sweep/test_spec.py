@@ -106,6 +106,20 @@ def test_key_ignores_where_results_go(tmp_path):
     assert point_key(pa.config.replace("mapping.bits", 4)) != pa.key
 
 
+def test_key_follows_the_network_files_content(tmp_path):
+    # a network retrained into the same file must not find the old network's results
+    import shutil
+
+    net = tmp_path / "net.npz"
+    shutil.copyfile(MLP, net)
+    write_base(tmp_path, network='weights = "net.npz"')
+    (p,) = load_sweep(write_sweep(tmp_path, '[grid]\n"mapping.bits" = [3]\n')).points()
+    assert point_key(p.config) == p.key
+    with open(net, "ab") as fh:  # same path, other bytes
+        fh.write(b"\0")
+    assert point_key(p.config) != p.key
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [

@@ -56,6 +56,30 @@ def test_fine_tuning_recovers_accuracy_lost_to_the_distortion(data, small_mlp):
     assert np.mean(eff.predict(data[2]) == data[3]) == meta["effective_accuracy"]
 
 
+def test_distillation_pulls_the_mapped_network_towards_its_teacher(data, small_mlp):
+    # labels unused (α = 1): the fine-tuned mapped network must agree more with the float one
+    device = devices.load("default_linear")
+    circuit = Circuit(v_read=0.2, pulse_width=1e-4, r_neuron=3e3)
+    tuned, meta = train_distortion_aware(
+        small_mlp,
+        *data,
+        device=device,
+        circuit=circuit,
+        bits=4,
+        epochs=2,
+        lr=1e-3,
+        refresh=2,
+        distill=1.0,
+        temperature=2.0,
+    )
+    assert (meta["distill"], meta["temperature"]) == (1.0, 2.0)
+    teacher = small_mlp.predict(data[2])
+    before, _ = effective_network(small_mlp, data[0][:500], device, circuit, bits=4)
+    after, _ = effective_network(tuned, data[0][:500], device, circuit, bits=4)
+    agree_before = np.mean(before.predict(data[2]) == teacher)
+    assert np.mean(after.predict(data[2]) == teacher) > agree_before + 0.05
+
+
 def test_bad_input_is_refused(data, small_mlp):
     device, circuit = devices.load("default"), Circuit(0.2, 1e-4, 100.0)
     cnn = ann.Network(
@@ -66,5 +90,11 @@ def test_bad_input_is_refused(data, small_mlp):
         train_distortion_aware(cnn, *data, device=device, circuit=circuit, bits=4)
     with pytest.raises(SnnRramError, match="refresh"):
         train_distortion_aware(small_mlp, *data, device=device, circuit=circuit, bits=4, refresh=0)
+    with pytest.raises(SnnRramError, match="distill"):
+        train_distortion_aware(small_mlp, *data, device=device, circuit=circuit, bits=4, distill=2)
+    with pytest.raises(SnnRramError, match="temperature"):
+        train_distortion_aware(
+            small_mlp, *data, device=device, circuit=circuit, bits=4, temperature=0
+        )
     with pytest.raises(SnnRramError, match="mapping.method"):
         effective_network(small_mlp, data[0][:10], device, circuit, bits=4, method="nope")
