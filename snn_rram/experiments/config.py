@@ -210,10 +210,19 @@ class DataConfig(Section):
 
 
 class ConversionConfig(Section):
-    """ANN → SNN normalisation: percentile of each layer's positive activations."""
+    """ANN → SNN normalisation: percentile of each layer's positive activations.
+
+    ``normalise_on``: whose activations set the spiking layers' scales. ``"float"`` (default):
+    the float network's (the conversion's data-based normalisation, Diehl et al. 2015).
+    ``"mapped"``: then, once mapped, each layer's neurons are rescaled (capacitance) so that
+    the **mapped** network's rate model has the same percentile at 1 on the calibration
+    images — threshold balancing on the network the arrays realise (column loads, R_N and the
+    I–V shrink the activations the float network promised). Spiking mode only.
+    """
 
     key: ClassVar[str] = "conversion"
     percentile: Annotated[float, Field(gt=0, le=100)] = 99.9
+    normalise_on: Annotated[StrictStr, one_of(lambda: ("float", "mapped"))] = "float"
 
 
 class DeviceConfig(Section):
@@ -640,6 +649,12 @@ class RunConfig(Section):
             raise SnnRramError(
                 f"analog: the [analog] table (the periphery of analog inference) is only valid "
                 f'with simulation.mode = "analog", got simulation.mode = {mode!r}'
+            )
+        if mode == "analog" and self.conversion.normalise_on != "float":
+            raise SnnRramError(
+                f"conversion.normalise_on: {self.conversion.normalise_on!r} rescales the spiking "
+                'neurons; analog inference has its own sensing (analog.sensing = "calibrated"), '
+                'so use "float" with simulation.mode = "analog"'
             )
         if mode == "analog":
             from snn_rram.mapping.pcsa_pairs import SENSE_METHODS

@@ -26,7 +26,7 @@ from snn_rram.errors import SnnRramError, SnnRramWarning
 from snn_rram.experiments._sense import check_target, is_sense, sense_network
 from snn_rram.experiments.config import RunConfig, level_warning
 
-__all__ = ["RunOutcome", "map_network", "prepare", "run", "run_analog"]
+__all__ = ["RunOutcome", "map_network", "mapped_scales", "prepare", "run", "run_analog"]
 
 
 @dataclass
@@ -170,6 +170,38 @@ def _effective_activations(mappings, x):
         if k + 1 < len(mappings):
             a = np.maximum(a, 0.0)
         yield a
+
+
+def mapped_scales(mappings, calibration_x, percentile: float) -> list[float]:
+    """Per layer, the robust maximum of the mapped network's normalised activations.
+
+    The conversion normalises each layer to its float activations' ``percentile`` (1 = the
+    maximum rate); the mapped arrays realise other weights, so the rate model of the mapped
+    network (:func:`effective_forward`) reaches another value ``s_l``. Layer by layer, with the
+    layers before already rescaled by theirs, ``s_l`` is the ``percentile`` of layer l's
+    positive activations on ``calibration_x``; dividing a layer's input by ``s_l`` (its
+    neurons' capacitance × ``s_l``) restores the conversion's scale.
+
+    Raises
+    ------
+    SnnRramError
+        A layer of the mapped network has no positive activation on the calibration images.
+    """
+    a = np.asarray(calibration_x, dtype=np.float64)
+    scales = []
+    for k, m in enumerate(mappings):
+        z = np.asarray(m.effective_weight @ a.T).T
+        if m.effective_bias is not None:
+            z = z + m.effective_bias
+        positive = z[z > 0]
+        if not positive.size:
+            raise SnnRramError(
+                f"conversion.normalise_on: layer {k} of the mapped network has no positive "
+                "activation on the calibration images; cannot rescale it"
+            )
+        scales.append(float(np.percentile(positive, percentile)))
+        a = np.maximum(z, 0.0) / scales[-1]
+    return scales
 
 
 def equal_read_power(mappings, result) -> float:
@@ -404,14 +436,19 @@ def prepare(cfg: RunConfig) -> Prepared:
     t0 = time.perf_counter()
     mapped = map_network(cfg)
     circuit = _circuit(cfg)
+    if cfg.conversion.normalise_on == "mapped":
+        scales = mapped_scales(mapped.mappings, mapped.calibration, cfg.conversion.percentile)
+    else:
+        scales = [1.0] * len(mapped.mappings)
     neurons = []
-    for m in mapped.mappings:
-        # one spike through one unit of normalised weight = one threshold of charge
+    for m, scale in zip(mapped.mappings, scales, strict=True):
+        # one spike through one unit of normalised weight = one threshold of charge (divided
+        # by the layer's scale on the mapped network when normalising on it)
         charge = circuit.v_read * circuit.pulse_width * m.g_per_weight
         neurons.append(
             snn.IFNeuron(
                 threshold=cfg.neuron.threshold,
-                capacitance=charge / cfg.neuron.threshold,
+                capacitance=charge * scale / cfg.neuron.threshold,
                 reset=cfg.neuron.reset,
                 refractory=cfg.neuron.refractory,
                 leak_tau=cfg.neuron.leak_tau,

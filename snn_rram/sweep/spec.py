@@ -154,10 +154,10 @@ def _derived_seed(base: int, repeat: int) -> int:
 def point_key(cfg: RunConfig) -> str:
     """Hash of a resolved configuration without its output and progress settings.
 
-    The default ``simulation.mode`` (``"spiking"``) is left out too, so that points keep the
-    keys they had before the mode existed (their result files are found again). The network
-    file's SHA-256 is part of the key: a network retrained into the same file makes new points
-    instead of finding the old network's results.
+    The defaults ``simulation.mode = "spiking"`` and ``conversion.normalise_on = "float"`` are
+    left out too, so that points keep the keys they had before those fields existed. The
+    network file's SHA-256 is part of the key: a network retrained into the same file makes
+    new points instead of finding the old network's results.
     """
     table = cfg.to_dict()
     table.pop("output", None)
@@ -165,6 +165,9 @@ def point_key(cfg: RunConfig) -> str:
     sim.pop("progress", None)
     if sim.get("mode") == "spiking":
         del sim["mode"]
+    conversion = table.get("conversion", {})
+    if conversion.get("normalise_on") == "float":
+        del conversion["normalise_on"]
     weights = cfg.network_path()
     table["network"]["weights"] = str(weights.resolve()) if weights.exists() else str(weights)
     if weights.is_file():

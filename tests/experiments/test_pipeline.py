@@ -240,3 +240,44 @@ def test_qwsm_keeps_the_network_that_agrees_better_with_the_converted_one(
     assert "fallback" not in plain[0].report
     assert record["kept"] == ("qwsm" if power_weight is None else "linear_pair")
     np.testing.assert_array_equal(plain[0].effective_weight, nets["qwsm"][0].effective_weight)
+
+
+def test_normalising_on_the_mapped_network_restores_the_conversions_scale(tiny_mlp, tmp_path):
+    """At R_N = 1 kΩ the column gains shrink the mapped network's activations; with
+    ``conversion.normalise_on = "mapped"`` each layer's neurons are rescaled so that the
+    mapped rate model's percentile is 1 again, and the hidden layer fires more."""
+    from snn_rram.errors import SnnRramError
+    from snn_rram.experiments import pipeline
+
+    cfgs, preps, outcomes = {}, {}, {}
+    for on in ("float", "mapped"):
+        (tmp_path / on).mkdir()
+        cfgs[on] = load_config(
+            write_config(
+                tmp_path / on,
+                tiny_mlp,
+                circuit='r_neuron = "1 kohm"',
+                conversion=f'normalise_on = "{on}"',
+            )
+        )
+        preps[on] = pipeline.prepare(cfgs[on])
+        outcomes[on] = run(cfgs[on], save=False)
+    mapped = pipeline.map_network(cfgs["mapped"])
+    scales = pipeline.mapped_scales(mapped.mappings, mapped.calibration, 99.9)
+    assert 0 < scales[0] < 1 and all(s > 0 for s in scales), scales  # 1 kΩ: the loads shrink
+    for k, s in enumerate(scales):
+        want = preps["float"].neurons[k].capacitance * s
+        assert preps["mapped"].neurons[k].capacitance == pytest.approx(want, rel=1e-12)
+    # rescaled layer by layer, every layer's percentile of the mapped rate model is 1
+    a = mapped.calibration
+    for k, m in enumerate(mapped.mappings):
+        z = np.maximum(np.asarray(m.effective_weight @ a.T).T, 0) / scales[k]
+        assert np.percentile(z[z > 0], 99.9) == pytest.approx(1.0)
+        a = z
+    reads = {on: [x.read_counts.sum() for x in o.result.layers] for on, o in outcomes.items()}
+    assert reads["mapped"][0] == reads["float"][0]  # the same input spikes
+    assert reads["mapped"][1] > 1.5 * reads["float"][1]  # the hidden layer fires more
+    with pytest.raises(SnnRramError, match="conversion.normalise_on"):
+        cfgs["mapped"].replace("simulation.mode", "analog")
+    with pytest.raises(SnnRramError, match="conversion.normalise_on"):
+        cfgs["float"].replace("conversion.normalise_on", "ann")

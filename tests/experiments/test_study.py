@@ -246,13 +246,18 @@ def test_distortion_claim_is_the_gap_to_the_calibrated_periphery_at_each_r_neuro
             ("", "linear_pair", r_n, "done", 0.9),
             ("linear_pair + calibration", "linear_pair", r_n, "done", 0.979),
             ("distortion-aware + linear_pair", "linear_pair", r_n, "done", aware),
+            ("distortion-aware, normalised on mapped", "linear_pair", r_n, "done", 0.97),
+            ("linear_pair, normalised on mapped", "linear_pair", r_n, "done", 0.7),
         ]
     frame = pd.DataFrame(rows, columns=cols)
     table = study_table(frame, x="circuit.r_neuron")
-    near, far = distortion_claims(table)
+    near, far, near_mapped, far_mapped = distortion_claims(table)
     assert near.holds and "+0.40 pp below" in near.detail and "linear_pair 0.900" in near.detail
     assert not far.holds and "+2.90 pp below" in far.detail
+    assert near_mapped.holds and far_mapped.holds and "+0.90 pp" in far_mapped.detail
     text = write_report(frame, tmp_path, x="circuit.r_neuron").read_text()
-    assert "✔ at x = 100: distortion-aware" in text and "✘ at x = 1000: distortion-aware" in text
+    assert "✔ at x = 100: distortion-aware + linear_pair" in text
+    assert "✘ at x = 1000: distortion-aware + linear_pair" in text
+    assert "✔ at x = 1000: distortion-aware, normalised on mapped" in text
     with pytest.raises(SnnRramError, match="no series 'linear_pair \\+ calibration'"):
         distortion_claims(study_table(frame[frame["label"] == ""], x="circuit.r_neuron"))
