@@ -14,7 +14,8 @@ versions), ``report.md`` (the tables and the targets checked) and PNG figures:
    the training seeds, and the test set is only used to report;
 3. accuracy vs injected bit-error rate (the papers' scheme) for both alphabets;
 4. the ternary networks read through the PCSA across the supply voltage (weights programmed
-   onto log-normal devices and sensed once per run; mean over ``--seeds`` read seeds).
+   onto log-normal devices and sensed once per run; every 0.1 V and at the near-threshold
+   window; mean over ``--seeds`` read seeds).
 
 Parts 3 and 4 use the networks of the first training seed (the picked threshold).
 
@@ -125,6 +126,7 @@ def train_job(job):
         threshold=THRESHOLDS[0] if threshold is None else threshold,
         seed=seed,
         validation=data["val"],
+        score_train=False,
     )
     return job, net, meta
 
@@ -259,7 +261,183 @@ def main():
         a, t = key[(setup, alphabet)]
         return trained[(setup, a, t, seed)][0]
 
+    def write(ber_rows, vdd_rows, inference):
+        """Report, HDF5 file and figures of what has run so far."""
+
+        # --- report ---------------------------------------------------------------------------
+        def test_acc(setup, alphabet):
+            return [meta_of(setup, alphabet, s)["test_accuracy"] for s in seeds]
+
+        seed_list = ", ".join(str(s) for s in seeds)
+        lines = ["# Paper 5 study (snn-rram, PCSA model)", ""]
+        lines += [
+            f"Devices: the `default` card's extreme levels as LRS/HRS "
+            f"({cells.g_lrs * 1e6:.0f} / {cells.g_hrs * 1e6:.0f} µS), log-normal σ(ln R) "
+            f"{cells.sigma_lrs} / {cells.sigma_hrs}; PCSA defaults of `snn_rram.crossbar.PCSA`. "
+            f"Quick run: {quick}. Setups run: {', '.join(specs)}; training seeds {seed_list}; "
+            f"validation: the last {args.val_fraction:.4g} of the training images held out; "
+            f"ternary threshold candidates {thresholds} (× mean |w|), picked by the mean "
+            f"validation accuracy over the seeds. BER and V_DD inference: {inference}.",
+            "",
+            "## Test accuracy: mean over training seeds (per seed in brackets)",
+            "",
+            "| network | float | binary | ternary (θ picked) | ternary − binary (pp) |",
+            "|---|---|---|---|---|",
+        ]
+        diffs = {}
+        for setup in specs:
+            f, b, t = (test_acc(setup, a) for a in ("float", "binary", "ternary"))
+            diffs[setup] = [100 * (ti - bi) for ti, bi in zip(t, b, strict=True)]
+            lines.append(
+                f"| {setup} | {_fmt_seeds(f)} | {_fmt_seeds(b)} | θ={picked[setup]}: "
+                f"{_fmt_seeds(t)} | {_fmt_seeds(diffs[setup], 2)} |"
+            )
+        lines += [
+            "",
+            "## Ternary threshold choice (validation accuracy; test accuracy only reported)",
+            "",
+            "| network | θ | validation, mean (per seed) | test, mean (per seed) | "
+            f"zeros per layer (seed {seeds[0]}) | picked |",
+            "|---|---|---|---|---|---|",
+        ]
+        for setup in specs:
+            for t in thresholds:
+                m = [trained[(setup, "ternary", t, s)][1] for s in seeds]
+                lines.append(
+                    f"| {setup} | {t} | {_fmt_seeds([x['validation_accuracy'] for x in m])} | "
+                    f"{_fmt_seeds([x['test_accuracy'] for x in m])} | "
+                    f"{' / '.join(f'{z:.2f}' for z in m[0]['sparsity'])} | "
+                    f"{'yes' if t == picked[setup] else ''} |"
+                )
+            for a in ("float", "binary"):
+                m = [meta_of(setup, a, s) for s in seeds]
+                lines.append(
+                    f"| {setup} ({a}) | – | {_fmt_seeds([x['validation_accuracy'] for x in m])} | "
+                    f"{_fmt_seeds([x['test_accuracy'] for x in m])} | – | |"
+                )
+        lines += ["", "## Training (one thread per job, seconds per seed)", ""]
+        lines += ["| network | images train / val / test | epochs | alphabet, θ | seconds |"]
+        lines += ["|---|---|---|---|---|"]
+        for setup, spec in specs.items():
+            m = meta_of(setup, "float", seeds[0])
+            sizes = f"{m['n_train_images']} / {m['n_validation_images']} / {m['n_test_images']}"
+            for alphabet, t in variants:
+                secs = " / ".join(
+                    f"{trained[(setup, alphabet, t, s)][1]['training_seconds']:.0f}" for s in seeds
+                )
+                label = alphabet if t is None else f"{alphabet}, {t}"
+                lines.append(f"| {setup} | {sizes} | {spec['epochs']} | {label} | {secs} |")
+
+        losses = {}
+        if vdd_rows:
+            lines += ["", f"Near-threshold window (ternary BER < 1e-4): {window} V", ""]
+            lines += [
+                f"## PCSA reads at the window (networks of training seed {seeds[0]})",
+                "",
+                "| network | error-free | PCSA at window | loss (pp) |",
+                "|---|---|---|---|",
+            ]
+            for setup in specs:
+                at = [r for r in vdd_rows if r[0] == setup and r[1] == vdd_window]
+                clean = meta_of(setup, "ternary", seeds[0])["test_accuracy"]
+                if at:
+                    losses[setup] = 100 * (clean - at[-1][2])
+                    lines.append(
+                        f"| {setup} | {clean:.4f} | {at[-1][2]:.4f} | {losses[setup]:.2f} |"
+                    )
+            lines += [
+                "",
+                f"## Accuracy vs injected BER (training seed {seeds[0]}; mean ± std)",
+                "",
+            ]
+            lines += [
+                "| network | alphabet | " + " | ".join(f"{100 * b:g} %" for b in BERS) + " |"
+            ]
+            lines += ["|---|---|" + "---|" * len(BERS)]
+            for setup in specs:
+                for alphabet in ("binary", "ternary"):
+                    rows = sorted(
+                        (r for r in ber_rows if r[0] == setup and r[1] == alphabet),
+                        key=lambda r: r[2],
+                    )
+                    cells_ = " | ".join(f"{r[3]:.4f} ± {r[4]:.4f}" for r in rows)
+                    lines.append(f"| {setup} | {alphabet} | {cells_} |")
+        lines += ["", "## Targets", ""]
+        if "fashion_cnn" in diffs:
+            d = diffs["fashion_cnn"]
+            per_seed = ", ".join(
+                f"seed {s}: {v:+.2f} pp ({'met' if v >= 1 else 'NOT met'})"
+                for s, v in zip(seeds, d, strict=True)
+            )
+            lines.append(
+                f"- ternary ≥ binary + 1 pp on the Fashion-MNIST CNN, mean over seeds: "
+                f"{np.mean(d):+.2f} pp — {'met' if np.mean(d) >= 1 else 'NOT met'}; {per_seed}"
+            )
+        else:
+            lines.append("- ternary ≥ binary + 1 pp on the Fashion-MNIST CNN: not run")
+        if losses:
+            lines.append(
+                "- PCSA-read ternary within 0.5 pp of error-free reads at the window: "
+                + ("met" if max(losses.values()) < 0.5 else f"NOT met ({losses})")
+            )
+        else:
+            lines.append("- PCSA-read ternary within 0.5 pp at the window: not run")
+        lines += ["", f"Total time {time.perf_counter() - started:.0f} s."]
+        (out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        print("\n".join(lines))
+
+        accuracy = [
+            (
+                setup,
+                alphabet,
+                np.nan if t is None else t,
+                seed,
+                m["validation_accuracy"],
+                m["test_accuracy"],
+                m["training_seconds"],
+                float(alphabet != "ternary" or t == picked[setup]),
+            )
+            for (setup, alphabet, t, seed), (_, m) in sorted(
+                trained.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0, kv[0][3])
+            )
+        ]
+        with h5py.File(out / "pcsa_study.h5", "w") as h5:
+            h5.attrs["snn_rram"] = snn_rram.__version__
+            h5.attrs["python"] = platform.python_version()
+            h5.attrs["arguments"] = json.dumps(vars(args))
+            h5.attrs["cells"] = json.dumps(vars(cells))
+            h5.attrs["picked_threshold"] = json.dumps(picked)
+            h5.attrs["meta"] = json.dumps(
+                {f"{s}/{a}/{t}/seed{k}": m for (s, a, t, k), (_, m) in trained.items()},
+                default=str,
+            )
+            for name, rows, cols in (
+                (
+                    "pcsa_curves",
+                    curves,
+                    "vdd encoding ber zero_to_nonzero nonzero_to_zero sign_flip energy",
+                ),
+                (
+                    "accuracy",
+                    accuracy,
+                    "setup alphabet threshold seed validation_accuracy test_accuracy "
+                    "training_seconds picked",
+                ),
+                ("accuracy_vs_ber", ber_rows, "setup alphabet ber mean std"),
+                ("accuracy_vs_vdd", vdd_rows, "setup vdd accuracy energy_per_read"),
+            ):
+                group = h5.create_group(name)
+                for i, col in enumerate(cols.split()):
+                    values = [r[i] for r in rows]
+                    if values and isinstance(values[0], str):
+                        group[col] = np.array(values, dtype=h5py.string_dtype())
+                    else:
+                        group[col] = np.asarray(values, dtype=np.float64)
+
+        _figures(out, curves, ber_rows, vdd_rows, list(specs), window)
+
     ber_rows, vdd_rows = [], []
+    write(ber_rows, vdd_rows, "not run" if args.no_inference else "running")
     if not args.no_inference:
         s0 = seeds[0]
         tasks = []
@@ -268,7 +446,7 @@ def main():
                 net = net_of(setup, alphabet, s0)
                 for ber in BERS:
                     tasks.append(("ber", setup, spec["data"], net, alphabet, ber))
-            supplies = list(SUPPLIES[:: 20 if quick else 5])
+            supplies = list(SUPPLIES[:: 20 if quick else 10])
             if np.isfinite(vdd_window):
                 supplies.append(vdd_window)
             for vdd in supplies:
@@ -281,169 +459,7 @@ def main():
                 else:
                     vdd_rows.append((setup, float(x), mean, float(np.mean(energies))))
         print(f"[{time.perf_counter() - started:.0f} s] inference done", flush=True)
-
-    # --- report ---------------------------------------------------------------------------
-    def test_acc(setup, alphabet):
-        return [meta_of(setup, alphabet, s)["test_accuracy"] for s in seeds]
-
-    seed_list = ", ".join(str(s) for s in seeds)
-    lines = ["# Paper 5 study (snn-rram, PCSA model)", ""]
-    lines += [
-        f"Devices: the `default` card's extreme levels as LRS/HRS ({cells.g_lrs * 1e6:.0f} / "
-        f"{cells.g_hrs * 1e6:.0f} µS), log-normal σ(ln R) {cells.sigma_lrs} / {cells.sigma_hrs}; "
-        f"PCSA defaults of `snn_rram.crossbar.PCSA`. Quick run: {quick}. Setups run: "
-        f"{', '.join(specs)}; training seeds {seed_list}; validation: the last "
-        f"{args.val_fraction:.4g} of the training images held out; ternary threshold candidates "
-        f"{thresholds} (× mean |w|), picked by the mean validation accuracy over the seeds.",
-        "",
-        "## Test accuracy: mean over training seeds (per seed in brackets)",
-        "",
-        "| network | float | binary | ternary (θ picked) | ternary − binary (pp) |",
-        "|---|---|---|---|---|",
-    ]
-    diffs = {}
-    for setup in specs:
-        f, b, t = (test_acc(setup, a) for a in ("float", "binary", "ternary"))
-        diffs[setup] = [100 * (ti - bi) for ti, bi in zip(t, b, strict=True)]
-        lines.append(
-            f"| {setup} | {_fmt_seeds(f)} | {_fmt_seeds(b)} | θ={picked[setup]}: "
-            f"{_fmt_seeds(t)} | {_fmt_seeds(diffs[setup], 2)} |"
-        )
-    lines += [
-        "",
-        "## Ternary threshold choice (validation accuracy; test accuracy only reported)",
-        "",
-        "| network | θ | validation, mean (per seed) | test, mean (per seed) | zeros per layer "
-        f"(seed {seeds[0]}) | picked |",
-        "|---|---|---|---|---|---|",
-    ]
-    for setup in specs:
-        for t in thresholds:
-            m = [trained[(setup, "ternary", t, s)][1] for s in seeds]
-            lines.append(
-                f"| {setup} | {t} | {_fmt_seeds([x['validation_accuracy'] for x in m])} | "
-                f"{_fmt_seeds([x['test_accuracy'] for x in m])} | "
-                f"{' / '.join(f'{z:.2f}' for z in m[0]['sparsity'])} | "
-                f"{'yes' if t == picked[setup] else ''} |"
-            )
-        for a in ("float", "binary"):
-            m = [meta_of(setup, a, s) for s in seeds]
-            lines.append(
-                f"| {setup} ({a}) | – | {_fmt_seeds([x['validation_accuracy'] for x in m])} | "
-                f"{_fmt_seeds([x['test_accuracy'] for x in m])} | – | |"
-            )
-    lines += ["", "## Training (one thread per job, seconds per seed)", ""]
-    lines += ["| network | images train / val / test | epochs | alphabet, θ | seconds |"]
-    lines += ["|---|---|---|---|---|"]
-    for setup, spec in specs.items():
-        m = meta_of(setup, "float", seeds[0])
-        sizes = f"{m['n_train_images']} / {m['n_validation_images']} / {m['n_test_images']}"
-        for alphabet, t in variants:
-            secs = " / ".join(
-                f"{trained[(setup, alphabet, t, s)][1]['training_seconds']:.0f}" for s in seeds
-            )
-            label = alphabet if t is None else f"{alphabet}, {t}"
-            lines.append(f"| {setup} | {sizes} | {spec['epochs']} | {label} | {secs} |")
-
-    losses = {}
-    if vdd_rows:
-        lines += ["", f"Near-threshold window (ternary BER < 1e-4): {window} V", ""]
-        lines += [
-            f"## PCSA reads at the window (networks of training seed {seeds[0]})",
-            "",
-            "| network | error-free | PCSA at window | loss (pp) |",
-            "|---|---|---|---|",
-        ]
-        for setup in specs:
-            at = [r for r in vdd_rows if r[0] == setup and r[1] == vdd_window]
-            clean = meta_of(setup, "ternary", seeds[0])["test_accuracy"]
-            if at:
-                losses[setup] = 100 * (clean - at[-1][2])
-                lines.append(f"| {setup} | {clean:.4f} | {at[-1][2]:.4f} | {losses[setup]:.2f} |")
-        lines += ["", f"## Accuracy vs injected BER (training seed {seeds[0]}; mean ± std)", ""]
-        lines += ["| network | alphabet | " + " | ".join(f"{100 * b:g} %" for b in BERS) + " |"]
-        lines += ["|---|---|" + "---|" * len(BERS)]
-        for setup in specs:
-            for alphabet in ("binary", "ternary"):
-                rows = sorted(
-                    (r for r in ber_rows if r[0] == setup and r[1] == alphabet),
-                    key=lambda r: r[2],
-                )
-                cells_ = " | ".join(f"{r[3]:.4f} ± {r[4]:.4f}" for r in rows)
-                lines.append(f"| {setup} | {alphabet} | {cells_} |")
-    lines += ["", "## Targets", ""]
-    if "fashion_cnn" in diffs:
-        d = diffs["fashion_cnn"]
-        per_seed = ", ".join(
-            f"seed {s}: {v:+.2f} pp ({'met' if v >= 1 else 'NOT met'})"
-            for s, v in zip(seeds, d, strict=True)
-        )
-        lines.append(
-            f"- ternary ≥ binary + 1 pp on the Fashion-MNIST CNN, mean over seeds: "
-            f"{np.mean(d):+.2f} pp — {'met' if np.mean(d) >= 1 else 'NOT met'}; {per_seed}"
-        )
-    else:
-        lines.append("- ternary ≥ binary + 1 pp on the Fashion-MNIST CNN: not run")
-    if losses:
-        lines.append(
-            "- PCSA-read ternary within 0.5 pp of error-free reads at the window: "
-            + ("met" if max(losses.values()) < 0.5 else f"NOT met ({losses})")
-        )
-    else:
-        lines.append("- PCSA-read ternary within 0.5 pp at the window: not run")
-    lines += ["", f"Total time {time.perf_counter() - started:.0f} s."]
-    (out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
-
-    accuracy = [
-        (
-            setup,
-            alphabet,
-            np.nan if t is None else t,
-            seed,
-            m["validation_accuracy"],
-            m["test_accuracy"],
-            m["train_accuracy"],
-            m["training_seconds"],
-            float(alphabet != "ternary" or t == picked[setup]),
-        )
-        for (setup, alphabet, t, seed), (_, m) in sorted(
-            trained.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0, kv[0][3])
-        )
-    ]
-    with h5py.File(out / "pcsa_study.h5", "w") as h5:
-        h5.attrs["snn_rram"] = snn_rram.__version__
-        h5.attrs["python"] = platform.python_version()
-        h5.attrs["arguments"] = json.dumps(vars(args))
-        h5.attrs["cells"] = json.dumps(vars(cells))
-        h5.attrs["picked_threshold"] = json.dumps(picked)
-        h5.attrs["meta"] = json.dumps(
-            {f"{s}/{a}/{t}/seed{k}": m for (s, a, t, k), (_, m) in trained.items()}, default=str
-        )
-        for name, rows, cols in (
-            (
-                "pcsa_curves",
-                curves,
-                "vdd encoding ber zero_to_nonzero nonzero_to_zero sign_flip energy",
-            ),
-            (
-                "accuracy",
-                accuracy,
-                "setup alphabet threshold seed validation_accuracy test_accuracy "
-                "train_accuracy training_seconds picked",
-            ),
-            ("accuracy_vs_ber", ber_rows, "setup alphabet ber mean std"),
-            ("accuracy_vs_vdd", vdd_rows, "setup vdd accuracy energy_per_read"),
-        ):
-            group = h5.create_group(name)
-            for i, col in enumerate(cols.split()):
-                values = [r[i] for r in rows]
-                if values and isinstance(values[0], str):
-                    group[col] = np.array(values, dtype=h5py.string_dtype())
-                else:
-                    group[col] = np.asarray(values, dtype=np.float64)
-
-    _figures(out, curves, ber_rows, vdd_rows, list(specs), window)
+        write(ber_rows, vdd_rows, "done")
 
 
 def _figures(out, curves, ber_rows, vdd_rows, setups, window):

@@ -102,12 +102,14 @@ def test_float_reference_is_the_same_architecture_unquantised(mnist):
         hidden=(16,),
         epochs=1,
         validation=held_out,
+        score_train=False,
     )
     assert meta["test_accuracy"] > 0.6 and meta["sparsity"] == [0.0, 0.0]
     # the held-out images are scored by the exported network, apart from train and test
     assert meta["n_validation_images"] == 200 and meta["n_train_images"] == 1300
     expected = np.mean(network.predict(held_out[0]) == held_out[1])
     assert meta["validation_accuracy"] == pytest.approx(expected)
+    assert meta["train_accuracy"] is None  # not scored
     with pytest.raises(SnnRramError, match="not a binary/ternary layer"):
         split_alphabet(network.layers[0])
 
