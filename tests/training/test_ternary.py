@@ -93,8 +93,23 @@ def test_binary_network_has_no_zeros_and_training_with_errors_runs(mnist):
 
 def test_float_reference_is_the_same_architecture_unquantised(mnist):
     pytest.importorskip("torch")
-    network, meta = train_quantized(*mnist, alphabet="float", hidden=(16,), epochs=1)
-    assert meta["test_accuracy"] > 0.7 and meta["sparsity"] == [0.0, 0.0]
+    held_out = (mnist[0][-200:], mnist[1][-200:])
+    network, meta = train_quantized(
+        mnist[0][:-200],
+        mnist[1][:-200],
+        *mnist[2:],
+        alphabet="float",
+        hidden=(16,),
+        epochs=1,
+        validation=held_out,
+        score_train=False,
+    )
+    assert meta["test_accuracy"] > 0.6 and meta["sparsity"] == [0.0, 0.0]
+    # the held-out images are scored by the exported network, apart from train and test
+    assert meta["n_validation_images"] == 200 and meta["n_train_images"] == 1300
+    expected = np.mean(network.predict(held_out[0]) == held_out[1])
+    assert meta["validation_accuracy"] == pytest.approx(expected)
+    assert meta["train_accuracy"] is None  # not scored
     with pytest.raises(SnnRramError, match="not a binary/ternary layer"):
         split_alphabet(network.layers[0])
 
@@ -199,6 +214,8 @@ def test_injected_errors_at_inference(mnist, ternary_mlp):
         (lambda m: train_quantized(*m, lr_schedule="step"), "lr_schedule"),
         (lambda m: train_quantized(m[0], m[1][:10], m[2], m[3]), "train_y"),
         (lambda m: train_quantized(*m, conv=(4,)), "conv"),
+        (lambda m: train_quantized(*m, validation=(m[2],)), "validation"),
+        (lambda m: train_quantized(*m, validation=(m[2], m[3][:5])), "validation_y"),
         (lambda m: ReadErrors(nonzero_to_zero=0.7, sign_flip=0.6), "must not exceed 1"),
         (lambda m: ReadErrors(zero_to_nonzero=1.5), "zero_to_nonzero"),
         (lambda m: split_alphabet(Dense(np.array([[0.5, 1.0]]), name="fc")), "fc.weight"),
