@@ -164,6 +164,12 @@ def main():
     parser.add_argument("--epochs", type=int, default=5, help="reconstructed: fine-tuning epochs")
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--init", choices=("float", "scratch"), default="float")
+    parser.add_argument(
+        "--init-level",
+        type=float,
+        default=1.0,
+        help="reconstructed: hidden layers start at this fraction of the DAC's full scale",
+    )
     parser.add_argument("--bent", action="store_true", help="also train float on bent inputs")
     parser.add_argument("--n-train", type=int, default=None, help="first N training images")
     parser.add_argument("--n-test", type=int, default=None, help="first N test images")
@@ -227,6 +233,7 @@ def _point(args, kind, name, data, network, architecture, device, circuit) -> di
         epochs=args.epochs if args.init == "float" else 2 * args.epochs,
         lr=args.lr if args.init == "float" else 3 * args.lr,
         init_network=network if args.init == "float" else None,
+        init_level=args.init_level,
         name=f"reconstructed_{kind}_{name}_{card}_{v:g}V_{r_n:g}ohm",
     )
     seconds = time.perf_counter() - started
@@ -272,7 +279,8 @@ def _write(out: Path, rows: list, args) -> None:
         f"{args.epochs_float} epochs (no augmentation); "
         "conventional = float network + `linear_pair` (6 bits: all 32 levels), "
         "calibrated = per-layer sense gains fitted on 500 training images; reconstructed = "
-        f"`train_device_aware` from {args.init} ({args.epochs} epochs, lr {args.lr}), "
+        f"`train_device_aware` from {args.init} ({args.epochs} epochs, lr {args.lr}, hidden "
+        f"layers starting at {args.init_level:g} of full scale), "
         "conductances on the device's 32 levels. Ideal DAC/ADC, read time 1 µs.",
         "",
         "| data | network | device | R_N (Ω) | V_read (V) | float | float, bent inputs | "

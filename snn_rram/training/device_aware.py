@@ -41,10 +41,11 @@ What is our reconstruction (every free choice a parameter of :func:`train_device
   levels in the forward pass (straight-through gradient), so the trained network is exactly
   what can be programmed.
 - Sense gain: ``s_l = exp(σ_l)`` per layer, trained with the weights, initialised on the first
-  training batch: a hidden layer's ``init_percentile`` percentile of outputs at full scale
-  (1, as :func:`snn_rram.ann.convert` normalises), the output layer's standard deviation
-  ``init_std`` (or that of the float network's logits when starting from one). The log gains
-  have their own learning rate ``gain_lr``.
+  training batch: a hidden layer's ``init_percentile`` percentile of outputs at ``init_level``
+  of full scale (default 1: at full scale, as :func:`snn_rram.ann.convert` normalises; lower
+  values start the hidden rows in the milder part of a nonlinear I–V), the output layer's
+  standard deviation ``init_std`` (or that of the float network's logits when starting from
+  one). The log gains have their own learning rate ``gain_lr``.
 - Start: from scratch (weights uniform in ``±init_range``) or from a float network
   (``init_network``, e.g. the conventional one: each layer's weights divided by its largest
   absolute weight, so the pairs span the device's range), which then is fine-tuned on the
@@ -736,6 +737,7 @@ def train_device_aware(
     init_range: float = 0.5,
     init_std: float = 0.5,
     init_percentile: float = 99.9,
+    init_level: float = 1.0,
     init_network: Network | None = None,
     dtype: str = "float32",
     seed: int = 0,
@@ -776,7 +778,12 @@ def train_device_aware(
         batch (with ``init_network``: that of the float network's logits).
     init_percentile : float
         Initial gains of the hidden layers: this percentile of their outputs on the first
-        batch at full scale (1).
+        batch at ``init_level``.
+    init_level : float
+        Where the hidden layers' ``init_percentile`` output starts, as a fraction of the DAC's
+        full scale (1: at full scale, as ``ann.convert`` normalises). Lower values start the
+        hidden layers' rows at lower voltages, in the milder part of a nonlinear I–V (the
+        gains stay trainable).
     init_network : snn_rram.ann.Network, optional
         Start from this float network (the architecture's layers and shapes; weights divided
         by each layer's largest absolute weight) instead of random weights.
@@ -820,6 +827,11 @@ def train_device_aware(
     init_range = as_scalar(init_range, "init_range", positive=True)
     init_std = as_scalar(init_std, "init_std", positive=True)
     init_percentile = as_scalar(init_percentile, "init_percentile", positive=True)
+    init_level = as_scalar(init_level, "init_level", positive=True)
+    if init_level > 1:
+        raise SnnRramError(
+            f"init_level: expected a fraction of full scale in (0, 1], got {init_level}"
+        )
     if init_percentile > 100:
         raise SnnRramError(
             f"init_percentile: expected a percentile in (0, 100], got {init_percentile}"
@@ -885,7 +897,7 @@ def train_device_aware(
                 current = forward.current(k, a)
                 if k < n_layers - 1:
                     top = float(np.percentile(current.numpy(), init_percentile))
-                    scale = 1.0 / top if top > 0 else 1.0
+                    scale = init_level / top if top > 0 else 1.0
                 else:
                     std = float(current.std())
                     target = init_std if logit_std is None else logit_std
@@ -971,6 +983,7 @@ def train_device_aware(
         "init_range": init_range,
         "init_std": init_std,
         "init_percentile": init_percentile,
+        "init_level": init_level,
         "init_network": None if init_network is None else init_network.name,
         "dtype": dtype,
         "seed": seed,

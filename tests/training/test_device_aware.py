@@ -203,6 +203,8 @@ def test_bad_inputs_are_named():
         train_device_aware((16, 3), x * 2, y, x, y, device=device, circuit=circuit)
     with pytest.raises(SnnRramError, match="features"):
         train_device_aware((15, 3), x, y, x, y, device=device, circuit=circuit)
+    with pytest.raises(SnnRramError, match="init_level"):
+        train_device_aware((16, 3), x, y, x, y, device=device, circuit=circuit, init_level=1.5)
     with pytest.raises(SnnRramError, match="wire"):
         train_device_aware(
             (16, 3), x, y, x, y, device=device, circuit=circuit.replace(r_wire_col=1.0)
