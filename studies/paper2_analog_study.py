@@ -4,17 +4,25 @@ Kim et al., ACM JETC 14(2) 2018 (PAPERS.md §2): a network trained in software a
 RRAM with a nonlinear I–V loses accuracy as the read voltage grows; a network reconstructed for
 the crossbar (trained with the device's transfer in the forward pass) keeps it.
 
-For every data set: an MLP (784-256-10, no biases) is trained in float
-(:func:`snn_rram.ann.train.train_mlp`, no augmentation) — its float accuracy is the reference.
+For every data set and network (``--networks``): an MLP (784-256-10, no biases;
+:func:`snn_rram.ann.train.train_mlp`) and/or LeNet-5 (5×5 convolutions of 6 (padding 2) and 16
+channels, each with ReLU and 2×2 average pooling, then 120-84-10, no biases;
+:func:`snn_rram.ann.train.train_network`) is trained in float without augmentation — its float
+accuracy is the reference.
 For every device card and read voltage (amplitude-coded analog inference,
 :class:`snn_rram.analog.AnalogNetwork`, ideal DACs/ADCs, R_N as given):
 
 - **conventional**: the float network converted and mapped with ``linear_pair`` at 6 bits
   (31 levels a side: every one of the device's 32 levels), the default sense gains; and
   **conventional + calibration**: the same with the per-layer gains fitted on 500 training
-  images (:meth:`AnalogNetwork.calibrate`);
+  images (:meth:`AnalogNetwork.calibrate`); with ``--init-level`` below 1 also
+  **conventional + calibration at the level**: the hidden layers' gains fitted so that their
+  outputs (the next rows) sit at that fraction of full scale, as the reconstructed network
+  starts (``calibrate(level=…)``);
 - **reconstructed**: :func:`snn_rram.training.train_device_aware` on the same device and
-  circuit (conductances on the device's levels), started from the float network
+  circuit and the same architecture (every convolution one unrolled crossbar, pooling folded
+  in, as the conventional mapping has them; conductances on the device's levels), started from
+  the float network
   (``--init float``, our choice) or from scratch (``--init scratch``);
 - **float on bent inputs** (``--bent``, a diagnostic): the same float recipe trained on the
   inputs ``f(v_read·x) / f(v_read)`` the first layer's devices deliver at a virtual ground —
@@ -26,8 +34,9 @@ Writes ``<out>/results.csv``, ``results.h5``, ``report.md`` (table, target check
 Target (issue 14): where the conventional network loses ≥ 5 pp to float, the reconstructed one
 stays within 1 pp of float.
 
-Usage: ``python studies/paper2_analog_study.py [--datasets mnist_5k] [--devices sinh_mild
-sinh_strong] [--v-read 0.1 0.2 0.3 0.5 0.7 1.0 1.5 2.0] [--r-neuron 0] [--epochs 5]``.
+Usage: ``python studies/paper2_analog_study.py [--datasets mnist_5k] [--networks mlp lenet]
+[--devices sinh_mild sinh_strong] [--v-read 0.1 0.2 0.3 0.5 0.7 1.0 1.5 2.0] [--r-neuron 0]
+[--epochs 5]``.
 """
 
 from __future__ import annotations
@@ -45,16 +54,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from snn_rram import datasets, devices
+from snn_rram import ann, datasets, devices
 from snn_rram.analog import AnalogNetwork
-from snn_rram.ann.train import train_mlp
+from snn_rram.ann.train import train_mlp, train_network
 from snn_rram.crossbar import Circuit
 from snn_rram.training import train_device_aware
 
 V_READ = (0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0)
 READ_TIME = 1e-6  # s, one analog read (energy per inference = device power × read time)
+NETWORKS = ("mlp", "lenet")
+NAMES = {"mlp": "MLP 784-256-10", "lenet": "LeNet-5 (6c5-pool-16c5-pool-120-84-10)"}
 COLUMNS = (
     "dataset",
+    "network",
     "device",
     "r_neuron",
     "v_read",
@@ -62,6 +74,7 @@ COLUMNS = (
     "float_bent",
     "conventional",
     "conventional_cal",
+    "conventional_level",
     "reconstructed",
     "energy_conventional",
     "energy_reconstructed",
@@ -104,11 +117,50 @@ def _accuracy(pred, y) -> float:
     return float(np.mean(pred == y))
 
 
+def lenet5() -> ann.Network:
+    """LeNet-5 for 28×28 images: the layers (weights are placeholders), no biases."""
+    return ann.Network(
+        [
+            ann.Conv2d(np.zeros((6, 1, 5, 5)), padding=2, name="conv1"),
+            ann.ReLU(name="relu1"),
+            ann.AvgPool2d(2, name="pool1"),
+            ann.Conv2d(np.zeros((16, 6, 5, 5)), name="conv2"),
+            ann.ReLU(name="relu2"),
+            ann.AvgPool2d(2, name="pool2"),
+            ann.Flatten(name="flatten"),
+            ann.Dense(np.zeros((120, 400)), name="fc1"),
+            ann.ReLU(name="relu3"),
+            ann.Dense(np.zeros((84, 120)), name="fc2"),
+            ann.ReLU(name="relu4"),
+            ann.Dense(np.zeros((10, 84)), name="fc3"),
+        ],
+        (1, 28, 28),
+        name="lenet5",
+    )
+
+
+def _train_float(kind: str, data, name: str, epochs: int):
+    """The float network of ``kind`` on ``data``: (network, test accuracy, seconds)."""
+    if kind == "mlp":
+        network, meta = train_mlp((256,), data=data, dataset=name, epochs=epochs, max_shift=0)
+        return network, meta["test_accuracy"], meta["wall_time_s"]
+    network, meta = train_network(
+        lenet5(),
+        data.train_vectors(),
+        data.train_labels,
+        data.test_vectors(),
+        data.test_labels,
+        epochs=epochs,
+    )
+    return network, meta["test_accuracy"], meta["wall_time_s"]
+
+
 def main():
     """Train, map, read and write the table, the figure and the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="results/paper2_analog_study")
     parser.add_argument("--datasets", nargs="+", default=["mnist_5k"])
+    parser.add_argument("--networks", nargs="+", choices=NETWORKS, default=["mlp"])
     parser.add_argument("--devices", nargs="+", default=["sinh_mild", "sinh_strong"])
     parser.add_argument("--v-read", nargs="+", type=float, default=list(V_READ))
     parser.add_argument("--r-neuron", nargs="+", type=float, default=[0.0])
@@ -116,6 +168,12 @@ def main():
     parser.add_argument("--epochs", type=int, default=5, help="reconstructed: fine-tuning epochs")
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--init", choices=("float", "scratch"), default="float")
+    parser.add_argument(
+        "--init-level",
+        type=float,
+        default=1.0,
+        help="reconstructed: hidden layers start at this fraction of the DAC's full scale",
+    )
     parser.add_argument("--bent", action="store_true", help="also train float on bent inputs")
     parser.add_argument("--n-train", type=int, default=None, help="first N training images")
     parser.add_argument("--n-test", type=int, default=None, help="first N test images")
@@ -130,81 +188,78 @@ def main():
             data = _Subset(
                 data, args.n_train or len(data.train_labels), args.n_test or len(data.test_labels)
             )
-        x_train, y_train = data.train_vectors(), np.asarray(data.train_labels)
-        x_test, y_test = data.test_vectors(), np.asarray(data.test_labels)
-        calib = x_train[:500]
-        network, fmeta = train_mlp(
-            (256,), data=data, dataset=name, epochs=args.epochs_float, max_shift=0
-        )
-        float_acc = fmeta["test_accuracy"]
-        print(f"{name}: float {float_acc:.4f} ({fmeta['wall_time_s']:.0f} s)", flush=True)
-        for card in args.devices:
-            device = devices.load(card)
-            for r_n in args.r_neuron:
-                for v in args.v_read:
-                    circuit = Circuit(v, READ_TIME, r_n)
-                    conv = AnalogNetwork.from_network(
-                        network, calib, device, circuit, method="linear_pair", bits=6
-                    )
-                    res = conv.forward(x_test)
-                    acc_conv = _accuracy(res.predict(), y_test)
-                    acc_cal = _accuracy(conv.calibrate(calib).predict(x_test), y_test)
-                    bent = float("nan")
-                    if args.bent:
-                        f = device.read_model.f
-                        bent_data = _Bent(data, lambda x, f=f, v=v: f(v * x) / f(v))
-                        _, bmeta = train_mlp(
-                            (256,),
-                            data=bent_data,
-                            dataset=name,
-                            epochs=args.epochs_float,
-                            max_shift=0,
+        for kind in args.networks:
+            network, float_acc, secs = _train_float(kind, data, name, args.epochs_float)
+            print(f"{name}, {kind}: float {float_acc:.4f} ({secs:.0f} s)", flush=True)
+            architecture = (784, 256, 10) if kind == "mlp" else network
+            for card in args.devices:
+                device = devices.load(card)
+                for r_n in args.r_neuron:
+                    for v in args.v_read:
+                        circuit = Circuit(v, READ_TIME, r_n)
+                        row = _point(
+                            args, kind, name, data, network, architecture, device, circuit
                         )
-                        bent = bmeta["test_accuracy"]
-                    started = time.perf_counter()
-                    rec, meta = train_device_aware(
-                        (784, 256, 10),
-                        x_train,
-                        y_train,
-                        x_test,
-                        y_test,
-                        device=device,
-                        circuit=circuit,
-                        epochs=args.epochs if args.init == "float" else 2 * args.epochs,
-                        lr=args.lr if args.init == "float" else 3 * args.lr,
-                        init_network=network if args.init == "float" else None,
-                        name=f"reconstructed_{name}_{card}_{v:g}V_{r_n:g}ohm",
-                    )
-                    seconds = time.perf_counter() - started
-                    path = out / "networks" / f"{rec.name}.npz"
-                    rec.save(path, {**meta, "dataset": name})
-                    analog = AnalogNetwork(**rec.analog_args())
-                    rres = analog.forward(x_test)
-                    acc_rec = _accuracy(rres.predict(), y_test)
-                    row = dict(
-                        zip(
-                            COLUMNS,
-                            (
-                                name,
-                                card,
-                                r_n,
-                                v,
-                                float_acc,
-                                bent,
-                                acc_conv,
-                                acc_cal,
-                                acc_rec,
-                                res.energy_per_inference,
-                                rres.energy_per_inference,
-                                seconds,
-                            ),
-                            strict=True,
-                        )
-                    )
-                    rows.append(row)
-                    print(json.dumps(row), flush=True)
-                    _write(out, rows, args)
+                        row = {"dataset": name, "network": kind, "float": float_acc, **row}
+                        rows.append(row)
+                        print(json.dumps(row), flush=True)
+                        _write(out, rows, args)
     _figure(out, rows)
+
+
+def _point(args, kind, name, data, network, architecture, device, circuit) -> dict:
+    """Conventional, calibrated, (bent) and reconstructed accuracy at one read."""
+    out = Path(args.out).resolve()
+    x_train, y_train = data.train_vectors(), np.asarray(data.train_labels)
+    x_test, y_test = data.test_vectors(), np.asarray(data.test_labels)
+    calib = x_train[:500]
+    v, card, r_n = circuit.v_read, device.name, float(np.max(circuit.r_neuron))
+    conv = AnalogNetwork.from_network(
+        network, calib, device, circuit, method="linear_pair", bits=6
+    )
+    res = conv.forward(x_test, batch_size=500)
+    acc_conv = _accuracy(res.predict(), y_test)
+    acc_cal = _accuracy(conv.calibrate(calib).predict(x_test), y_test)
+    acc_level = float("nan")
+    if args.init_level < 1:  # the same lower hidden level for the conventional network
+        lowered = conv.calibrate(calib, level=args.init_level)
+        acc_level = _accuracy(lowered.predict(x_test), y_test)
+    bent = float("nan")
+    if args.bent:
+        f = device.read_model.f
+        bent_data = _Bent(data, lambda x, f=f, v=v: f(v * x) / f(v))
+        _, bent, _ = _train_float(kind, bent_data, name, args.epochs_float)
+    started = time.perf_counter()
+    rec, meta = train_device_aware(
+        architecture,
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        device=device,
+        circuit=circuit,
+        epochs=args.epochs if args.init == "float" else 2 * args.epochs,
+        lr=args.lr if args.init == "float" else 3 * args.lr,
+        init_network=network if args.init == "float" else None,
+        init_level=args.init_level,
+        name=f"reconstructed_{kind}_{name}_{card}_{v:g}V_{r_n:g}ohm",
+    )
+    seconds = time.perf_counter() - started
+    rec.save(out / "networks" / f"{rec.name}.npz", {**meta, "dataset": name})
+    rres = AnalogNetwork(**rec.analog_args()).forward(x_test, batch_size=500)
+    return {
+        "device": card,
+        "r_neuron": r_n,
+        "v_read": v,
+        "float_bent": bent,
+        "conventional": acc_conv,
+        "conventional_cal": acc_cal,
+        "conventional_level": acc_level,
+        "reconstructed": _accuracy(rres.predict(), y_test),
+        "energy_conventional": res.energy_per_inference,
+        "energy_reconstructed": rres.energy_per_inference,
+        "train_seconds": seconds,
+    }
 
 
 def _write(out: Path, rows: list, args) -> None:
@@ -229,38 +284,45 @@ def _write(out: Path, rows: list, args) -> None:
     lines = [
         "# Paper 2 (analog): conventional vs reconstructed networks",
         "",
-        f"MLP 784-256-10, float training {args.epochs_float} epochs (no augmentation); "
+        f"{' and '.join(NAMES[k] for k in args.networks)}, float training "
+        f"{args.epochs_float} epochs (no augmentation); "
         "conventional = float network + `linear_pair` (6 bits: all 32 levels), "
-        "calibrated = per-layer sense gains fitted on 500 training images; reconstructed = "
-        f"`train_device_aware` from {args.init} ({args.epochs} epochs, lr {args.lr}), "
+        "calibrated = per-layer sense gains fitted on 500 training images (at the level: hidden "
+        "outputs at --init-level of full scale); reconstructed = "
+        f"`train_device_aware` from {args.init} ({args.epochs} epochs, lr {args.lr}, hidden "
+        f"layers starting at {args.init_level:g} of full scale), "
         "conductances on the device's 32 levels. Ideal DAC/ADC, read time 1 µs.",
         "",
-        "| data | device | R_N (Ω) | V_read (V) | float | float, bent inputs | conventional | "
-        "conv. + calibration | reconstructed | energy conv. / rec. (nJ) | training (s) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| data | network | device | R_N (Ω) | V_read (V) | float | float, bent inputs | "
+        "conventional | conv. + calibration | conv. + calibration at the level | reconstructed | "
+        "energy conv. / rec. (nJ) | training (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['dataset']} | {r['device']} | {r['r_neuron']:g} | {r['v_read']:g} | "
+            f"| {r['dataset']} | {r['network']} | {r['device']} | {r['r_neuron']:g} | "
+            f"{r['v_read']:g} | "
             f"{r['float']:.4f} | {r['float_bent']:.4f} | {r['conventional']:.4f} | "
-            f"{r['conventional_cal']:.4f} | {r['reconstructed']:.4f} | "
+            f"{r['conventional_cal']:.4f} | {r['conventional_level']:.4f} | "
+            f"{r['reconstructed']:.4f} | "
             f"{r['energy_conventional'] * 1e9:.3g} / {r['energy_reconstructed'] * 1e9:.3g} | "
             f"{r['train_seconds']:.0f} |"
         )
     lines += [
         "",
-        "Target: where the conventional network (the better of raw and calibrated) loses "
+        "Target: where the conventional network (the best of raw and calibrated) loses "
         "≥ 5 pp to float, the reconstructed one stays within 1 pp of float:",
     ]
     hits = 0
     for r in rows:
-        best_conv = max(r["conventional"], r["conventional_cal"])
+        best_conv = np.nanmax([r["conventional"], r["conventional_cal"], r["conventional_level"]])
         if r["float"] - best_conv >= 0.05:
             hits += 1
             gap = 100 * (r["float"] - r["reconstructed"])
             verdict = "met" if gap <= 1 else "NOT met"
             lines.append(
-                f"- {r['dataset']}, {r['device']}, R_N {r['r_neuron']:g} Ω, {r['v_read']:g} V: "
+                f"- {r['dataset']}, {r['network']}, {r['device']}, R_N {r['r_neuron']:g} Ω, "
+                f"{r['v_read']:g} V: "
                 f"conventional −{100 * (r['float'] - best_conv):.1f} pp, reconstructed "
                 f"−{gap:.1f} pp — {verdict}"
             )
@@ -271,11 +333,12 @@ def _write(out: Path, rows: list, args) -> None:
 
 def _figure(out: Path, rows: list) -> None:
     """Accuracy vs V_read, one panel per data set and device."""
-    panels = sorted({(r["dataset"], r["device"], r["r_neuron"]) for r in rows})
+    panels = sorted({(r["dataset"], r["network"], r["device"], r["r_neuron"]) for r in rows})
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
-    for ax, (name, card, r_n) in zip(axes[0], panels, strict=True):
+    for ax, panel in zip(axes[0], panels, strict=True):
+        name, kind, card, r_n = panel
         sel = sorted(
-            (r for r in rows if (r["dataset"], r["device"], r["r_neuron"]) == (name, card, r_n)),
+            (r for r in rows if (r["dataset"], r["network"], r["device"], r["r_neuron"]) == panel),
             key=lambda r: r["v_read"],
         )
         v = [r["v_read"] for r in sel]
@@ -284,6 +347,7 @@ def _figure(out: Path, rows: list) -> None:
             ("float_bent", "float, bent inputs", "k:"),
             ("conventional", "conventional", "o-"),
             ("conventional_cal", "conventional + calibration", "s-"),
+            ("conventional_level", "conv. + calibration at the level", "v-"),
             ("reconstructed", "reconstructed", "^-"),
         ):
             values = [r[key] for r in sel]
@@ -292,7 +356,7 @@ def _figure(out: Path, rows: list) -> None:
         ax.set(
             xlabel="V_read (V)",
             ylabel="test accuracy",
-            title=f"{name}, {card}, R_N = {r_n:g} Ω",
+            title=f"{name}, {kind}, {card}, R_N = {r_n:g} Ω",
             ylim=(max(0.0, min(r["conventional"] for r in sel) - 0.05), 1.0),
         )
         ax.grid(alpha=0.3)

@@ -384,7 +384,7 @@ class AnalogNetwork:
         """Arg-max class of each image."""
         return self.forward(x, rng=rng).predict()
 
-    def calibrate(self, x) -> AnalogNetwork:
+    def calibrate(self, x, *, level: float = 1.0) -> AnalogNetwork:
         """A copy whose per-layer output scales are fitted on calibration inputs ``x``.
 
         Layer by layer (each fed by the calibrated layers before it), the scale ``s_l`` is the
@@ -392,15 +392,27 @@ class AnalogNetwork:
         the same inputs (the converted weights): a per-layer gain that absorbs the average
         bend of the device's I–V and the columns' voltage division, as ``ann.convert``
         normalises each layer for the spiking network.
+
+        ``level`` (in (0, 1]) puts the hidden layers' outputs at that fraction of the rate
+        model's (the next layer's rows at ``level`` of full scale, in the milder part of a
+        nonlinear I–V): the targets are ``level · (W̃ a / level_in + b̃)``, ``level_in`` the
+        level of the layer's inputs (1 for the network's inputs); the output layer's level is 1.
         """
+        lev = as_scalar(level, "level", positive=True)
+        if lev > 1:
+            raise SnnRramError(f"level: expected a fraction of full scale in (0, 1], got {lev}")
         a = self._inputs(x)
         scales = []
+        level_in = 1.0
         for k, (layer, m) in enumerate(zip(self.converted.layers, self.mappings, strict=True)):
             current = m.crossbar.read(row_voltage=self.row_voltages(k, a)).output()
             d = dac(a, self.dac_bits)
-            target = np.asarray(layer.weight @ d.T).T
+            level_out = lev if k < self.n_layers - 1 else 1.0
+            target = np.asarray(layer.weight @ d.T).T / level_in
             if layer.bias is not None:
                 target = target + layer.bias
+            target = level_out * target
+            level_in = level_out
             den = float(np.sum(current * current))
             s = float(np.sum(current * target)) / den if den > 0 else self.output_scale[k]
             if not s > 0:

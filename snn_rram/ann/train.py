@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from snn_rram._io import atomic_write, file_sha256
-from snn_rram.ann.layers import Dense, ReLU
+from snn_rram.ann.layers import AvgPool2d, Conv2d, Dense, Flatten, MaxPool2d, ReLU
 from snn_rram.ann.native import save
 from snn_rram.ann.network import Network
 from snn_rram.errors import SnnRramError
@@ -109,6 +109,16 @@ def _float(value, name: str, *, positive: bool) -> float:
         kind = "> 0" if positive else ">= 0"
         raise SnnRramError(f"{name}: expected a finite number {kind}, got {value!r}")
     return float(value)
+
+
+def _loss_and_clip(label_smoothing, clip_sigma) -> tuple[float, float | None]:
+    """Checked label smoothing (in [0, 1)) and weight clipping (> 0 or None)."""
+    label_smoothing = _float(label_smoothing, "label_smoothing", positive=False)
+    if label_smoothing >= 1:
+        raise SnnRramError(f"label_smoothing: expected a number in [0, 1), got {label_smoothing}")
+    if clip_sigma is not None:
+        clip_sigma = _float(clip_sigma, "clip_sigma", positive=True)
+    return label_smoothing, clip_sigma
 
 
 def _hidden(value) -> tuple[int, ...]:
@@ -218,11 +228,7 @@ def train_mlp(
     batch_size = _int(batch_size, "batch_size", 1)
     lr = _float(lr, "lr", positive=True)
     weight_decay = _float(weight_decay, "weight_decay", positive=False)
-    label_smoothing = _float(label_smoothing, "label_smoothing", positive=False)
-    if label_smoothing >= 1:
-        raise SnnRramError(f"label_smoothing: expected a number in [0, 1), got {label_smoothing}")
-    if clip_sigma is not None:
-        clip_sigma = _float(clip_sigma, "clip_sigma", positive=True)
+    label_smoothing, clip_sigma = _loss_and_clip(label_smoothing, clip_sigma)
     max_shift = _int(max_shift, "max_shift", 0, 27)
     seed = _int(seed, "seed", 0, 2**63 - 1)
     if not isinstance(bias, bool | np.bool_):
@@ -326,6 +332,18 @@ def train_mlp(
     return network, meta
 
 
+def _step(torch, optimizer, loss, weights, clip_sigma: float | None) -> None:
+    """One Adam step on ``loss``, then each weight array clipped to ``±clip_sigma`` std."""
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    if clip_sigma is not None:
+        with torch.no_grad():
+            for w in weights:
+                limit = clip_sigma * float(w.std(correction=0))
+                w.clamp_(-limit, limit)
+
+
 def _fit(
     torch,
     x_train: np.ndarray,
@@ -391,14 +409,7 @@ def _fit(
                 x = shifted(x)
             logits = forward(x)
             loss = functional.cross_entropy(logits, y_all[idx], label_smoothing=label_smoothing)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            if clip_sigma is not None:
-                with torch.no_grad():
-                    for w in weights:
-                        limit = clip_sigma * float(w.std(correction=0))
-                        w.clamp_(-limit, limit)
+            _step(torch, optimizer, loss, weights, clip_sigma)
             loss_sum += float(loss.detach()) * len(idx)
             correct += int((logits.argmax(1) == y_all[idx]).sum())
         loss_mean = loss_sum / n
@@ -410,6 +421,160 @@ def _fit(
     as_numpy = [w.detach().to(torch.float64).numpy().copy() for w in weights]
     b_numpy = [b.detach().to(torch.float64).numpy().copy() for b in biases] if bias else None
     return as_numpy, b_numpy or [None] * len(as_numpy), loss_mean
+
+
+def train_network(
+    architecture: Network,
+    train_x,
+    train_y,
+    test_x,
+    test_y,
+    *,
+    epochs: int = 10,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    label_smoothing: float = 0.1,
+    clip_sigma: float | None = 3.0,
+    seed: int = 0,
+    log: Callable[[str], object] | None = None,
+) -> tuple[Network, dict]:
+    """Train a network of any architecture in float with PyTorch (e.g. a LeNet-5).
+
+    The recipe of :func:`train_mlp` without augmentation: Adam at a constant learning rate,
+    cross-entropy with label smoothing, each weight array clipped to ``±clip_sigma`` standard
+    deviations after every step, PyTorch's default initialisation (uniform in
+    ``±1/sqrt(fan_in)`` for weights and biases), float32 on one thread, deterministic.
+
+    Parameters
+    ----------
+    architecture : Network
+        The layers (Dense, Conv2d, AvgPool2d, MaxPool2d, Flatten, ReLU); its weights are only
+        shapes (re-initialised), a layer with a bias gets a trained bias.
+    train_x, train_y, test_x, test_y : array_like
+        Inputs (``(n, *input_shape)`` or flattened) and integer labels.
+    epochs, batch_size, lr, label_smoothing, clip_sigma, seed, log
+        As :func:`train_mlp`.
+
+    Returns
+    -------
+    Network
+        The architecture with the trained float64 weights.
+    dict
+        ``train_accuracy``, ``test_accuracy`` (numpy forward pass), ``final_loss``, the
+        arguments, ``architecture`` (one line per layer), ``wall_time_s``, versions.
+    """
+    start = time.perf_counter()
+    if not isinstance(architecture, Network):
+        raise SnnRramError(f"architecture: expected an snn_rram.ann.Network, got {architecture!r}")
+    epochs = _int(epochs, "epochs", 0)
+    batch_size = _int(batch_size, "batch_size", 1)
+    lr = _float(lr, "lr", positive=True)
+    label_smoothing, clip_sigma = _loss_and_clip(label_smoothing, clip_sigma)
+    seed = _int(seed, "seed", 0, 2**63 - 1)
+    torch = _import_torch("train_network")
+    functional = torch.nn.functional
+    shape = architecture.input_shape
+    data = []
+    for what, x, y in (("train", train_x, train_y), ("test", test_x, test_y)):
+        x = np.asarray(x, dtype=np.float64)
+        y = np.asarray(y, dtype=np.int64)
+        if x.ndim < 1 or x[0].size != int(np.prod(shape)) or y.shape != (x.shape[0],):
+            raise SnnRramError(
+                f"{what}_x, {what}_y: expected (n, {int(np.prod(shape))}) inputs and n labels, "
+                f"got {x.shape} and {y.shape}"
+            )
+        data.append((x.reshape(-1, *shape), y))
+    (x_train, y_train), (x_test, y_test) = data
+
+    gen = torch.Generator().manual_seed(seed)
+    params = {}
+    for layer in architecture.layers:
+        if layer.has_weights:
+            fan_in = int(np.prod(layer.weight.shape[1:]))
+            bound = 1.0 / math.sqrt(fan_in)
+            w = torch.empty(layer.weight.shape).uniform_(-bound, bound, generator=gen)
+            b = None
+            if layer.bias is not None:
+                b = torch.empty(layer.bias.shape).uniform_(-bound, bound, generator=gen)
+            params[layer.name] = (w.requires_grad_(), None if b is None else b.requires_grad_())
+
+    def forward(x):
+        for layer in architecture.layers:
+            if isinstance(layer, Dense):
+                x = functional.linear(x, *params[layer.name])
+            elif isinstance(layer, Conv2d):
+                pt, pb, pl, pr = layer.padding
+                x = functional.conv2d(
+                    functional.pad(x, (pl, pr, pt, pb)), *params[layer.name], stride=layer.stride
+                )
+            elif isinstance(layer, AvgPool2d | MaxPool2d):
+                pool = (
+                    functional.avg_pool2d
+                    if isinstance(layer, AvgPool2d)
+                    else functional.max_pool2d
+                )
+                x = pool(x, layer.kernel_size, layer.stride)
+            elif isinstance(layer, Flatten):
+                x = x.reshape(x.shape[0], -1)
+            else:
+                x = torch.relu(x)
+        return x
+
+    weights = [w for w, _ in params.values()]
+    trainable = weights + [b for _, b in params.values() if b is not None]
+    optimizer = torch.optim.Adam(trainable, lr=lr)
+    x_all, y_all = torch.from_numpy(x_train).to(torch.float32), torch.from_numpy(y_train)
+    n = x_all.shape[0]
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    loss_mean = math.nan
+    try:
+        torch.set_num_threads(1)
+        torch.use_deterministic_algorithms(True)
+        for epoch in range(1, epochs + 1):
+            order = torch.randperm(n, generator=gen)
+            loss_sum = 0.0
+            for first in range(0, n, batch_size):
+                idx = order[first : first + batch_size]
+                loss = functional.cross_entropy(
+                    forward(x_all[idx]), y_all[idx], label_smoothing=label_smoothing
+                )
+                _step(torch, optimizer, loss, weights, clip_sigma)
+                loss_sum += float(loss.detach()) * len(idx)
+            loss_mean = loss_sum / n
+            if log is not None:
+                log(f"epoch {epoch}/{epochs}: loss {loss_mean:.4f}")
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+
+    network = architecture.with_weights(
+        {
+            name: (
+                w.detach().to(torch.float64).numpy(),
+                None if b is None else b.detach().to(torch.float64).numpy(),
+            )
+            for name, (w, b) in params.items()
+        }
+    )
+    meta = {
+        "train_accuracy": float(np.mean(network.predict(x_train) == y_train)),
+        "test_accuracy": float(np.mean(network.predict(x_test) == y_test)),
+        "final_loss": loss_mean,
+        "architecture": [layer.describe() for layer in architecture.layers],
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "label_smoothing": label_smoothing,
+        "clip_sigma": clip_sigma,
+        "seed": seed,
+        "n_train_images": int(n),
+        "torch_version": str(torch.__version__),
+        "numpy_version": np.__version__,
+        "wall_time_s": round(time.perf_counter() - start, 3),
+    }
+    return network, meta
 
 
 # -- provenance --------------------------------------------------------------------------------

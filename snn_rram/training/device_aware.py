@@ -41,10 +41,11 @@ What is our reconstruction (every free choice a parameter of :func:`train_device
   levels in the forward pass (straight-through gradient), so the trained network is exactly
   what can be programmed.
 - Sense gain: ``s_l = exp(σ_l)`` per layer, trained with the weights, initialised on the first
-  training batch: a hidden layer's ``init_percentile`` percentile of outputs at full scale
-  (1, as :func:`snn_rram.ann.convert` normalises), the output layer's standard deviation
-  ``init_std`` (or that of the float network's logits when starting from one). The log gains
-  have their own learning rate ``gain_lr``.
+  training batch: a hidden layer's ``init_percentile`` percentile of outputs at ``init_level``
+  of full scale (default 1: at full scale, as :func:`snn_rram.ann.convert` normalises; lower
+  values start the hidden rows in the milder part of a nonlinear I–V), the output layer's
+  standard deviation ``init_std`` (or that of the float network's logits when starting from
+  one). The log gains have their own learning rate ``gain_lr``.
 - Start: from scratch (weights uniform in ``±init_range``) or from a float network
   (``init_network``, e.g. the conventional one: each layer's weights divided by its largest
   absolute weight, so the pairs span the device's range), which then is fine-tuned on the
@@ -55,9 +56,17 @@ What is our reconstruction (every free choice a parameter of :func:`train_device
   architecture trained in float (:func:`snn_rram.ann.train.train_mlp`) and mapped with the
   existing methods (:meth:`snn_rram.analog.AnalogNetwork.from_network`, optionally with its
   per-layer :meth:`~snn_rram.analog.AnalogNetwork.calibrate`).
-- Scope: networks of dense layers (MLPs) with ReLU between them. Programming variation and read
-  noise are not in the training forward pass (an ``AnalogNetwork`` made from the trained
-  conductances can add them at inference).
+- Layers: dense and convolutional, with ReLU between them and average pooling (windows that
+  tile the map) folded into the next layer — the networks :func:`snn_rram.ann.convert` maps,
+  e.g. LeNet-5. A convolution is one crossbar unrolled as ``ann.convert`` unrolls it (the
+  kernel's pairs at every output position, no cells for taps in the zero padding): the device
+  law bends every row voltage elementwise, one ``conv2d`` over the batch sums every column's
+  cells, and with R_N > 0 every (position, channel) column has its own Newton solve, batched.
+  Folded pooling makes the rows the pooling's inputs, each window's cells carrying its pooled
+  feature's pair (a sum; the mean's 1/area goes into the gain). See
+  :mod:`snn_rram.training._geometry`. Programming variation and read noise are not in the
+  training forward pass (an ``AnalogNetwork`` made from the trained conductances can add them
+  at inference).
 
 Saved networks (:meth:`DeviceAwareNetwork.save`) are a native ``.npz``
 (:func:`snn_rram.ann.save`, readable by :func:`snn_rram.ann.load`, whose Dense weights are the
@@ -68,7 +77,6 @@ metadata; :func:`load_device_aware` reads both back.
 
 from __future__ import annotations
 
-import itertools
 import math
 import os
 import time
@@ -81,7 +89,7 @@ import numpy as np
 from snn_rram._io import file_sha256, write_toml
 from snn_rram._validation import as_array, as_int, as_scalar, one_of, read_toml
 from snn_rram.ann.convert import ConvertedLayer, ConvertedNetwork
-from snn_rram.ann.layers import Dense, ReLU
+from snn_rram.ann.layers import AvgPool2d, Conv2d, Dense, Flatten, ReLU
 from snn_rram.ann.native import save as save_network
 from snn_rram.ann.network import Network
 from snn_rram.ann.train import _import_torch, _plain, weights_sha256
@@ -90,6 +98,7 @@ from snn_rram.devices import Device
 from snn_rram.devices.iv import Linear, Sinh
 from snn_rram.errors import SnnRramError
 from snn_rram.mapping.base import Mapping, differential_crossbar
+from snn_rram.training._geometry import Geometry, plan_mlp, plan_network
 
 __all__ = [
     "PAIRS",
@@ -165,36 +174,36 @@ def _sinh_root(torch, S, C, b: float, r, lo, hi):
     return x
 
 
-def _column_currents(torch, model, V, Vb, g, gb, r):
-    """Neuron current of every column of one side (G of shape (n_out, n_in)), differentiable.
+def _column_currents(torch, model, colsum, V, Vb, r):
+    """Neuron current of every column of one side, differentiable.
 
-    ``V`` (n, n_in) row voltages, ``Vb`` the bias row's voltage (float) or None, ``gb`` the
-    bias row's conductances (n_out,) or None, ``r`` the columns' R_N (n_out,) as a tensor.
+    ``colsum(phi, phi_b)`` sums a per-row quantity ``phi`` (shaped as ``V``, the row voltages)
+    over every column's cells, plus ``phi_b`` (a float, or None) times the bias row's cells;
+    ``Vb`` is the bias row's voltage (float) or None, ``r`` the columns' R_N as a tensor of
+    the per-read output shape.
     """
-
-    def colsum(phi_v, phi_b):
-        s = phi_v @ g.T
-        return s if gb is None else s + phi_b * gb
-
     pos = r > 0
     r_safe = torch.where(pos, r, torch.ones_like(r))
     if isinstance(model, Linear):
         drive = colsum(V, Vb)
-        load = g.sum(dim=1) + (0.0 if gb is None else gb)
+        if not bool(pos.any()):
+            return drive
+        load = colsum(torch.ones_like(V), None if Vb is None else 1.0)
         return drive / (1.0 + r * load)
     b = model.b
-    vb = None if Vb is None else torch.as_tensor(b * Vb, dtype=V.dtype)
-    S = colsum(torch.sinh(b * V), None if vb is None else torch.sinh(vb))
+    vb = None if Vb is None else math.sinh(b * Vb)
+    S = colsum(torch.sinh(b * V), vb)
     if not bool(pos.any()):
         return S / b
-    C = colsum(torch.cosh(b * V), None if vb is None else torch.cosh(vb))
+    C = colsum(torch.cosh(b * V), None if Vb is None else math.cosh(b * Vb))
     with torch.no_grad():
-        V64 = V.detach().to(torch.float64)
+        V64 = V.detach().to(torch.float64).reshape(V.shape[0], -1)
         vmax, vmin = V64.max(dim=1).values, V64.min(dim=1).values
         if Vb is not None:
             vmax, vmin = torch.clamp(vmax, min=Vb), torch.clamp(vmin, max=Vb)
-        lo = torch.clamp(vmin, max=0.0)[:, None].expand(S.shape)
-        hi = torch.clamp(vmax, min=0.0)[:, None].expand(S.shape)
+        per_read = (-1,) + (1,) * (S.dim() - 1)
+        lo = torch.clamp(vmin, max=0.0).reshape(per_read).expand(S.shape)
+        hi = torch.clamp(vmax, min=0.0).reshape(per_read).expand(S.shape)
         r64 = r.detach().to(torch.float64)
         x_star = _sinh_root(
             torch, S.detach().to(torch.float64), C.detach().to(torch.float64), b, r64, lo, hi
@@ -209,6 +218,34 @@ def _column_currents(torch, model, V, Vb, g, gb, r):
     return torch.where(pos, x / r_safe, S / b)
 
 
+def _layer_current(
+    torch, geometry, a, g_pos, g_neg, bias_pos, bias_neg, bias_voltage, device, circuit
+):
+    """``I+ − I−`` of a layer of the given geometry (see :func:`crossbar_current`)."""
+    V = circuit.v_read * a
+    Vb = None
+    if bias_pos is not None:
+        Vb = circuit.v_read if bias_voltage is None else float(bias_voltage)
+    r = torch.as_tensor(circuit.r_neuron_for(2 * geometry.n_out), dtype=a.dtype)
+    model = device.read_model
+
+    def side(g, gb):
+        def colsum(phi, phi_b):
+            s = geometry.colsum(torch, phi, g)
+            return s if phi_b is None else s + phi_b * geometry.per_channel(gb)
+
+        return colsum
+
+    if not bool((r > 0).any()):  # a virtual ground: the read is linear in G, one column sum
+        gb = None if bias_pos is None else bias_pos - bias_neg
+        zero = torch.zeros(geometry.out_shape, dtype=a.dtype)
+        return _column_currents(torch, model, side(g_pos - g_neg, gb), V, Vb, zero)
+    shape = geometry.out_shape
+    i_pos = _column_currents(torch, model, side(g_pos, bias_pos), V, Vb, r[0::2].reshape(shape))
+    i_neg = _column_currents(torch, model, side(g_neg, bias_neg), V, Vb, r[1::2].reshape(shape))
+    return i_pos - i_neg
+
+
 def crossbar_current(
     a,
     g_pos,
@@ -219,45 +256,57 @@ def crossbar_current(
     bias_pos=None,
     bias_neg=None,
     bias_voltage: float | None = None,
+    stride=(1, 1),
+    padding=(0, 0, 0, 0),
+    pool=None,
 ):
     """Signed neuron currents ``I+ − I−`` of a differential-pair layer read with analog rows.
 
     Torch, differentiable in every tensor argument; the same physics as
     :meth:`snn_rram.crossbar.Crossbar.read` with ``row_voltage`` on the crossbar of
-    :func:`snn_rram.mapping.differential_crossbar` (columns ``2j``, ``2j+1`` of neuron j).
+    :func:`snn_rram.mapping.differential_crossbar` (columns ``2j``, ``2j+1`` of neuron j): a
+    dense layer, or a convolution unrolled as :func:`snn_rram.ann.convert` does it (the same
+    read at every position: the device law bends every row's voltage elementwise, then one
+    convolution over the whole batch sums the cells of every column; with R_N > 0 every
+    (position, channel) column gets its own Newton solve, all at once).
 
     Parameters
     ----------
-    a : torch.Tensor, shape (n, n_in)
+    a : torch.Tensor, shape (n, n_in) or (n, C, H, W)
         Normalised inputs (row ``i`` is driven at ``v_read · a_i``; not clipped here).
-    g_pos, g_neg : torch.Tensor, shape (n_out, n_in)
-        Conductances of the positive and negative devices, S.
+    g_pos, g_neg : torch.Tensor, shape (n_out, n_in) or (O, C, KH, KW)
+        Conductances of the positive and negative devices, S (4-D: a convolution's kernel,
+        every tap a cell at every output position; taps in the padding have none).
     device, circuit
         The read model (linear or sinh) and ``v_read`` and ``r_neuron`` (scalar, or one value
-        per physical column, 2·n_out, in the crossbar's column order).
-    bias_pos, bias_neg : torch.Tensor, shape (n_out,), optional
-        Conductances of an always-on bias row, S.
+        per physical column, 2·n_out, in the crossbar's column order; neuron j of a
+        convolution is output (o, y, x) in C-order).
+    bias_pos, bias_neg : torch.Tensor, shape (n_out,) or (O,), optional
+        Conductances of an always-on bias row, S (a convolution's per channel).
     bias_voltage : float, optional
         Its voltage, V (default ``v_read``).
+    stride, padding : convolution stride (2 ints) and zero padding (top, bottom, left, right).
+    pool : (int, int), optional
+        A sum pooling folded in before the layer (rows are the pooling's inputs; each cell of
+        a window carries its pooled feature's weight), as ``ann.convert`` folds average
+        pooling; needs a 4-D ``a`` whose map the windows tile.
 
     Returns
     -------
-    torch.Tensor, shape (n, n_out)
+    torch.Tensor, shape (n, n_out) or (n, O, Ho, Wo)
         ``I+ − I−``, A.
     """
     torch = _import_torch("crossbar_current")
     _check_device(device, circuit)
-    n_out = g_pos.shape[0]
-    V = circuit.v_read * a
-    has_bias = bias_pos is not None
-    Vb = None
-    if has_bias:
-        Vb = circuit.v_read if bias_voltage is None else float(bias_voltage)
-    r = torch.as_tensor(circuit.r_neuron_for(2 * n_out), dtype=a.dtype)
-    model = device.read_model
-    i_pos = _column_currents(torch, model, V, Vb, g_pos, bias_pos, r[0::2])
-    i_neg = _column_currents(torch, model, V, Vb, g_neg, bias_neg, r[1::2])
-    return i_pos - i_neg
+    if g_pos.dim() == 4:
+        geometry = Geometry(
+            "conv", tuple(g_pos.shape), tuple(a.shape[1:]), tuple(stride), tuple(padding), pool
+        )
+    else:
+        geometry = Geometry("dense", tuple(g_pos.shape), tuple(a.shape[1:]), pool=pool)
+    return _layer_current(
+        torch, geometry, a, g_pos, g_neg, bias_pos, bias_neg, bias_voltage, device, circuit
+    )
 
 
 # -- the trained network (numpy) -------------------------------------------------------------
@@ -265,19 +314,27 @@ def crossbar_current(
 
 @dataclass(frozen=True, eq=False)
 class DeviceAwareLayer:
-    """One dense layer of a :class:`DeviceAwareNetwork`.
+    """One dense or convolutional layer of a :class:`DeviceAwareNetwork`.
 
     Attributes
     ----------
     name : str
-    weight : numpy.ndarray, shape (n_out, n_in)
-        Fraction of the device's conductance range of each pair, in [−1, 1].
-    bias : numpy.ndarray of shape (n_out,), or None
-        Likewise for the bias row's pairs.
+    weight : numpy.ndarray, shape (n_out, n_in) or (O, C, KH, KW)
+        Fraction of the device's conductance range of each pair, in [−1, 1] (a convolution's
+        kernel: the pairs of every output position's cells).
+    bias : numpy.ndarray of shape (n_out,) or (O,), or None
+        Likewise for the bias row's pairs (a convolution: per output channel).
     gain : float
         Sense gain ``s_l`` from neuron current to normalised output, 1/A.
     relu : bool
         ReLU after the layer (False for the output layer).
+    stride, padding : tuple of int
+        A convolution's stride (2) and zero padding (top, bottom, left, right).
+    pool : (int, int) or None
+        Average pooling before the layer, folded in as a sum over each window's cells.
+    in_shape : tuple of int
+        Per-sample shape of the map the layer's rows read, before the pooling (default
+        ``(n_in,)`` of a dense weight).
     """
 
     name: str
@@ -285,6 +342,29 @@ class DeviceAwareLayer:
     bias: np.ndarray | None
     gain: float
     relu: bool
+    stride: tuple = (1, 1)
+    padding: tuple = (0, 0, 0, 0)
+    pool: tuple | None = None
+    in_shape: tuple = ()
+
+    def __post_init__(self):
+        if not self.in_shape:
+            if np.ndim(self.weight) != 2:
+                raise SnnRramError(f"{self.name}: a convolution needs its in_shape (C, H, W)")
+            object.__setattr__(self, "in_shape", (int(np.shape(self.weight)[1]),))
+        object.__setattr__(self, "in_shape", tuple(int(v) for v in self.in_shape))
+        object.__setattr__(self, "stride", tuple(int(v) for v in self.stride))
+        object.__setattr__(self, "padding", tuple(int(v) for v in self.padding))
+        if self.pool is not None:
+            object.__setattr__(self, "pool", tuple(int(v) for v in self.pool))
+
+    @property
+    def geometry(self) -> Geometry:
+        """Where the layer's cells sit (rows, columns, pooling folded in)."""
+        kind = "conv" if np.ndim(self.weight) == 4 else "dense"
+        return Geometry(
+            kind, np.shape(self.weight), self.in_shape, self.stride, self.padding, self.pool
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -320,7 +400,7 @@ class DeviceAwareNetwork:
         if not self.layers:
             raise SnnRramError("layers: a network needs at least one layer")
         if not self.input_shape:
-            object.__setattr__(self, "input_shape", (self.layers[0].weight.shape[1],))
+            object.__setattr__(self, "input_shape", self.layers[0].in_shape)
 
     @property
     def v_bias(self) -> float:
@@ -328,7 +408,10 @@ class DeviceAwareNetwork:
         return self.circuit.v_read if self.bias_voltage is None else float(self.bias_voltage)
 
     def conductances(self, k: int):
-        """``(G+, G−, bias G+, bias G−)`` of layer ``k``, S (bias ones None without bias)."""
+        """``(G+, G−, bias G+, bias G−)`` of layer ``k``, S (bias ones None without bias).
+
+        Shaped as the layer's weight and bias (a convolution: its kernel's pairs).
+        """
         layer = self.layers[k]
         lv = self.device.levels
         snap = lv.snap if self.snap else (lambda g: g)
@@ -342,14 +425,26 @@ class DeviceAwareNetwork:
         """The nominal network: ideal linear reads, ``W̃ = s_l · v_read · (G+ − G−)``.
 
         Its :meth:`Network.forward` omits the DAC's clipping at full scale and the device law;
-        the biases are ``s_l · v_bias · (G+ − G−)`` of the bias rows.
+        the biases are ``s_l · v_bias · (G+ − G−)`` of the bias rows. A pooling folded into a
+        layer is an ``AvgPool2d`` before it whose 1/area the layer's weights undo
+        (``W̃ = area · s_l · v_read · (G+ − G−)``), a dense layer on a map a ``Flatten``.
         """
         layers = []
         for k, layer in enumerate(self.layers):
+            geo = layer.geometry
             gp, gm, bp, bm = self.conductances(k)
-            w = layer.gain * self.circuit.v_read * (gp - gm)
+            w = geo.pool_area * layer.gain * self.circuit.v_read * (gp - gm)
             b = None if bp is None else layer.gain * self.v_bias * (bp - bm)
-            layers.append(Dense(w, b, name=layer.name))
+            if geo.pool is not None:
+                layers.append(AvgPool2d(geo.pool, name=f"pool_{layer.name}"))
+            if geo.kind == "dense":
+                if len(geo.in_shape) > 1:
+                    layers.append(Flatten(name=f"flatten_{layer.name}"))
+                layers.append(Dense(w, b, name=layer.name))
+            else:
+                layers.append(
+                    Conv2d(w, b, stride=layer.stride, padding=layer.padding, name=layer.name)
+                )
             if layer.relu:
                 layers.append(ReLU(name=f"relu_{layer.name}"))
         return Network(layers, self.input_shape, name=self.name)
@@ -359,25 +454,25 @@ class DeviceAwareNetwork:
 
         ``AnalogNetwork(**net.analog_args(), dac_bits=..., ...)`` is the numpy analog network
         of exactly the trained conductances (the layering keeps ``snn_rram.analog`` out of
-        this package): ``converted`` (the nominal weights, scale 1), ``mappings`` (the
-        differential-pair crossbars, bias rows last), ``output_scale`` (the trained gains) and
-        ``bias_voltage``.
+        this package): ``converted`` (the nominal weights, unrolled as ``ann.convert`` unrolls
+        convolutions and folds pooling, scale 1), ``mappings`` (the differential-pair
+        crossbars, bias rows last; a convolution's sparse, one cell per tap and position),
+        ``output_scale`` (the trained gains) and ``bias_voltage``.
         """
         converted, mappings = [], []
-        nominal = self.to_network().weight_layers()
-        for k, (layer, (_, dense)) in enumerate(zip(self.layers, nominal, strict=True)):
+        for k, layer in enumerate(self.layers):
+            geo = layer.geometry
             gp, gm, bp, bm = self.conductances(k)
+            unit = layer.gain * self.circuit.v_read
+            Gp, Gm, W = geo.unroll([gp, gm, unit * (gp - gm)])
+            if bp is not None:
+                bp, bm = geo.per_neuron(bp), geo.per_neuron(bm)
+            bias = None if bp is None else layer.gain * self.v_bias * (bp - bm)
             xbar = differential_crossbar(
-                gp, gm, bp, bm, self.device, self.circuit, None, programmed=True
+                Gp, Gm, bp, bm, self.device, self.circuit, None, programmed=True
             )
-            g_per_weight = 1.0 / (layer.gain * self.circuit.v_read)
-            mappings.append(
-                Mapping(xbar, g_per_weight, dense.weight, dense.bias, {}, dense.weight)
-            )
-            shape = (layer.weight.shape[0],)
-            converted.append(
-                ConvertedLayer(layer.name, dense.weight, dense.bias, 1.0, layer.relu, shape)
-            )
+            mappings.append(Mapping(xbar, 1.0 / unit, W, bias, {}, W))
+            converted.append(ConvertedLayer(layer.name, W, bias, 1.0, layer.relu, geo.out_shape))
         net = ConvertedNetwork(tuple(converted), int(np.prod(self.input_shape)), 100.0)
         return {
             "converted": net,
@@ -395,12 +490,15 @@ class DeviceAwareNetwork:
             torch,
             self.device,
             self.circuit,
-            [torch.as_tensor(layer.weight, dtype=tdt) for layer in self.layers],
-            [
-                None if la.bias is None else torch.as_tensor(la.bias, dtype=tdt)
-                for la in self.layers
-            ],
-            [torch.tensor(math.log(layer.gain), dtype=tdt) for layer in self.layers],
+            (
+                [layer.geometry for layer in self.layers],
+                [torch.as_tensor(layer.weight, dtype=tdt) for layer in self.layers],
+                [
+                    None if la.bias is None else torch.as_tensor(la.bias, dtype=tdt)
+                    for la in self.layers
+                ],
+                [torch.tensor(math.log(layer.gain), dtype=tdt) for layer in self.layers],
+            ),
             pair=self.pair,
             snap=self.snap,
             bias_voltage=self.bias_voltage,
@@ -486,19 +584,31 @@ def load_device_aware(path: str | os.PathLike) -> tuple[DeviceAwareNetwork, dict
     pair = one_of(info["pair"], "network.pair", PAIRS)
     lv = device.levels
     span = lv.g_max - lv.g_min  # w = ±1 spans Δg = G+ − G− in both pairings
-    dense = [layer for _, layer in nominal.weight_layers()]
-    if len(dense) != len(info["gains"]):
+    plan = plan_network(nominal, sidecar.name)
+    if len(plan) != len(info["gains"]):
         raise SnnRramError(
-            f"{sidecar.name}: {len(info['gains'])} gains for {len(dense)} weight layers"
+            f"{sidecar.name}: {len(info['gains'])} gains for {len(plan)} weight layers"
         )
     layers = []
-    for d, gain, relu in zip(dense, info["gains"], info["relu"], strict=True):
-        unit = gain * circuit.v_read * span
+    for p, gain, relu in zip(plan, info["gains"], info["relu"], strict=True):
+        geo, d = p.geometry, p.layer
+        unit = geo.pool_area * gain * circuit.v_read * span
         w = np.clip(d.weight / unit, -1.0, 1.0)
         b = None
         if d.bias is not None:
             b = np.clip(d.bias / (gain * float(info["bias_voltage"]) * span), -1.0, 1.0)
-        layers.append(DeviceAwareLayer(d.name, w, b, float(gain), bool(relu)))
+        layers.append(
+            DeviceAwareLayer(
+                d.name,
+                w,
+                b,
+                float(gain),
+                bool(relu),
+                *(geo.stride, geo.padding),
+                geo.pool,
+                geo.in_shape,
+            )
+        )
     net = DeviceAwareNetwork(
         tuple(layers),
         device,
@@ -524,21 +634,20 @@ def _snap_torch(torch, g, values):
 
 
 class _Forward:
-    """The hardware-aware forward pass of an MLP from its torch parameters.
+    """The hardware-aware forward pass of a network from its torch parameters.
 
-    ``weights`` (n_out, n_in) and ``biases`` (n_out,) in [−1, 1] (fractions of the conductance
-    range), ``log_gain`` the log sense gains; the conductance pairs, the level snapping
-    (straight-through), the crossbar read, the gains, the ReLU and the DAC's clipping at full
-    scale, as :class:`snn_rram.analog.AnalogNetwork` on the same conductances.
+    ``params`` are ``(geometries, weights, biases, log_gain)``: the layers' cells
+    (:class:`Geometry`), ``weights`` (weight-shaped) and ``biases`` in [−1, 1] (fractions of
+    the conductance range), ``log_gain`` the log sense gains; the conductance pairs, the level
+    snapping (straight-through), the crossbar read, the gains, the ReLU and the DAC's clipping
+    at full scale, as :class:`snn_rram.analog.AnalogNetwork` on the same conductances.
     """
 
-    def __init__(
-        self, torch, device, circuit, weights, biases, log_gain, *, pair, snap, bias_voltage
-    ):
+    def __init__(self, torch, device, circuit, params, *, pair, snap, bias_voltage):
         self.torch, self.device, self.circuit = torch, device, circuit
-        self.weights, self.biases, self.log_gain = weights, biases, log_gain
+        self.geometries, self.weights, self.biases, self.log_gain = params
         self.pair, self.snap, self.bias_voltage = pair, snap, bias_voltage
-        self.values = torch.tensor(np.array(device.levels.values), dtype=weights[0].dtype)
+        self.values = torch.tensor(np.array(device.levels.values), dtype=self.weights[0].dtype)
 
     def pairs(self, w):
         lv = self.device.levels
@@ -556,54 +665,59 @@ class _Forward:
         bp = bm = None
         if self.biases[k] is not None:
             bp, bm = self.pairs(self.biases[k])
-        return crossbar_current(
+        return _layer_current(
+            self.torch,
+            self.geometries[k],
             a,
             gp,
             gm,
-            device=self.device,
-            circuit=self.circuit,
-            bias_pos=bp,
-            bias_neg=bm,
-            bias_voltage=self.bias_voltage,
+            bp,
+            bm,
+            self.bias_voltage,
+            self.device,
+            self.circuit,
         )
+
+    def inputs(self, x):
+        """Network inputs ``x`` (n, features) as the first layer's rows read them, in [0, 1]."""
+        shape = self.geometries[0].in_shape
+        return self.torch.clamp(x.reshape(x.shape[0], *shape), 0.0, 1.0)
 
     def __call__(self, x):
         """Logits for inputs ``x`` (n, n_in); hidden activations clipped to [0, 1]."""
-        a = self.torch.clamp(x, 0.0, 1.0)
+        a = self.inputs(x)
         last = len(self.weights) - 1
         for k in range(last + 1):
             out = self.torch.exp(self.log_gain[k]) * self.current(k, a)
             a = self.torch.clamp(out, 0.0, 1.0) if k < last else out
-        return a
+        return a.reshape(a.shape[0], -1)
 
 
-def _from_network(torch, network, sizes, bias: bool, tdt):
-    """Weights (and biases) of a float MLP, each layer divided by its largest |weight|."""
-    if not isinstance(network, Network):
-        raise SnnRramError(f"init_network: expected an snn_rram.ann.Network, got {network!r}")
-    dense = [layer for layer in network.layers if isinstance(layer, Dense)]
-    if any(not isinstance(layer, Dense | ReLU) for layer in network.layers) or [
-        dense[0].in_features if dense else None,
-        *(d.out_features for d in dense),
-    ] != list(sizes):
+def _from_network(torch, network, plan, bias: bool, tdt):
+    """Weights (and biases) of a float network, each layer divided by its largest |weight|."""
+    theirs = plan_network(network, "init_network")
+    if [(p.geometry, p.relu) for p in theirs] != [(p.geometry, p.relu) for p in plan]:
         raise SnnRramError(
-            f"init_network: expected an MLP of Dense and ReLU layers of sizes {list(sizes)}, "
-            f"got {network.name!r} ({[layer.describe() for layer in network.layers]})"
+            "init_network: expected a network of the architecture's layers "
+            f"({[(p.geometry.kind, p.geometry.weight_shape) for p in plan]}), got "
+            f"{network.name!r} ({[layer.describe() for layer in network.layers]})"
         )
     weights, biases = [], []
-    for d in dense:
+    for p in theirs:
+        d = p.layer
         top = float(np.max(np.abs(d.weight))) or 1.0
         weights.append(torch.as_tensor(d.weight / top, dtype=tdt).clone())
         b = None
         if bias:
-            b = np.zeros(d.out_features) if d.bias is None else np.clip(d.bias / top, -1, 1)
+            n_out = d.weight.shape[0]
+            b = np.zeros(n_out) if d.bias is None else np.clip(d.bias / top, -1, 1)
             b = torch.as_tensor(b, dtype=tdt).clone()
         biases.append(b)
     return weights, biases
 
 
 def train_device_aware(
-    sizes: Sequence[int],
+    architecture: Sequence[int] | Network,
     train_x,
     train_y,
     test_x,
@@ -623,20 +737,27 @@ def train_device_aware(
     init_range: float = 0.5,
     init_std: float = 0.5,
     init_percentile: float = 99.9,
+    init_level: float = 1.0,
     init_network: Network | None = None,
     dtype: str = "float32",
     seed: int = 0,
     name: str | None = None,
     log: Callable[[str], object] | None = None,
 ) -> tuple[DeviceAwareNetwork, dict]:
-    """Train an MLP with the crossbar's transfer in the forward pass (paper 2's recipe).
+    """Train a network with the crossbar's transfer in the forward pass (paper 2's recipe).
 
     Parameters
     ----------
-    sizes : sequence of int
-        Layer widths, input first (e.g. ``(784, 256, 10)``); ReLU between dense layers.
+    architecture : sequence of int or snn_rram.ann.Network
+        An MLP's layer widths, input first (e.g. ``(784, 256, 10)``; ReLU between dense
+        layers), or a float network whose layers are the architecture (its weights are not
+        used unless it is also ``init_network``): Dense and Conv2d layers, a ReLU after each
+        but the last, AvgPool2d (windows tiling the map) and Flatten between them — the
+        networks :func:`snn_rram.ann.convert` maps, e.g. a LeNet-5. Every layer is one
+        crossbar as ``ann.convert`` unrolls it (a convolution's cells at every output
+        position, the pooling before a layer folded in as a sum over each window).
     train_x, train_y, test_x, test_y : array_like
-        Inputs in [0, 1] (``(n, sizes[0])`` after flattening) and integer labels.
+        Inputs in [0, 1] (``(n, n_in)`` or ``(n, *input_shape)``) and integer labels.
     device, circuit
         The cells (linear or sinh read model; levels give ``g_min``, ``g_max``) and the read
         (``v_read``, ``r_neuron``; no wires: analog reads drive every row).
@@ -657,16 +778,21 @@ def train_device_aware(
         batch (with ``init_network``: that of the float network's logits).
     init_percentile : float
         Initial gains of the hidden layers: this percentile of their outputs on the first
-        batch at full scale (1).
+        batch at ``init_level``.
+    init_level : float
+        Where the hidden layers' ``init_percentile`` output starts, as a fraction of the DAC's
+        full scale (1: at full scale, as ``ann.convert`` normalises). Lower values start the
+        hidden layers' rows at lower voltages, in the milder part of a nonlinear I–V (the
+        gains stay trainable).
     init_network : snn_rram.ann.Network, optional
-        Start from this float network (Dense and ReLU layers of the same sizes; weights
-        divided by each layer's largest absolute weight) instead of random weights.
+        Start from this float network (the architecture's layers and shapes; weights divided
+        by each layer's largest absolute weight) instead of random weights.
     dtype : {"float32", "float64"}
         Torch precision of the forward pass (the column solve runs in float64 either way).
     seed : int
         Seed of the initialisation and the shuffling.
     name : str, optional
-        Network name (default ``device_aware_<sizes>``).
+        Network name (default ``device_aware_<sizes>`` or ``device_aware_<network name>``).
     log : callable, optional
         Called with one line per epoch.
 
@@ -680,9 +806,18 @@ def train_device_aware(
     """
     torch = _import_torch("train_device_aware")
     _check_device(device, circuit)
-    sizes = [as_int(s, f"sizes[{k}]", 1) for k, s in enumerate(sizes)]
-    if len(sizes) < 2:
-        raise SnnRramError(f"sizes: expected at least (n_in, n_out), got {sizes}")
+    if isinstance(architecture, Network):
+        plan = plan_network(architecture)
+        sizes = None
+        default_name = f"device_aware_{architecture.name}"
+    else:
+        sizes = [as_int(s, f"sizes[{k}]", 1) for k, s in enumerate(architecture)]
+        if len(sizes) < 2:
+            raise SnnRramError(f"sizes: expected at least (n_in, n_out), got {sizes}")
+        plan = plan_mlp(sizes)
+        default_name = "device_aware_" + "_".join(map(str, sizes))
+    geometries = [p.geometry for p in plan]
+    n_in = geometries[0].n_in
     one_of(pair, "pair", PAIRS)
     epochs = as_int(epochs, "epochs", 0)
     batch_size = as_int(batch_size, "batch_size", 1)
@@ -692,6 +827,11 @@ def train_device_aware(
     init_range = as_scalar(init_range, "init_range", positive=True)
     init_std = as_scalar(init_std, "init_std", positive=True)
     init_percentile = as_scalar(init_percentile, "init_percentile", positive=True)
+    init_level = as_scalar(init_level, "init_level", positive=True)
+    if init_level > 1:
+        raise SnnRramError(
+            f"init_level: expected a fraction of full scale in (0, 1], got {init_level}"
+        )
     if init_percentile > 100:
         raise SnnRramError(
             f"init_percentile: expected a percentile in (0, 100], got {init_percentile}"
@@ -708,31 +848,28 @@ def train_device_aware(
     x_test = as_array(test_x, "test_x").reshape(len(test_x), -1)
     y_train, y_test = np.asarray(train_y, dtype=np.int64), np.asarray(test_y, dtype=np.int64)
     for what, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
-        if x.shape[1] != sizes[0]:
-            raise SnnRramError(f"{what}_x: expected {sizes[0]} features, got {x.shape[1]}")
+        if x.shape[1] != n_in:
+            raise SnnRramError(f"{what}_x: expected {n_in} features, got {x.shape[1]}")
         if y.shape != (x.shape[0],):
             raise SnnRramError(f"{what}_y: expected {x.shape[0]} labels, got shape {y.shape}")
         if (x < 0).any() or (x > 1).any():
             raise SnnRramError(f"{what}_x: inputs must lie in [0, 1] (fractions of full scale)")
-    n_layers = len(sizes) - 1
-    names = [f"fc{k + 1}" for k in range(n_layers)]
+    n_layers = len(plan)
 
     gen = torch.Generator().manual_seed(seed)
     weights = [
-        (torch.rand(o, i, generator=gen, dtype=tdt) * 2 - 1) * init_range
-        for i, o in itertools.pairwise(sizes)
+        (torch.rand(*g.weight_shape, generator=gen, dtype=tdt) * 2 - 1) * init_range
+        for g in geometries
     ]
-    biases = [torch.zeros(o, dtype=tdt) if bias else None for o in sizes[1:]]
+    biases = [torch.zeros(g.weight_shape[0], dtype=tdt) if bias else None for g in geometries]
     if init_network is not None:
-        weights, biases = _from_network(torch, init_network, sizes, bias, tdt)
+        weights, biases = _from_network(torch, init_network, plan, bias, tdt)
     log_gain = [torch.zeros((), dtype=tdt) for _ in range(n_layers)]
     forward = _Forward(
         torch,
         device,
         circuit,
-        weights,
-        biases,
-        log_gain,
+        (geometries, weights, biases, log_gain),
         pair=pair,
         snap=snap,
         bias_voltage=bias_voltage,
@@ -747,14 +884,20 @@ def train_device_aware(
     try:
         logit_std = None
         if init_network is not None:  # the float network's logits set the output scale
-            logit_std = float(np.std(init_network.forward(x_train[:batch_size])))
+            logit_std = float(
+                np.std(
+                    init_network.forward(
+                        x_train[:batch_size].reshape(-1, *init_network.input_shape)
+                    )
+                )
+            )
         with torch.no_grad():  # gains from the first batch (see init_std, init_percentile)
-            a = xt[:batch_size]
+            a = forward.inputs(xt[:batch_size])
             for k in range(n_layers):
                 current = forward.current(k, a)
                 if k < n_layers - 1:
                     top = float(np.percentile(current.numpy(), init_percentile))
-                    scale = 1.0 / top if top > 0 else 1.0
+                    scale = init_level / top if top > 0 else 1.0
                 else:
                     std = float(current.std())
                     target = init_std if logit_std is None else logit_std
@@ -799,13 +942,17 @@ def train_device_aware(
     seconds = time.perf_counter() - started
     layers = tuple(
         DeviceAwareLayer(
-            names[k],
+            p.name,
             weights[k].detach().to(torch.float64).numpy().copy(),
             None if biases[k] is None else biases[k].detach().to(torch.float64).numpy().copy(),
             float(torch.exp(log_gain[k].detach().to(torch.float64))),
             k < n_layers - 1,
+            p.geometry.stride,
+            p.geometry.padding,
+            p.geometry.pool,
+            p.geometry.in_shape,
         )
-        for k in range(n_layers)
+        for k, p in enumerate(plan)
     )
     net = DeviceAwareNetwork(
         layers,
@@ -814,12 +961,13 @@ def train_device_aware(
         pair=pair,
         snap=snap,
         bias_voltage=bias_voltage,
-        input_shape=(sizes[0],),
-        name=name or "device_aware_" + "_".join(map(str, sizes)),
+        input_shape=geometries[0].in_shape,
+        name=name or default_name,
     )
     meta = {
         "recipe": RECIPE,
         "sizes": sizes,
+        "architecture": [p.layer.describe() if p.layer is not None else p.name for p in plan],
         "device": device.name,
         "v_read": circuit.v_read,
         "r_neuron": float(np.max(circuit.r_neuron)),
@@ -835,6 +983,7 @@ def train_device_aware(
         "init_range": init_range,
         "init_std": init_std,
         "init_percentile": init_percentile,
+        "init_level": init_level,
         "init_network": None if init_network is None else init_network.name,
         "dtype": dtype,
         "seed": seed,

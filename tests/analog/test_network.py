@@ -281,3 +281,23 @@ def test_crossbars_mapped_for_the_spiking_network(rng):
     np.testing.assert_allclose(out, rate_model(spiking, x), rtol=0, atol=1e-12 * np.abs(out).max())
     with pytest.raises(SnnRramError, match="bias_duty"):
         AnalogNetwork(ref.converted, mappings, bias_duty=2.0)
+
+
+def test_calibration_at_a_lower_level_keeps_hidden_rows_low(rng):
+    """level < 1: hidden outputs at that fraction of full scale; on linear cells without biases
+    or clipping (percentile 100) the logits are those of the full-scale calibration."""
+    net = ann.Network(
+        [ann.Dense(rng.normal(size=(8, 12))), ann.ReLU(), ann.Dense(rng.normal(size=(5, 8)))],
+        input_shape=(12,),
+    )
+    x = rng.random((40, 12))
+    an = AnalogNetwork.from_network(
+        net, x, devices.load("ideal"), Circuit(0.3, 1e-6, 0.0), bits=8, percentile=100.0
+    )
+    full, low = an.calibrate(x), an.calibrate(x, level=0.25)
+    np.testing.assert_allclose(low.output_scale[0], 0.25 * full.output_scale[0], rtol=1e-9)
+    np.testing.assert_allclose(low.forward(x).output, full.forward(x).output, rtol=1e-9)
+    rows = low.forward(x).reads[1].row_voltage
+    assert 0 < rows.max() <= 0.25 * 0.3 * (1 + 1e-9)  # the hidden rows stay at a quarter
+    with pytest.raises(SnnRramError, match="level"):
+        an.calibrate(x, level=1.5)

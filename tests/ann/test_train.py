@@ -252,3 +252,28 @@ def test_bundled_model_matches_its_sidecar(mnist):
     assert train_correct == meta["train_correct"]
     assert train_correct / mnist.n_train == meta["train_accuracy"]
     assert meta["test_accuracy"] > 0.95
+
+
+def test_train_network_trains_a_small_lenet_style_cnn():
+    """Any architecture in float: conv → ReLU → pool → flatten → dense, with biases."""
+    x, y = MNIST.train_vectors()[:400], np.asarray(MNIST.train_labels[:400])
+    xt, yt = MNIST.test_vectors()[:200], np.asarray(MNIST.test_labels[:200])
+    skeleton = ann.Network(
+        [
+            ann.Conv2d(np.zeros((4, 1, 5, 5)), np.zeros(4), padding=2, name="conv1"),
+            ann.ReLU(),
+            ann.AvgPool2d(4),
+            ann.Flatten(),
+            ann.Dense(np.zeros((10, 196)), name="fc1"),
+        ],
+        (1, 28, 28),
+        name="small_cnn",
+    )
+    net, meta = train.train_network(skeleton, x, y, xt, yt, epochs=4, lr=3e-3, seed=1)
+    assert [la.describe() for la in net.layers] == [la.describe() for la in skeleton.layers]
+    assert meta["test_accuracy"] >= 0.5 and np.any(net.layers[0].bias != 0)
+    assert meta["test_accuracy"] == np.mean(net.predict(xt.reshape(-1, 1, 28, 28)) == yt)
+    again, _ = train.train_network(skeleton, x, y, xt, yt, epochs=4, lr=3e-3, seed=1)
+    np.testing.assert_array_equal(again.layers[0].weight, net.layers[0].weight)
+    with pytest.raises(SnnRramError, match="train_x"):
+        train.train_network(skeleton, x[:, :100], y, xt, yt)

@@ -44,25 +44,6 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("card", "r_neuron", "pair", "snap"), CASES)
-def test_torch_forward_is_the_numpy_analog_forward(card, r_neuron, pair, snap):
-    device = devices.load(card)
-    circuit = Circuit(0.7, 1e-6, r_neuron)
-    net = _network(device, circuit, pair=pair, snap=snap)
-    x = np.random.default_rng(1).random((20, 12))
-    x[:3] = 0.0  # rows at 0 V
-    x[3] = 1.0
-    ref = AnalogNetwork(**net.analog_args()).forward(x).output
-    scale = np.abs(ref).max()
-    got64 = net.torch_forward(x, "float64").numpy()
-    np.testing.assert_allclose(got64, ref, rtol=0, atol=1e-12 * scale)
-    got32 = net.torch_forward(x, "float32").numpy()
-    np.testing.assert_allclose(got32, ref, rtol=0, atol=1e-6 * scale)
-    if snap:  # the analog network's crossbars hold the device's programmable levels
-        G = net.analog_args()["mappings"][0].crossbar.G
-        assert device.levels.contains(G).all()
-
-
 def test_crossbar_current_is_a_crossbar_read():
     """One layer against Crossbar.read(row_voltage=…) of the same differential pairs."""
     device = devices.load("sinh_strong")
@@ -79,16 +60,18 @@ def test_crossbar_current_is_a_crossbar_read():
     np.testing.assert_allclose(got.numpy(), ref, rtol=0, atol=1e-12 * np.abs(ref).max())
 
 
-@pytest.mark.parametrize("card", ["sinh_strong", "ideal"])
-def test_gradients_of_a_small_layer(card):
-    """gradcheck through the column solve (implicit gradient), in µS and µA."""
-    device = devices.load(card)
-    circuit = Circuit(0.9, 1e-6, np.array([2e4, 5e4, 3e4, 0.0]))
-    gen = torch.Generator().manual_seed(0)
-    a = torch.rand(3, 5, generator=gen, dtype=torch.float64, requires_grad=True)
-    gp = (1 + 19 * torch.rand(2, 5, generator=gen, dtype=torch.float64)).requires_grad_()
-    gm = (1 + 19 * torch.rand(2, 5, generator=gen, dtype=torch.float64)).requires_grad_()
-    bp = (1 + 19 * torch.rand(2, generator=gen, dtype=torch.float64)).requires_grad_()
+def _random_layer(a_shape, g_shape, seed):
+    """Inputs in [0, 1) and conductances in 1..20 (µS), float64, requiring gradients."""
+    gen = torch.Generator().manual_seed(seed)
+    a = torch.rand(*a_shape, generator=gen, dtype=torch.float64, requires_grad=True)
+    gp = (1 + 19 * torch.rand(*g_shape, generator=gen, dtype=torch.float64)).requires_grad_()
+    gm = (1 + 19 * torch.rand(*g_shape, generator=gen, dtype=torch.float64)).requires_grad_()
+    bp = (1 + 19 * torch.rand(g_shape[0], generator=gen, dtype=torch.float64)).requires_grad_()
+    return a, gp, gm, bp
+
+
+def _in_micro(device, circuit, **geometry):
+    """crossbar_current in µS and µA (well-scaled for gradcheck), bias G− at 1 µS."""
 
     def layer(a, gp, gm, bp):
         i = crossbar_current(
@@ -99,9 +82,20 @@ def test_gradients_of_a_small_layer(card):
             circuit=circuit,
             bias_pos=bp * 1e-6,
             bias_neg=torch.full_like(bp, 1e-6),
+            **geometry,
         )
         return i * 1e6
 
+    return layer
+
+
+@pytest.mark.parametrize("card", ["sinh_strong", "ideal"])
+def test_gradients_of_a_small_layer(card):
+    """gradcheck through the column solve (implicit gradient), in µS and µA."""
+    device = devices.load(card)
+    circuit = Circuit(0.9, 1e-6, np.array([2e4, 5e4, 3e4, 0.0]))
+    a, gp, gm, bp = _random_layer((3, 5), (2, 5), 0)
+    layer = _in_micro(device, circuit)
     assert torch.autograd.gradcheck(layer, (a, gp, gm, bp), eps=1e-6, atol=1e-7)
     # the solve matters: a large R_N changes the currents against the virtual ground
     ideal = crossbar_current(
@@ -209,6 +203,8 @@ def test_bad_inputs_are_named():
         train_device_aware((16, 3), x * 2, y, x, y, device=device, circuit=circuit)
     with pytest.raises(SnnRramError, match="features"):
         train_device_aware((15, 3), x, y, x, y, device=device, circuit=circuit)
+    with pytest.raises(SnnRramError, match="init_level"):
+        train_device_aware((16, 3), x, y, x, y, device=device, circuit=circuit, init_level=1.5)
     with pytest.raises(SnnRramError, match="wire"):
         train_device_aware(
             (16, 3), x, y, x, y, device=device, circuit=circuit.replace(r_wire_col=1.0)
@@ -216,3 +212,179 @@ def test_bad_inputs_are_named():
     polynomial = dataclasses.replace(device, read_model=Polynomial(a2=[1e-7], a3=[3e-6]))
     with pytest.raises(SnnRramError, match="separable"):
         train_device_aware((16, 3), x, y, x, y, device=polynomial, circuit=circuit)
+
+
+# -- convolutional layers ---------------------------------------------------------------------
+
+
+def _conv_network(device, circuit, *, pair="one_sided", snap=True, bias=True):
+    """conv 3×3 (padding 1) → pool 2 + conv 3×3 → pool 2 + dense, random weights in [−1, 1]."""
+    rng = np.random.default_rng(0)
+
+    def b(n):
+        return rng.uniform(-1, 1, n) if bias else None
+
+    gain = 1.0 / (circuit.v_read * 20e-6 * 3)
+    layers = (
+        DeviceAwareLayer(
+            "c1", rng.uniform(-1, 1, (2, 1, 3, 3)), b(2), gain, True, (1, 1), (1, 1, 1, 1),
+            None, (1, 8, 8),
+        ),
+        DeviceAwareLayer(
+            "c2", rng.uniform(-1, 1, (3, 2, 3, 3)), b(3), gain / 2, True, (1, 1), (0, 0, 0, 0),
+            (2, 2), (2, 8, 8),
+        ),
+        DeviceAwareLayer(
+            "fc", rng.uniform(-1, 1, (4, 3)), b(4), gain, False, pool=(2, 2), in_shape=(3, 2, 2)
+        ),
+    )  # fmt: skip
+    return DeviceAwareNetwork(layers, device, circuit, pair=pair, snap=snap)
+
+
+@pytest.mark.parametrize("kind", ["mlp", "conv"])
+@pytest.mark.parametrize(("card", "r_neuron", "pair", "snap"), CASES)
+def test_torch_forward_is_the_numpy_analog_forward(kind, card, r_neuron, pair, snap):
+    """Dense layers, unrolled convolutions and folded pooling: AnalogNetwork's reads."""
+    device = devices.load(card)
+    circuit = Circuit(0.7, 1e-6, r_neuron)
+    build, n_in = (_network, 12) if kind == "mlp" else (_conv_network, 64)
+    net = build(device, circuit, pair=pair, snap=snap)
+    x = np.random.default_rng(1).random((20, n_in))
+    x[:3] = 0.0  # rows at 0 V
+    x[3] = 1.0
+    x[4, ::3] = 1.0
+    analog = AnalogNetwork(**net.analog_args())
+    ref = analog.forward(x).output
+    scale = np.abs(ref).max()
+    got64 = net.torch_forward(x, "float64").numpy()
+    np.testing.assert_allclose(got64, ref, rtol=0, atol=1e-12 * scale)
+    got32 = net.torch_forward(x.reshape(20, *net.input_shape), "float32").numpy()
+    np.testing.assert_allclose(got32, ref, rtol=0, atol=1e-6 * scale)
+    G = analog.mappings[0].crossbar.G
+    if snap:  # the analog network's crossbars hold the device's programmable levels
+        assert device.levels.contains(G.data if kind == "conv" else G).all()
+    if kind == "conv":  # one cell per tap inside the image and output position, + bias row
+        assert G.nnz == 2 * (2 * (8 * 8 * 9 - 4 * 8 * 3 + 4) + 2 * 64)
+
+
+def test_the_nominal_conv_network_is_the_ideal_read():
+    """Ideal device, virtual ground, no clipping: the nominal network gives the same logits."""
+    device, circuit = devices.load("ideal"), Circuit(0.3, 1e-6, 0.0)
+    net = _conv_network(device, circuit, snap=False)
+    layers = tuple(dataclasses.replace(la, gain=la.gain / 40) for la in net.layers)
+    net = dataclasses.replace(net, layers=layers)
+    nominal = net.to_network()
+    assert [la.kind for la in nominal.layers] == [
+        "Conv2d", "ReLU", "AvgPool2d", "Conv2d", "ReLU", "AvgPool2d", "Flatten", "Dense"
+    ]  # fmt: skip
+    x = np.random.default_rng(2).random((5, 1, 8, 8))
+    np.testing.assert_allclose(net.torch_forward(x).numpy(), nominal.forward(x), rtol=1e-10)
+
+
+def test_gradients_of_a_small_conv_layer():
+    """gradcheck of a convolution with padding, folded pooling and R_N per column."""
+    device = devices.load("sinh_strong")
+    gen = torch.Generator().manual_seed(0)
+    r = torch.rand(2 * 2 * 2 * 2, generator=gen, dtype=torch.float64).numpy() * 5e4
+    r[3] = 0.0  # one column at a virtual ground
+    circuit = Circuit(0.9, 1e-6, r)
+    a, gp, gm, bp = _random_layer((2, 1, 4, 4), (2, 1, 2, 2), 1)
+    layer = _in_micro(device, circuit, padding=(1, 0, 1, 0), pool=(2, 2))
+    assert layer(a, gp, gm, bp).shape == (2, 2, 2, 2)
+    assert torch.autograd.gradcheck(layer, (a, gp, gm, bp), eps=1e-6, atol=1e-7)
+
+
+def _bars(n, seed):
+    """6×6 images of a horizontal (class 0) or vertical (class 1) bar, noisy, in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    pos = rng.integers(0, 6, n)
+    x = 0.2 * rng.random((n, 6, 6))
+    x[y == 0, pos[y == 0], :] = 1.0
+    x[np.flatnonzero(y == 1), :, pos[y == 1]] = 1.0
+    return x.reshape(n, 1, 6, 6), y
+
+
+def _tiny_cnn():
+    return ann.Network(
+        [
+            ann.Conv2d(np.zeros((3, 1, 3, 3)), padding=1, name="conv"),
+            ann.ReLU(),
+            ann.AvgPool2d(2),
+            ann.Flatten(),
+            ann.Dense(np.zeros((2, 27)), name="fc"),
+        ],
+        (1, 6, 6),
+        name="tiny_cnn",
+    )
+
+
+def test_a_tiny_conv_network_learns_and_round_trips(tmp_path):
+    x, y = _bars(160, 0)
+    xt, yt = _bars(80, 1)
+    device = devices.load("sinh_strong")
+    circuit = Circuit(1.0, 1e-6, 1e3)
+    net, meta = train_device_aware(
+        _tiny_cnn(), x, y, xt, yt, device=device, circuit=circuit, epochs=6, lr=2e-2, bias=True
+    )
+    untrained, _ = train_device_aware(
+        _tiny_cnn(), x, y, xt, yt, device=device, circuit=circuit, epochs=0
+    )
+    assert meta["test_accuracy"] >= 0.95 > np.mean(untrained.predict(xt) == yt)
+    assert net.layers[0].weight.shape == (3, 1, 3, 3) and net.layers[1].geometry.pool == (2, 2)
+    ref = AnalogNetwork(**net.analog_args()).predict(xt)
+    np.testing.assert_array_equal(ref, net.predict(xt))
+
+    path = net.save(tmp_path / "cnn.npz", meta)
+    back, side = load_device_aware(path)
+    assert side["meta"]["architecture"][0].startswith("Conv2d 1→3 3x3")
+    assert side["circuit"]["r_neuron"] == 1e3 and side["device"]["read"]["model"] == "sinh"
+    for k in range(2):
+        for g, h in zip(net.conductances(k), back.conductances(k), strict=True):
+            np.testing.assert_array_equal(g, h)
+    assert [la.geometry for la in back.layers] == [la.geometry for la in net.layers]
+    np.testing.assert_allclose(
+        back.torch_forward(xt).numpy(), net.torch_forward(xt).numpy(), rtol=1e-12, atol=1e-12
+    )
+    # a float network of the same architecture is a starting point; another one is refused
+    float_net = _tiny_cnn().with_weights(
+        {"conv": (np.random.default_rng(0).normal(size=(3, 1, 3, 3)), None)}
+    )
+    started, _ = train_device_aware(
+        _tiny_cnn(), x, y, xt, yt, device=device, circuit=circuit, epochs=0, init_network=float_net
+    )
+    assert np.abs(started.layers[0].weight).max() == 1.0
+    mlp = ann.Network([ann.Flatten(), ann.Dense(np.zeros((2, 36)))], (1, 6, 6))
+    with pytest.raises(SnnRramError, match="init_network"):
+        train_device_aware(
+            _tiny_cnn(), x, y, xt, yt, device=device, circuit=circuit, init_network=mlp
+        )
+
+
+def test_architectures_that_cannot_be_folded_are_refused():
+    x, y = _bars(8, 0)
+    device, circuit = devices.load("sinh_mild"), Circuit(0.5, 1e-6, 0.0)
+    overlapping = ann.Network(
+        [
+            ann.Conv2d(np.zeros((2, 1, 3, 3)), padding=1),
+            ann.ReLU(),
+            ann.AvgPool2d(3, stride=1),
+            ann.Flatten(),
+            ann.Dense(np.zeros((2, 32))),
+        ],
+        (1, 6, 6),
+    )
+    with pytest.raises(SnnRramError, match="tile"):
+        train_device_aware(overlapping, x, y, x, y, device=device, circuit=circuit)
+    maxpool = ann.Network(
+        [
+            ann.Conv2d(np.zeros((2, 1, 3, 3)), padding=1),
+            ann.ReLU(),
+            ann.MaxPool2d(2),
+            ann.Flatten(),
+            ann.Dense(np.zeros((2, 18))),
+        ],
+        (1, 6, 6),
+    )
+    with pytest.raises(SnnRramError, match="MaxPool2d"):
+        train_device_aware(maxpool, x, y, x, y, device=device, circuit=circuit)
