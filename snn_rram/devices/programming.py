@@ -159,6 +159,34 @@ class ProgrammedDevices:
         )
         return _inverse(f, self.n - 1, self.a_ltp)
 
+    def pulses_to(self, G, target) -> np.ndarray:
+        """Noise-free pulses (real-valued) that take conductance ``G`` to ``target``.
+
+        The closed-form inverse of the curves: ``p_ltp(target) − p_ltp(G)`` (positive,
+        potentiation) where ``target ≥ G``, else ``q_ltd(target) − q_ltd(G)`` (negative,
+        depression), both ends clipped to the device's range. Rounding the result and applying
+        it (:meth:`apply_pulses`, σ = 0) lands within half a pulse of ``target`` on the curve:
+        within one local step. Used by the state-aware (read-before-write) update of
+        :mod:`snn_rram.training.pair_array`.
+
+        Parameters
+        ----------
+        G, target : array_like
+            Present and wanted conductances, in S (broadcast with each other and the
+            parameters).
+
+        Returns
+        -------
+        numpy.ndarray
+            Signed pulse numbers (float64).
+        """
+        span = self.g_max - self.g_min
+        f0 = np.clip((np.asarray(G, dtype=np.float64) - self.g_min) / span, 0, 1)
+        f1 = np.clip((np.asarray(target, dtype=np.float64) - self.g_min) / span, 0, 1)
+        p = _inverse(f1, self.n - 1, self.a_ltp) - _inverse(f0, self.n - 1, self.a_ltp)
+        q = _inverse(f1, self.n_ltd - 1, self.a_ltd) - _inverse(f0, self.n_ltd - 1, self.a_ltd)
+        return np.where(f1 >= f0, p, q)
+
     def conductance_ltp(self, p) -> np.ndarray:
         """Conductance at LTP pulse coordinate ``p`` (from ``g_min``), in S."""
         f = _curve(np.asarray(p, dtype=np.float64), self.n - 1, self.a_ltp)
