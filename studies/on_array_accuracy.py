@@ -8,11 +8,12 @@ named with ``--only``), and prints one line per configuration and seed: the test
 epoch, the pulses per array and the wall time. ``--set key=value`` overrides an
 :class:`~snn_rram.training.OnArrayConfig` field in every configuration (values parsed as
 Python literals), ``--sigma`` sets the cycle-to-cycle σ, ``--out`` saves each run's HDF5 file
-there. ``--pair-update`` and ``--pulse-rule`` take several values each and run every
-configuration with every combination of them (issue 16: ``potentiate`` / ``ltp_ltd`` pairs,
-``mean_step`` / ``state_aware`` counts; ``float`` once, it has no pairs); the last lines are a
-table of the final test accuracy per configuration and scheme: per seed, mean ± sample
-standard deviation, and the mean against float's.
+there. ``--schemes`` runs every configuration with each update scheme named
+``pair_update/pulse_rule[/rounding]`` (issue 16: ``potentiate`` / ``ltp_ltd`` pairs,
+``mean_step`` / ``state_aware`` counts, ``nearest`` / ``stochastic`` rounding; default
+``potentiate/mean_step``; ``float`` runs once, it has no pairs); the last lines are a table of
+the final test accuracy per configuration and scheme: per seed, mean ± sample standard
+deviation, and the mean against float's.
 """
 
 from __future__ import annotations
@@ -71,8 +72,7 @@ def main(argv=None) -> None:
     p.add_argument("--n-train", type=int, default=4000)
     p.add_argument("--out", default=None)
     p.add_argument("--sigma", type=float, default=None, help="c2c σ (fraction of the range)")
-    p.add_argument("--pair-update", nargs="+", default=["potentiate"])
-    p.add_argument("--pulse-rule", nargs="+", default=["mean_step"])
+    p.add_argument("--schemes", nargs="+", default=["potentiate/mean_step"])
     args = p.parse_args(argv)
     extra = {}
     for item in args.set:
@@ -85,15 +85,11 @@ def main(argv=None) -> None:
     data = ds.train_vectors(), ds.train_labels, ds.test_vectors(), ds.test_labels
     sizes = (784, args.hidden, 10)
     device = DEVICE if args.sigma is None else dataclasses.replace(DEVICE, sigma_c2c=args.sigma)
-    schemes = list(itertools.product(args.pair_update, args.pulse_rule))
+    keys = ("pair_update", "pulse_rule", "rounding")
+    schemes = [dict(zip(keys, s.split("/"), strict=False)) for s in args.schemes]
     final = {}  # (configuration, scheme) -> {seed: final test accuracy}
     for name in args.only:
-        for (pair_update, pulse_rule), seed in itertools.product(
-            schemes[:1] if name == "float" else schemes, args.seeds
-        ):
-            scheme = {} if name == "float" else {"pair_update": pair_update}
-            if name != "float":
-                scheme["pulse_rule"] = pulse_rule
+        for scheme, seed in itertools.product([{}] if name == "float" else schemes, args.seeds):
             fields = {"epochs": args.epochs, **STUDY, **CONFIGS[name], **scheme, **extra}
             cfg = OnArrayConfig(**fields)
             t0 = time.perf_counter()
