@@ -273,12 +273,16 @@ class ProgrammedDevices:
             # a train that runs into a range end leaves the device there with the error of its
             # last pulse only (every pulse after the end re-clamps it)
             # float32 draws: twice as fast, and 7 digits are plenty for a noise term
+            scale = np.abs(n).astype(np.float32)
+            np.copyto(scale, 1.0, where=saturated)
+            np.sqrt(scale, out=scale)
             noise = rng.standard_normal(f_new.shape, dtype=np.float32)
-            noise *= np.sqrt(np.where(saturated, 1, np.abs(n)), dtype=np.float32)
+            noise *= scale
             noise *= np.float32(self.sigma)
             f_new += noise
             _clip01(f_new)
-        out = f_new * span
+        out = f_new  # a new array of this call's own (the curve's result)
+        out *= span
         out += g_min
         still = n == 0
         if still.any():

@@ -1,10 +1,13 @@
 """The arrays of on-array training: differential pairs of pulse-programmed devices.
 
 :class:`PairArray` holds one crossbar of pairs (``W = k·(G⁺ − G⁻)``) and applies signed pulse
-counts to all of them in parallel, writes weights (write-verified), and refreshes saturated
-pairs; :func:`pulse_counts` turns an SGD step into pulse counts (rounded or stochastic). The
-training loop that uses them is :mod:`snn_rram.training.on_array`, whose docstring gives the
-paper and our reconstruction.
+counts to all of them in parallel (:meth:`PairArray.pulse`, counts from the mean step) or the
+counts each device needs at its present conductance for a wanted weight change
+(:meth:`PairArray.pulse_delta`, read-before-write), routes a pair's count to its devices
+(``potentiate``, ``push_pull``, ``ltp_ltd``), counts the array reads, writes weights
+(write-verified), and refreshes saturated pairs; :func:`pulse_counts` turns an SGD step into
+pulse counts (rounded or stochastic). The training loop that uses them is
+:mod:`snn_rram.training.on_array`, whose docstring gives the paper and our reconstruction.
 """
 
 from __future__ import annotations
@@ -128,12 +131,13 @@ class PairArray:
         rows : numpy.ndarray of int, optional
             The rows ``n`` covers (the others receive no pulse: their input was 0).
         """
-        local = np.flatnonzero(n)
-        if not local.size:
+        nnz = np.count_nonzero(n)
+        if not nnz:
             return
         if self.pair_update == "ltp_ltd":
             self.read()
-        if local.size * _DENSE < n.size:  # few pulsed pairs: only those
+        if nnz * _DENSE < n.size:  # few pulsed pairs: only those
+            local = np.flatnonzero(n)
             pairs = self._pairs(local, rows)
             cnt = n.reshape(-1)[local]
             G = self.G.reshape(2, -1)[:, pairs]
@@ -288,8 +292,8 @@ class PairArray:
         else:  # one device per pair
             G = np.where(side, block[0], block[1])
             new = self._devices_of(rows, side).pulse_trains(G, c, self.rng)
-            block[0] = np.where(side, new, block[0])
-            block[1] = np.where(side, block[1], new)
+            np.copyto(block[0], new, where=side)
+            np.copyto(block[1], new, where=~side)
         if rows is None:
             self.G = block
             self._W = self.k * (block[0] - block[1])
@@ -351,7 +355,9 @@ class PairArray:
         hi, lo = self._thresholds(level)
         hits = []
         if self._touched:
-            rows = np.unique(np.concatenate(self._touched))
+            # one pulse since the last check (the usual case): its rows are already unique
+            t = self._touched
+            rows = t[0] if len(t) == 1 else np.unique(np.concatenate(t))
             gp, gm = self.G[0, rows], self.G[1, rows]
             h, l = (hi[:, rows], lo[:, rows]) if hi.ndim > 1 else (hi, lo)
             hit = np.flatnonzero(((gp > h[0]) & (gm > l[1])) | ((gm > h[1]) & (gp > l[0])))
