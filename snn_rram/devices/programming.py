@@ -183,9 +183,14 @@ class ProgrammedDevices:
         span = self.g_max - self.g_min
         f0 = np.clip((np.asarray(G, dtype=np.float64) - self.g_min) / span, 0, 1)
         f1 = np.clip((np.asarray(target, dtype=np.float64) - self.g_min) / span, 0, 1)
-        p = _inverse(f1, self.n - 1, self.a_ltp) - _inverse(f0, self.n - 1, self.a_ltp)
-        q = _inverse(f1, self.n_ltd - 1, self.a_ltd) - _inverse(f0, self.n_ltd - 1, self.a_ltd)
-        return np.where(f1 >= f0, p, q)
+        up = f1 >= f0
+        out = []  # the curves of the directions present only
+        if up.any():
+            out.append(_inverse(f1, self.n - 1, self.a_ltp) - _inverse(f0, self.n - 1, self.a_ltp))
+        if not up.all():
+            N = self.n_ltd - 1
+            out.append(_inverse(f1, N, self.a_ltd) - _inverse(f0, N, self.a_ltd))
+        return out[0] if len(out) == 1 else np.where(up, *out)
 
     def conductance_ltp(self, p) -> np.ndarray:
         """Conductance at LTP pulse coordinate ``p`` (from ``g_min``), in S."""

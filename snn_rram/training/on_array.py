@@ -322,7 +322,7 @@ class _Layer:
             target = big if self.epoch < cfg.switch_epoch else small
             target.pulse_delta(dW, rows, rng, b, rounding)
         elif cfg.magnitude_scope == "residual":
-            rest = dW - big.pulse_delta(dW, rows, rng, b, rounding)
+            rest = dW - big.pulse_delta(dW, rows, rng, b, rounding, expect=True)
             small.pulse_delta(rest, rows, rng, b, rounding)
         else:
             over = np.abs(np.rint(dW / small.w_step)) > b

@@ -146,7 +146,9 @@ class PairArray:
             block = self.G if rows is None else self.G[:, rows]
             self._pulse_rows(block, rows, *self._route(n, block, self._bounds_rows(rows)))
 
-    def pulse_delta(self, dw, rows, rng, budget: int, rounding: str = "nearest") -> np.ndarray:
+    def pulse_delta(
+        self, dw, rows, rng, budget: int, rounding: str = "nearest", expect: bool = False
+    ) -> np.ndarray | None:
         """State-aware update: read the array, then pulse each pair towards ``W + dw``.
 
         The periphery reads every device (:meth:`read`), routes each pair's change as
@@ -168,11 +170,14 @@ class PairArray:
         budget : int
             Most pulses per device.
         rounding : {"nearest", "stochastic"}
+        expect : bool
+            Return the weight change the periphery expects.
 
         Returns
         -------
-        numpy.ndarray
-            The weight change the periphery expects (noise-free curves), shape of ``dw``.
+        numpy.ndarray or None
+            With ``expect``: the weight change the periphery expects (noise-free curves),
+            shape of ``dw``.
         """
         self.read()
         block = self.G if rows is None else self.G[:, rows]
@@ -193,15 +198,17 @@ class PairArray:
             np.floor(x, out=x)
         np.clip(x, -budget, budget, out=x)
         c = x.astype(np.int64)
-        moved = self._quiet.pulse_trains(G, c, None)  # where the curves take them
-        if side is None:
-            expected = self.k * ((moved[0] - G[0]) - (moved[1] - G[1]))
-        else:
-            expected = self.k * np.where(side, moved - G, G - moved)
+        expected = None
+        if expect:
+            moved = self._quiet.pulse_trains(G, c, None)  # where the curves take them
+            if side is None:
+                expected = self.k * ((moved[0] - G[0]) - (moved[1] - G[1]))
+            else:
+                expected = self.k * np.where(side, moved - G, G - moved)
         nz = np.flatnonzero(c if side is not None else (c[0] | c[1]))
         if not nz.size:
             return expected
-        if nz.size * _DENSE < expected.size:
+        if nz.size * _DENSE < dw.size:
             pairs = self._pairs(nz, rows)
             if side is None:
                 cc = c.reshape(2, -1)[:, nz]

@@ -377,7 +377,7 @@ def test_state_aware_rule_lands_within_one_step_on_a_nonlinear_device():
         a.write(w0)
     dw = rng.uniform(-6, 6, (40, 30)) * arr.w_step  # up to 6 mean steps
     before = arr.weight()
-    expected = arr.pulse_delta(dw, None, rng, budget=30)
+    expected = arr.pulse_delta(dw, None, rng, budget=30, expect=True)
     got = arr.weight() - before
     np.testing.assert_allclose(got, expected, atol=1e-15)  # noise-free: as the periphery expects
     # within half a pulse of the target on the pulsed device's own curve: one local step
