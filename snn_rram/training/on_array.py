@@ -62,7 +62,9 @@ Only the abstract is public; every free choice is a field of :class:`OnArrayConf
   knows the nominal curves only, not each device's device-to-device deviation. Rounded rule
   only (a stochastic coincidence count cannot carry a per-device scale). With ``residual``
   selection the small array receives what the big one's pulses are expected (noise-free
-  curve) to leave of ``ΔW``.
+  curve) to leave of ``ΔW``. Rounding to the nearest count drops updates below half a
+  *local* step (up to 1.1 mean steps near ``g_min`` on NeuroSim's LTP curve);
+  ``rounding = "stochastic"`` is the unbiased choice with this rule (README, paper 3).
 - Saturation (``refresh``): ``saturated`` reprograms a pair whose larger device is above
   ``refresh_level`` of its range while the smaller one is above ``1 − refresh_level`` (so the
   rewrite gains headroom): both are reset to ``g_min`` and the difference is written into one
