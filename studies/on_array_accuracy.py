@@ -8,7 +8,12 @@ named with ``--only``), and prints one line per configuration and seed: the test
 epoch, the pulses per array and the wall time. ``--set key=value`` overrides an
 :class:`~snn_rram.training.OnArrayConfig` field in every configuration (values parsed as
 Python literals), ``--sigma`` sets the cycle-to-cycle σ, ``--out`` saves each run's HDF5 file
-there.
+there. ``--schemes`` runs every configuration with each update scheme named
+``pair_update/pulse_rule[/rounding]`` (issue 16: ``potentiate`` / ``ltp_ltd`` pairs,
+``mean_step`` / ``state_aware`` counts, ``nearest`` / ``stochastic`` rounding; default
+``potentiate/mean_step``; ``float`` runs once, it has no pairs); the last lines are a table of
+the final test accuracy per configuration and scheme: per seed, mean ± sample standard
+deviation, and the mean against float's.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import itertools
+import statistics
 import time
 from pathlib import Path
 
@@ -65,6 +72,7 @@ def main(argv=None) -> None:
     p.add_argument("--n-train", type=int, default=4000)
     p.add_argument("--out", default=None)
     p.add_argument("--sigma", type=float, default=None, help="c2c σ (fraction of the range)")
+    p.add_argument("--schemes", nargs="+", default=["potentiate/mean_step"])
     args = p.parse_args(argv)
     extra = {}
     for item in args.set:
@@ -77,25 +85,47 @@ def main(argv=None) -> None:
     data = ds.train_vectors(), ds.train_labels, ds.test_vectors(), ds.test_labels
     sizes = (784, args.hidden, 10)
     device = DEVICE if args.sigma is None else dataclasses.replace(DEVICE, sigma_c2c=args.sigma)
+    keys = ("pair_update", "pulse_rule", "rounding")
+    schemes = [dict(zip(keys, s.split("/"), strict=False)) for s in args.schemes]
+    final = {}  # (configuration, scheme) -> {seed: final test accuracy}
     for name in args.only:
-        for seed in args.seeds:
-            cfg = OnArrayConfig(**{"epochs": args.epochs, **STUDY, **CONFIGS[name], **extra})
+        for scheme, seed in itertools.product([{}] if name == "float" else schemes, args.seeds):
+            fields = {"epochs": args.epochs, **STUDY, **CONFIGS[name], **scheme, **extra}
+            cfg = OnArrayConfig(**fields)
             t0 = time.perf_counter()
             r = train_on_array(sizes, device, *data, cfg, seed=seed)
             dt = time.perf_counter() - t0
             acc = " ".join(f"{a:.3f}" for a in r.test_accuracy[1:])
             pulses = " ".join(f"{k}={int(v.sum())}" for k, v in r.pulses.items())
             refr = " ".join(f"{k}={int(v.sum())}" for k, v in r.refreshes.items())
+            reads = " ".join(f"{k}={int(v.sum())}" for k, v in r.reads.items())
+            tag = "/".join(scheme.values()) or "-"
             print(
-                f"{name} seed={seed} test=[{acc}] train={r.train_accuracy[-1]:.3f} "
-                f"pulses: {pulses} refreshes: {refr} s={dt:.0f} {extra} "
+                f"{name} {tag} seed={seed} test=[{acc}] train={r.train_accuracy[-1]:.3f} "
+                f"pulses: {pulses} refreshes: {refr} reads: {reads} "
+                f"read_J={r.read_energy.sum():.3g} s={dt:.0f} {extra} "
                 f"sigma_c2c={device.sigma_c2c}",
                 flush=True,
             )
+            final.setdefault((name, tag), {})[seed] = float(r.test_accuracy[-1])
             if args.out:
+                stem = f"{name}_{tag.replace('/', '_')}" if scheme else name
                 save_on_array(
-                    r, Path(args.out) / f"{name}_s{seed}.h5", data=f"mnist_5k {args.n_train}"
+                    r, Path(args.out) / f"{stem}_s{seed}.h5", data=f"mnist_5k {args.n_train}"
                 )
+    _table(final)
+
+
+def _table(final: dict) -> None:
+    """Print the final accuracies: per seed, mean ± sd, mean against float's (pp)."""
+    ref = next((v for (n, _), v in final.items() if n == "float"), None)
+    for (name, tag), per_seed in final.items():
+        values = list(per_seed.values())
+        mean = statistics.fmean(values)
+        sd = statistics.stdev(values) if len(values) > 1 else float("nan")
+        vs = f" vs float {100 * (mean - statistics.fmean(ref.values())):+.1f} pp" if ref else ""
+        seeds = " ".join(f"{s}:{a:.3f}" for s, a in per_seed.items())
+        print(f"TABLE {name} {tag} mean={mean:.3f} sd={sd:.3f}{vs} seeds {seeds}", flush=True)
 
 
 if __name__ == "__main__":

@@ -159,6 +159,39 @@ class ProgrammedDevices:
         )
         return _inverse(f, self.n - 1, self.a_ltp)
 
+    def pulses_to(self, G, target) -> np.ndarray:
+        """Noise-free pulses (real-valued) that take conductance ``G`` to ``target``.
+
+        The closed-form inverse of the curves: ``p_ltp(target) − p_ltp(G)`` (positive,
+        potentiation) where ``target ≥ G``, else ``q_ltd(target) − q_ltd(G)`` (negative,
+        depression), both ends clipped to the device's range. Rounding the result and applying
+        it (:meth:`apply_pulses`, σ = 0) lands within half a pulse of ``target`` on the curve:
+        within one local step. Used by the state-aware (read-before-write) update of
+        :mod:`snn_rram.training.pair_array`.
+
+        Parameters
+        ----------
+        G, target : array_like
+            Present and wanted conductances, in S (broadcast with each other and the
+            parameters).
+
+        Returns
+        -------
+        numpy.ndarray
+            Signed pulse numbers (float64).
+        """
+        span = self.g_max - self.g_min
+        f0 = np.clip((np.asarray(G, dtype=np.float64) - self.g_min) / span, 0, 1)
+        f1 = np.clip((np.asarray(target, dtype=np.float64) - self.g_min) / span, 0, 1)
+        up = f1 >= f0
+        out = []  # the curves of the directions present only
+        if up.any():
+            out.append(_inverse(f1, self.n - 1, self.a_ltp) - _inverse(f0, self.n - 1, self.a_ltp))
+        if not up.all():
+            N = self.n_ltd - 1
+            out.append(_inverse(f1, N, self.a_ltd) - _inverse(f0, N, self.a_ltd))
+        return out[0] if len(out) == 1 else np.where(up, *out)
+
     def conductance_ltp(self, p) -> np.ndarray:
         """Conductance at LTP pulse coordinate ``p`` (from ``g_min``), in S."""
         f = _curve(np.asarray(p, dtype=np.float64), self.n - 1, self.a_ltp)
@@ -245,12 +278,16 @@ class ProgrammedDevices:
             # a train that runs into a range end leaves the device there with the error of its
             # last pulse only (every pulse after the end re-clamps it)
             # float32 draws: twice as fast, and 7 digits are plenty for a noise term
+            scale = np.abs(n).astype(np.float32)
+            np.copyto(scale, 1.0, where=saturated)
+            np.sqrt(scale, out=scale)
             noise = rng.standard_normal(f_new.shape, dtype=np.float32)
-            noise *= np.sqrt(np.where(saturated, 1, np.abs(n)), dtype=np.float32)
+            noise *= scale
             noise *= np.float32(self.sigma)
             f_new += noise
             _clip01(f_new)
-        out = f_new * span
+        out = f_new  # a new array of this call's own (the curve's result)
+        out *= span
         out += g_min
         still = n == 0
         if still.any():

@@ -35,9 +35,36 @@ Only the abstract is public; every free choice is a field of :class:`OnArrayConf
     the pulse polarity), a device counts the coincidences, ``c = √(η / (B · stream_length ·
     Δw))`` so that the expected count is the rounded rule's ``ΔW/Δw`` (probabilities clipped
     at 1).
-- Pair update scheme (``pair_update``): ``potentiate`` — a positive count potentiates ``G⁺``,
-  a negative one potentiates ``G⁻`` (both devices only ever climb; ``Δw = k·step``);
-  ``push_pull`` — ``G⁺`` receives the signed count and ``G⁻`` its opposite (``Δw = 2k·step``).
+- Pair update scheme (``pair_update``): ``potentiate`` (the default; "LTP only") — a positive
+  count potentiates ``G⁺``, a negative one potentiates ``G⁻`` (both devices only ever climb;
+  ``Δw = k·step``; the LTD curve never acts); ``push_pull`` — ``G⁺`` receives the signed
+  count and ``G⁻`` its opposite (``Δw = 2k·step``); ``ltp_ltd`` (our reconstruction, beyond
+  the paper) — one device per pair, the one with more conductance headroom in the needed
+  direction: a positive count potentiates ``G⁺`` (room ``g_max − G⁺``) or depresses ``G⁻``
+  (room ``G⁻ − g_min``), a negative one potentiates ``G⁻`` or depresses ``G⁺`` (``Δw =
+  k·step``, ties to potentiation). Depression pulses follow the LTD curve (NeuroSim's label
+  −4.88 takes effect), and a pair whose devices have both climbed past mid-range comes back
+  down instead of saturating. Choosing by headroom needs the pair's state: the array is read
+  once before each update (counted, see below).
+- Pulse count rule (``pulse_rule``): ``mean_step`` (the default, the paper's fully parallel
+  outer product) — counts from the array's mean step ``Δw`` as above, blind to where each
+  device sits on its curve, so a nonlinear curve scales the effective learning rate by the
+  local step (about 2.3× near ``g_min`` and 0.4× near ``g_max`` for LTP label 2.4);
+  ``state_aware`` (read-before-write, **our reconstruction, beyond the paper**) — the
+  periphery reads the selected array once per update (one array-wide read: one read pulse
+  per row, all columns sensed in parallel; counted in ``reads`` with its energy ``V_read²·
+  t_read·ΣG`` over every device, ``read_voltage`` and ``read_time`` NeuroSim's 0.5 V and
+  10 ns by default) and converts each pair's wanted ``ΔW`` into that device's own count with
+  the closed-form inverse of the card's nominal LTP/LTD curves at its present conductance
+  (:meth:`~snn_rram.devices.programming.ProgrammedDevices.pulses_to`), rounded as
+  ``rounding`` says and clipped to ``pulse_budget``. Still one fully parallel update (every
+  device its own count at once), cycle-to-cycle noise per pulse as before; the periphery
+  knows the nominal curves only, not each device's device-to-device deviation. Rounded rule
+  only (a stochastic coincidence count cannot carry a per-device scale). With ``residual``
+  selection the small array receives what the big one's pulses are expected (noise-free
+  curve) to leave of ``ΔW``. Rounding to the nearest count drops updates below half a
+  *local* step (up to 1.1 mean steps near ``g_min`` on NeuroSim's LTP curve);
+  ``rounding = "stochastic"`` is the unbiased choice with this rule (README, paper 3).
 - Saturation (``refresh``): ``saturated`` reprograms a pair whose larger device is above
   ``refresh_level`` of its range while the smaller one is above ``1 − refresh_level`` (so the
   rewrite gains headroom): both are reset to ``g_min`` and the difference is written into one
@@ -93,10 +120,19 @@ from snn_rram.training.pair_array import (
     pulse_counts,
 )
 
-__all__ = ["SELECTIONS", "SYNAPSES", "OnArrayConfig", "OnArrayResult", "train_on_array"]
+__all__ = [
+    "PULSE_RULES",
+    "SELECTIONS",
+    "SYNAPSES",
+    "OnArrayConfig",
+    "OnArrayResult",
+    "train_on_array",
+]
 
 #: Synapse configurations of :class:`OnArrayConfig`.
 SYNAPSES = ("float", "single", "hybrid", "hybrid_carry")
+#: Pulse count rules: from the mean step, or from each device's state (read-before-write).
+PULSE_RULES = ("mean_step", "state_aware")
 #: Array selection of ``hybrid``.
 SELECTIONS = ("phase", "magnitude")
 _SCOPES = ("array", "cell", "residual")
@@ -124,7 +160,14 @@ class OnArrayConfig:
         (``magnitude`` selection).
     stream_length : int
         Pulses per row/column stream of the stochastic rule.
-    pair_update : {"potentiate", "push_pull"}
+    pair_update : {"potentiate", "push_pull", "ltp_ltd"}
+    pulse_rule : {"mean_step", "state_aware"}
+        ``state_aware``: read-before-write counts from each device's present conductance
+        (our reconstruction; rounded update rule only).
+    read_voltage : float
+        Read voltage of the state-aware rule's array reads, in V.
+    read_time : float
+        Read pulse width of those reads, in s.
     selection : {"phase", "magnitude"}
     switch_epoch : int
         ``phase``: epochs on the big array before switching to the small one.
@@ -155,6 +198,9 @@ class OnArrayConfig:
     pulse_budget: int = 20
     stream_length: int = 10
     pair_update: str = "potentiate"
+    pulse_rule: str = "mean_step"
+    read_voltage: float = 0.5
+    read_time: float = 10e-9
     selection: str = "phase"
     switch_epoch: int = 1
     magnitude_scope: str = "array"
@@ -174,6 +220,15 @@ class OnArrayConfig:
         one_of(self.rounding, f"{w}.rounding", ROUNDINGS)
         one_of(self.pair_update, f"{w}.pair_update", PAIR_UPDATES)
         one_of(self.selection, f"{w}.selection", SELECTIONS)
+        one_of(self.pulse_rule, f"{w}.pulse_rule", PULSE_RULES)
+        if self.pulse_rule == "state_aware" and self.update_rule != "rounded":
+            raise SnnRramError(
+                f"{w}.pulse_rule: 'state_aware' needs update_rule 'rounded' (a stochastic "
+                f"coincidence count has no per-device scale), got {self.update_rule!r}"
+            )
+        for name, unit in (("read_voltage", "volt"), ("read_time", "second")):
+            value = as_scalar(getattr(self, name), f"{w}.{name}", unit, nonnegative=True)
+            object.__setattr__(self, name, value)
         one_of(self.magnitude_scope, f"{w}.magnitude_scope", _SCOPES)
         one_of(self.refresh, f"{w}.refresh", _REFRESH)
         as_scalar(self.learning_rate, f"{w}.learning_rate", positive=True)
@@ -215,17 +270,17 @@ class _Layer:
             self.W = w0.copy()
             self.arrays = {}
             return
-        pu = cfg.pair_update
+        pu, e_read = cfg.pair_update, cfg.read_voltage**2 * cfg.read_time
         if self.kind == "single":
             k = _weight_scale(programming, w_max)
-            self.arrays = {"main": PairArray(programming, shape, k, rng(0), pu)}
+            self.arrays = {"main": PairArray(programming, shape, k, rng(0), pu, e_read)}
             self.arrays["main"].write(w0)
         else:
             big_dev = programming.scaled(cfg.gamma, cfg.noise_exponent)
             k = _weight_scale(big_dev, w_max)
             self.arrays = {
-                "big": PairArray(big_dev, shape, k, rng(0), pu),
-                "small": PairArray(programming, shape, k, rng(1), pu),
+                "big": PairArray(big_dev, shape, k, rng(0), pu, e_read),
+                "small": PairArray(programming, shape, k, rng(1), pu, e_read),
             }
             self.arrays["big"].write(w0)
             self.W = self._sum()
@@ -252,17 +307,47 @@ class _Layer:
             cfg.rounding,
         )
 
+    def _update_state_aware(self, x, delta, rows, rng) -> None:
+        """The selected array(s) read, then pulsed towards ``W + ΔW`` (see the docstring)."""
+        cfg = self.cfg
+        B = x.shape[0]
+        dW = np.outer(x[0], delta[0]) if B == 1 else x.T @ delta
+        dW *= -self.lr / B
+        b, rounding = cfg.pulse_budget, cfg.rounding
+        if self.kind == "single":
+            self.arrays["main"].pulse_delta(dW, rows, rng, b, rounding)
+            return
+        big, small = self.arrays["big"], self.arrays["small"]
+        if self.kind == "hybrid_carry":
+            small.pulse_delta(dW, rows, rng, b, rounding)
+        elif cfg.selection == "phase":
+            target = big if self.epoch < cfg.switch_epoch else small
+            target.pulse_delta(dW, rows, rng, b, rounding)
+        elif cfg.magnitude_scope == "residual":
+            rest = dW - big.pulse_delta(dW, rows, rng, b, rounding, expect=True)
+            small.pulse_delta(rest, rows, rng, b, rounding)
+        else:
+            over = np.abs(np.rint(dW / small.w_step)) > b
+            if cfg.magnitude_scope == "array":
+                (big if over.any() else small).pulse_delta(dW, rows, rng, b, rounding)
+            else:  # cell
+                big.pulse_delta(np.where(over, dW, 0.0), rows, rng, b, rounding)
+                small.pulse_delta(np.where(over, 0.0, dW), rows, rng, b, rounding)
+
     def update(self, x, delta, epoch: int, rng) -> None:
         cfg = self.cfg
         self.updates += 1
         self.lr = cfg.learning_rate * cfg.learning_rate_decay**epoch
+        self.epoch = epoch
         if self.kind == "float":
             self.W -= (self.lr / x.shape[0]) * (x.T @ delta)
             return
         # rows whose input is 0 in the whole batch receive no pulse under either rule
         rows = np.flatnonzero(np.any(x != 0, axis=0))
         x = x[:, rows]
-        if self.kind == "single":
+        if cfg.pulse_rule == "state_aware":
+            self._update_state_aware(x, delta, rows, rng)
+        elif self.kind == "single":
             main = self.arrays["main"]
             main.pulse(self._counts(x, delta, main.w_step, rng), rows)
         elif self.kind == "hybrid":
@@ -288,8 +373,10 @@ class _Layer:
                     big.pulse(n_big.astype(np.int64), rows)
                     small.pulse(rest.astype(np.int64), rows)
         else:  # hybrid_carry
-            big, small = self.arrays["big"], self.arrays["small"]
+            small = self.arrays["small"]
             small.pulse(self._counts(x, delta, small.w_step, rng), rows)
+        if self.kind == "hybrid_carry":
+            big, small = self.arrays["big"], self.arrays["small"]
             if self.updates % cfg.carry_every == 0:
                 rows = slice(None)
                 ws = small.weight()
@@ -321,6 +408,11 @@ class OnArrayResult:
         update pulses plus the pulses of refreshes and carries (the initial write excluded).
     energy : numpy.ndarray
         Programming energy per epoch, in J (pulses × the card's ``pulse_energy``).
+    reads : dict of str to numpy.ndarray
+        Per array role the array reads per epoch (read-before-write: ``state_aware`` or
+        ``ltp_ltd``; 0 otherwise), summed over layers.
+    read_energy : numpy.ndarray
+        Energy of those reads per epoch, in J (cells only: ``V_read²·t_read·ΣG`` per read).
     weights : list of numpy.ndarray
         Effective weights per layer, shape ``(fan_in + 1, fan_out)`` (bias row last).
     conductances : list of dict
@@ -349,6 +441,8 @@ class OnArrayResult:
     seconds: np.ndarray = field(default_factory=lambda: np.zeros(0))
     seed: int = 0
     programming: dict | None = None
+    reads: dict[str, np.ndarray] = field(default_factory=dict)
+    read_energy: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def predict(self, x) -> np.ndarray:
         """Class of each row of ``x`` with the trained effective weights."""
@@ -508,9 +602,9 @@ def train_on_array(
     E = cfg.epochs
     counts = {
         what: {r: np.zeros(E, dtype=np.int64) for r in roles}
-        for what in ("pulses", "resets", "refreshes")
+        for what in ("pulses", "resets", "refreshes", "reads")
     }
-    energy, seconds = np.zeros(E), np.zeros(E)
+    energy, read_energy, seconds = np.zeros(E), np.zeros(E), np.zeros(E)
     weights = [layer.weight() for layer in layers]
     train_acc = [_accuracy(weights, x_train, y_train)]
     test_acc = [_accuracy(weights, x_test, y_test)]
@@ -527,7 +621,7 @@ def train_on_array(
             for what in counts
             for r in roles
         }
-        e0 = _energy(layers)
+        e0, r0 = _energy(layers), _read_energy(layers)
         perm = order.permutation(x_train.shape[0])
         for s in range(0, perm.size, cfg.batch_size):
             idx = perm[s : s + cfg.batch_size]
@@ -546,6 +640,7 @@ def train_on_array(
                 now = sum(getattr(la.arrays[r], what) for la in layers if r in la.arrays)
                 counts[what][r][epoch] = now - before[(what, r)]
         energy[epoch] = _energy(layers) - e0
+        read_energy[epoch] = _read_energy(layers) - r0
         seconds[epoch] = time.perf_counter() - t0
         train_acc.append(_accuracy(weights, x_train, y_train))
         test_acc.append(_accuracy(weights, x_test, y_test))
@@ -564,9 +659,16 @@ def train_on_array(
         seconds=seconds,
         seed=seed,
         programming=None if programming is None else programming.to_dict(),
+        reads=counts["reads"],
+        read_energy=read_energy,
     )
 
 
 def _energy(layers) -> float:
     """Programming energy so far: pulses × each array's pulse energy, in J."""
     return sum(a.pulses * a.programming.pulse_energy for la in layers for a in la.arrays.values())
+
+
+def _read_energy(layers) -> float:
+    """Energy of the periphery's array reads so far, in J."""
+    return sum(a.read_energy for la in layers for a in la.arrays.values())

@@ -8,6 +8,8 @@ Layout (``kind = "on_array_training"``, ``schema_version = 1``)::
     /train_accuracy, /test_accuracy   per epoch, index 0 before training
     /energy (J), /seconds (s)         per epoch
     /pulses/<role>, /resets/<role>, /refreshes/<role>   per epoch (roles: main, big, small)
+    /reads/<role>, /read_energy (J)   array reads of read-before-write updates, per epoch
+                      (absent in files written before they existed: read as none)
     /layers/<i>       attrs: gain (weight per siemens); datasets: weights,
                       conductances/<role> (2, fan_in + 1, fan_out) in S
 
@@ -39,7 +41,7 @@ from snn_rram.training.on_array import OnArrayConfig, OnArrayResult
 
 __all__ = ["load_on_array", "save_on_array"]
 
-_COUNTS = ("pulses", "resets", "refreshes")
+_COUNTS = ("pulses", "resets", "refreshes", "reads")
 
 
 def save_on_array(result: OnArrayResult, path: str | os.PathLike, *, data: str = "") -> Path:
@@ -78,7 +80,7 @@ def save_on_array(result: OnArrayResult, path: str | os.PathLike, *, data: str =
         a["seed"] = np.int64(result.seed)
         a["sizes"] = np.asarray(result.sizes, dtype=np.int64)
         a["data"] = data
-        for name in ("train_accuracy", "test_accuracy", "energy", "seconds"):
+        for name in ("train_accuracy", "test_accuracy", "energy", "seconds", "read_energy"):
             f.create_dataset(name, data=np.asarray(getattr(result, name), dtype=np.float64))
         for what in _COUNTS:
             g = f.create_group(what)
@@ -111,7 +113,14 @@ def load_on_array(path: str | os.PathLike) -> OnArrayResult:
             if isinstance(config.get("w_max"), list):
                 config["w_max"] = tuple(config["w_max"])
             programming = f.attrs["programming"]
-            counts = {what: {role: f[what][role][()] for role in f[what]} for what in _COUNTS}
+            counts = {
+                what: {role: f[what][role][()] for role in f[what]}
+                for what in _COUNTS
+                if what != "reads" or what in f
+            }
+            epochs = f["energy"].shape[0]
+            if "reads" not in counts:  # written before reads were recorded: none made
+                counts["reads"] = {r: np.zeros(epochs, np.int64) for r in counts["pulses"]}
             layers = read_layers(f)
             return OnArrayResult(
                 config=OnArrayConfig(**config),
@@ -126,6 +135,7 @@ def load_on_array(path: str | os.PathLike) -> OnArrayResult:
                 seconds=f["seconds"][()],
                 seed=int(f.attrs["seed"]),
                 programming=json.loads(programming) if programming else None,
+                read_energy=f["read_energy"][()] if "read_energy" in f else np.zeros(epochs),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise SnnRramError(f"path: {str(path)!r} is damaged: {exc}") from None

@@ -160,3 +160,19 @@ def test_card_table_round_trip_and_errors(tmp_path):
         dev.programming.apply_pulses([1e-8], [0.5], 0)
     with pytest.raises(SnnRramError, match="mode: expected one of"):
         dev.programming.apply_pulses([1e-8], [1], 0, mode="loop")
+
+
+@pytest.mark.parametrize("nl", [(2.4, -4.88), (0.0, 0.0), (3.0, 2.0)])
+def test_pulses_to_inverts_both_curves(nl):
+    prog = Programming(1e-6, 1e-5, 40, *nl, n_ltd=30)
+    d = prog.nominal()
+    start = np.array([0, 5, 17, 39, 39, 20])  # LTP pulse coordinates
+    steps = np.array([7, 12, 10, -9, -29, -4])  # signed pulses: LTP up, LTD down
+    G = prog.conductance_ltp(start)
+    target = d.apply_pulses(G, steps, 0)
+    x = d.pulses_to(G, target)
+    back = d.apply_pulses(G, np.rint(x).astype(int), 0)
+    np.testing.assert_allclose(back, target, rtol=1e-9)
+    np.testing.assert_allclose(x, steps, atol=1e-9)  # no range end reached: the counts
+    np.testing.assert_allclose(d.pulses_to(prog.g_max, prog.g_min), -(prog.n_ltd - 1))
+    np.testing.assert_allclose(d.pulses_to(prog.g_min, 2 * prog.g_max), prog.n - 1)  # clipped

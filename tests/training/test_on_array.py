@@ -261,7 +261,7 @@ def test_sparse_and_dense_pulses_agree_and_refresh_finds_the_saturated(d2d):
     n = np.zeros((6, 5), dtype=np.int64)
     n[1, 2], n[4, 0] = 7, -3  # 2 of 30 pairs: the sparse path
     a.pulse(n)
-    b._pulse_rows(n, None)  # the dense path on the same counts
+    b._pulse_rows(b.G, None, *b._route(n, b.G, b._bounds_rows(None)))  # the dense path
     np.testing.assert_allclose(a.G, b.G, rtol=1e-14)
     np.testing.assert_allclose(a.weight(), b.weight(), rtol=1e-14)
     rng = np.random.default_rng(1)
@@ -310,3 +310,109 @@ def test_residual_selection_splits_each_update():
     dW = -cfg.learning_rate * x.T @ delta
     np.testing.assert_allclose(layer.weight() - before, dW, atol=small.w_step / 2 + 1e-12)
     assert big.pulses > pulses[0] and small.pulses > pulses[1]
+
+
+QUIET = Programming(1e-6, 1e-5, 50, 2.4, -4.88)  # NeuroSim's curve shapes, noise-free
+
+
+def test_ltp_ltd_depression_lands_on_the_ltd_curve():
+    arr = PairArray(QUIET, (1, 3), 1e5, np.random.default_rng(0), "ltp_ltd")
+    d = QUIET.nominal()
+    # G⁺ low on every pair, G⁻ high: a positive count has more room depressing G⁻
+    arr.G[0] = QUIET.conductance_ltp(np.array([[2, 10, 5]]))
+    arr.G[1] = QUIET.conductance_ltp(np.array([[45, 30, 49]]))
+    arr._W = arr.k * (arr.G[0] - arr.G[1])
+    G_plus, G_minus = arr.G.copy()
+    n = np.array([[3, 7, 1]])
+    arr.pulse(n)
+    q = -d.pulses_to(G_minus, QUIET.g_min)  # LTD coordinate (0 at g_min), closed form
+    np.testing.assert_allclose(arr.G[1], d.conductance_ltd(q - n), rtol=1e-12)
+    np.testing.assert_array_equal(arr.G[0], G_plus)  # G⁺ untouched
+    # the LTD curve, not the LTP one backwards: its first steps from the top are larger
+    assert np.all(G_minus - arr.G[1] > G_minus - QUIET.conductance_ltp(np.array([[42, 23, 48]])))
+    assert arr.reads == 1 and arr.pulses == 11
+    np.testing.assert_allclose(arr.weight(), arr.k * (arr.G[0] - arr.G[1]))
+    # a pair with G⁻ at g_min has no room below: the same count potentiates G⁺ instead
+    arr.G[1, 0, 0] = QUIET.g_min
+    before = arr.G[0, 0, 0]
+    arr.pulse(np.array([[2, 0, 0]]))
+    assert arr.G[0, 0, 0] == pytest.approx(float(d.conductance_ltp(2 + 2)), rel=1e-12)
+    assert before < arr.G[0, 0, 0] and arr.G[1, 0, 0] == QUIET.g_min
+
+
+@pytest.mark.parametrize("synapse", ["single", "hybrid"])
+def test_new_rules_reduce_to_the_old_one_on_linear_devices(synapse):
+    """Linear, noise-free devices away from the range ends: every scheme and rule pulses alike."""
+    from snn_rram.training.on_array import _Layer
+
+    lin = Programming(1e-6, 1e-5, 201, 0.0, 0.0)
+    rng = np.random.default_rng(4)
+    w0 = rng.uniform(-0.3, 0.3, (6, 5))
+    xs = rng.random((12, 1, 6)) * (rng.random((12, 1, 6)) > 0.3)
+    ds = rng.standard_normal((12, 1, 5))
+    runs = {}
+    for pu in ("potentiate", "ltp_ltd"):
+        for rule in ("mean_step", "state_aware"):
+            cfg = OnArrayConfig(
+                synapse=synapse, pair_update=pu, pulse_rule=rule, learning_rate=0.1, gamma=4.0
+            )
+            layer = _Layer(cfg, lin, (6, 5), 1.0, w0, 0, 0)
+            for e, (x, d) in enumerate(zip(xs, ds, strict=True)):
+                layer.update(x, d, e // 6, np.random.default_rng(e))
+            runs[pu, rule] = layer
+    ref = runs["potentiate", "mean_step"]
+    for key, layer in runs.items():
+        for role, arr in layer.arrays.items():
+            assert arr.pulses == ref.arrays[role].pulses, (key, role)
+            assert (arr.reads > 0) == (key != ("potentiate", "mean_step")), (key, role)
+        np.testing.assert_allclose(layer.weight(), ref.weight(), atol=1e-12)
+
+
+def test_state_aware_rule_lands_within_one_step_on_a_nonlinear_device():
+    arr = PairArray(QUIET, (40, 30), 1e5, np.random.default_rng(0), "potentiate")
+    mean_step = PairArray(QUIET, (40, 30), 1e5, np.random.default_rng(0), "potentiate")
+    rng = np.random.default_rng(1)
+    w0 = rng.uniform(-0.7, 0.7, (40, 30)) * arr.k * (QUIET.g_max - QUIET.g_min)
+    for a in (arr, mean_step):
+        a.write(w0)
+    dw = rng.uniform(-6, 6, (40, 30)) * arr.w_step  # up to 6 mean steps
+    before = arr.weight()
+    expected = arr.pulse_delta(dw, None, rng, budget=30, expect=True)
+    got = arr.weight() - before
+    np.testing.assert_allclose(got, expected, atol=1e-15)  # noise-free: as the periphery expects
+    # within half a pulse of the target on the pulsed device's own curve: one local step
+    G_before = np.where(dw > 0, mean_step.G[0], mean_step.G[1])
+    target = G_before + np.abs(dw) / arr.k
+    landed = np.where(dw > 0, arr.G[0], arr.G[1])
+    off = QUIET.nominal().pulses_ltp(target) - QUIET.nominal().pulses_ltp(landed)  # LTP only
+    inside = target < QUIET.g_max
+    assert np.abs(off[inside]).max() <= 0.5 + 1e-9
+    assert np.abs(got - dw)[inside].max() <= 2.3 * arr.w_step  # the steepest step: 2.27 mean
+    assert arr.reads == 1 and arr.read_energy == 0.0  # no read energy given
+    # the mean-step rule misses by several steps where the curve is flat or steep
+    mean_step.pulse(np.clip(np.rint(dw / arr.w_step), -30, 30).astype(np.int64))
+    miss = np.abs(mean_step.weight() - before - dw)[inside]
+    assert miss.max() > 3 * arr.w_step > np.abs(got - dw)[inside].max()
+
+
+def test_reads_are_recorded_and_saved(mnist, tmp_path):
+    xtr, ytr, xte, yte = (a[:40] for a in mnist)
+    cfg = OnArrayConfig(synapse="hybrid", pulse_rule="state_aware", epochs=2, switch_epoch=1)
+    r = train_on_array((784, 8, 10), FEW, xtr, ytr, xte, yte, cfg, seed=0)
+    np.testing.assert_array_equal(r.reads["big"], [80, 0])  # one read per image and layer
+    np.testing.assert_array_equal(r.reads["small"], [0, 80])
+    # per image both layers' arrays are read: V²·t·ΣG over 2·(785·8 + 9·10) small devices
+    devices_read = 2 * (785 * 8 + 9 * 10)
+    e = 0.5**2 * 10e-9
+    lo = 40 * e * devices_read * FEW.g_min
+    assert lo < r.read_energy[1] < 40 * e * devices_read * FEW.g_max
+    assert r.read_energy[0] > 5 * r.read_energy[1]  # the big devices: γ = 10 times larger
+    back = load_on_array(save_on_array(r, tmp_path / "r.h5"))
+    np.testing.assert_array_equal(back.reads["big"], r.reads["big"])
+    np.testing.assert_array_equal(back.read_energy, r.read_energy)
+    plain = train_on_array((784, 8, 10), FEW, xtr, ytr, xte, yte, OnArrayConfig(epochs=1))
+    assert plain.reads["main"].sum() == 0 and plain.read_energy.sum() == 0
+    with pytest.raises(SnnRramError, match="OnArrayConfig.pulse_rule: 'state_aware' needs"):
+        OnArrayConfig(pulse_rule="state_aware", update_rule="stochastic")
+    with pytest.raises(SnnRramError, match="OnArrayConfig.pair_update: expected one of"):
+        OnArrayConfig(pair_update="ltd_only")
