@@ -17,7 +17,7 @@ apart from run time (the C++ network run time Brian2 records, without process st
 energy accounting, plus the time spent computing the energies from the results, which is where
 linear layers account theirs). The machine's load varies over time, so each variant's runs
 alternate with runs of its compiled plain network and the ratio is the quotient of the two best
-times.
+times; the line also lists every run's time (``runs_s``, ``plain_s``).
 
 One machine-readable line per variant::
 
@@ -208,9 +208,9 @@ def ours(name, spikes, xbars, neurons, energy, rounds):
         energy_s.append(res.timings["energy_s"])
     kernels = [getattr(getattr(layer, "cols", None), "rows", False) for layer in net.layers]
     return (
-        min(runs),
+        runs,
         energy_s[int(np.argmin(runs))],
-        min(plain),
+        plain,
         build,
         [len(layer.spike_indices) for layer in res.layers],
         kernels,
@@ -255,12 +255,15 @@ def main():
                 f"ratio_to_plain=1.00 build_s={plain_build:.1f} spikes={plain_spikes}",
                 flush=True,
             )
-        run_s, energy_s, plain_s, build, n_spikes, kernels = ours(
+        runs, energy_s, plains, build, n_spikes, kernels = ours(
             case, spikes, xbars, neurons, "energy" in variant, args.rounds
         )
+        run_s, plain_s = min(runs), min(plains)
         print(
             f"variant={variant} images_per_s={args.images / run_s:.1f} "
             f"ratio_to_plain={run_s / plain_s:.2f} energy_s={energy_s:.3f} build_s={build:.1f} "
+            f"runs_s={','.join(f'{t:.3f}' for t in runs)} "
+            f"plain_s={','.join(f'{t:.3f}' for t in plains)} "
             f"spikes={n_spikes} "
             f"row_kernel={''.join('1' if k else '0' for k in kernels)} "
             f"load={os.getloadavg()[0]:.1f}",

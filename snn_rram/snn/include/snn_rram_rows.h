@@ -17,6 +17,10 @@
 //     times the number of steps it was read alone in (with many rows, most steps read one);
 //   - two or more rows: the sums gs of the columns they reach are formed in the order of the
 //     spikes (as Brian2's synapses would form them) and those columns evaluated from the tables.
+//     In a sparse layout, a column that only one of the step's rows reaches has that row's
+//     single-row response; its energy is deferred like that of a row read alone, counted per
+//     synapse (with many rows per step, most of a row's columns are such columns, and adding
+//     their energies at every step cost more than evaluating the others).
 // The kernel owns the layer's neuron input currents I_in (the update integrates them and leaves
 // them): it sets those of the columns a step reaches to their values, and puts them back to the
 // idle values the next step. With energy it integrates the columns' Pg (= Φg), D (= Φa − Φg,
@@ -93,7 +97,11 @@ struct RowLayer {
     std::vector<size_t> ptr;  // sparse: synapses of input r are ptr[r] ... ptr[r + 1] - 1
     std::vector<char> single_ready;  // per row
     std::vector<int32_t> alone;  // per row: steps it was read alone whose energy is deferred
-    std::vector<int32_t> alone_rows;  // ... the rows with some
+    // sparse, per synapse: steps of several rows in which its column was reached by its row
+    // alone (the column then has the row's single-row response), energy deferred
+    std::vector<int32_t> alone_syn;
+    std::vector<char> listed;  // per row: in alone_rows
+    std::vector<int32_t> alone_rows;  // ... the rows with deferred energy
     // per synapse (dense: per row and neuron), `stride` values in blocks of the row's synapses:
     // I, then with energy per slot d dt, and pg dt and x i dt less the idle point's, of the row
     // read alone
@@ -226,6 +234,8 @@ SNN_RRAM_COLD static void prepare_rows(RowLayer& L, const RowArrays& a)
         L.single_ready.assign(a.n_source, 0);
         L.single.assign(n_single, 0.0);
         L.alone.assign(a.n_source, 0);
+        L.alone_syn.assign(L.sparse && L.energy ? a.n_syn : 0, 0);
+        L.listed.assign(a.n_source, 0);
         L.alone_rows.clear();
     }
     if (L.sparse) {  // the synapses of each input, from the sorted _synaptic_pre
@@ -340,14 +350,17 @@ static inline void set_currents(RowLayer& L, const RowArrays& a, const double* i
     L.n_set_last = nt;
 }
 
-// Add `times` times the energy increments of the responses `in` (layout of respond()) of the nt
-// columns of the neurons `idx` (null: all) to the columns' integrals, and with `acc` (per slot
-// k: acc[k] + first, nt values) to those accumulators.
+// Add `times` times (Each: times + more[p] times, for column p) the energy increments of the
+// responses `in` (layout of respond()) of the nt columns of the neurons `idx` (null: all) to the
+// columns' integrals, and with `acc` (per slot k: acc[k] + first, nt values) to those
+// accumulators.
+template <bool Each = false>
 static inline void add_energy(RowLayer& L, const RowArrays& a, const double* in,
                               const int32_t* idx, int32_t nt, size_t first, bool acc,
-                              double times)
+                              double times, const int32_t* more = nullptr)
 {
     const int N = L.N;
+    auto t = [&](int32_t p) { return Each ? times + (double)more[p] : times; };
     for (int k = 0; k < L.K; ++k) {
         const double* q = in + (size_t)(1 + 3 * k) * nt;
         const double* d0 = L.idle.data() + (size_t)(1 + 3 * k) * N;
@@ -356,39 +369,56 @@ static inline void add_energy(RowLayer& L, const RowArrays& a, const double* in,
         double* En = a.En[k];
         if (acc) {
             double* ac = a.acc[k] + first;
-            for (int32_t p = 0; p < nt; ++p) ac[p] += times * q[p];
+            for (int32_t p = 0; p < nt; ++p) ac[p] += t(p) * q[p];
         }
         if (idx) {
             if (L.bias)
-                for (int32_t p = 0; p < nt; ++p) D[idx[p]] += times * (q[p] - d0[idx[p]]);
-            for (int32_t p = 0; p < nt; ++p) Pg[idx[p]] += times * q[nt + p];
-            for (int32_t p = 0; p < nt; ++p) En[idx[p]] += times * q[2 * nt + p];
+                for (int32_t p = 0; p < nt; ++p) D[idx[p]] += t(p) * (q[p] - d0[idx[p]]);
+            for (int32_t p = 0; p < nt; ++p) Pg[idx[p]] += t(p) * q[nt + p];
+            for (int32_t p = 0; p < nt; ++p) En[idx[p]] += t(p) * q[2 * nt + p];
             continue;
         }
         if (L.bias)
-            for (int32_t n = 0; n < N; ++n) D[n] += times * (q[n] - d0[n]);
-        for (int32_t n = 0; n < N; ++n) Pg[n] += times * q[N + n];
-        for (int32_t n = 0; n < N; ++n) En[n] += times * q[2 * N + n];
+            for (int32_t n = 0; n < N; ++n) D[n] += t(n) * (q[n] - d0[n]);
+        for (int32_t n = 0; n < N; ++n) Pg[n] += t(n) * q[N + n];
+        for (int32_t n = 0; n < N; ++n) En[n] += t(n) * q[2 * N + n];
+    }
+}
+
+// Row r has deferred energy (alone_energy() adds it).
+static inline void defer_row(RowLayer& L, int32_t r)
+{
+    if (!L.listed[r]) {
+        L.listed[r] = 1;
+        L.alone_rows.push_back(r);
     }
 }
 
 // A row read alone: its energy is deferred (alone_energy() adds it for all such steps at once).
 static inline void read_alone(RowLayer& L, int32_t r)
 {
-    if (L.alone[r]++ == 0) L.alone_rows.push_back(r);
+    ++L.alone[r];
+    defer_row(L, r);
 }
 
-// The energy of the steps in which rows were read alone: each row's single-row responses, times
-// the number of those steps (at a run's last step; with energy and single-row responses only).
+// The energy of the steps in which rows were read alone, and (sparse) of the steps in which a
+// row alone reached some of its columns: the single-row responses, times the number of those
+// steps (at a run's last step; with energy and single-row responses only).
 SNN_RRAM_COLD static void alone_energy(RowLayer& L, const RowArrays& a)
 {
     for (const int32_t r : L.alone_rows) {
         const size_t s0 = L.sparse ? L.ptr[r] : (size_t)r * L.N;
         const int32_t nt = L.sparse ? (int32_t)(L.ptr[r + 1] - s0) : L.N;
         const double* single = &L.single[s0 * L.stride];
-        add_energy(L, a, single, L.sparse ? a.post + s0 : nullptr, nt, s0, true,
-                   (double)L.alone[r]);
+        if (L.sparse) {
+            int32_t* more = &L.alone_syn[s0];
+            add_energy<true>(L, a, single, a.post + s0, nt, s0, true, (double)L.alone[r], more);
+            for (int32_t p = 0; p < nt; ++p) more[p] = 0;
+        } else {
+            add_energy(L, a, single, nullptr, nt, s0, true, (double)L.alone[r]);
+        }
         L.alone[r] = 0;
+        L.listed[r] = 0;
     }
     L.alone_rows.clear();
 }
@@ -490,6 +520,7 @@ static inline void sparse_step(RowLayer& L, const RowArrays& a, const int32_t* r
         const size_t s0 = L.ptr[r];
         const int32_t nr = (int32_t)(L.ptr[r + 1] - s0);
         const double* single = L.precomputed ? single_row(L, a, r) : nullptr;
+        if (L.energy && L.precomputed) defer_row(L, r);
         for (int32_t j = 0; j < nr; ++j) {
             const size_t s = s0 + j;
             const int32_t n = a.post[s];
@@ -501,14 +532,7 @@ static inline void sparse_step(RowLayer& L, const RowArrays& a, const int32_t* r
                 continue;
             }
             a.I_in[n] = single[j];
-            if (!L.energy) continue;
-            for (int k = 0; k < K; ++k) {
-                const double* q = single + (size_t)(1 + 3 * k) * nr;
-                a.acc[k][s] += q[j];
-                if (L.bias) a.D[k][n] += q[j] - L.idle[(size_t)(1 + 3 * k) * N + n];
-                a.Pg[k][n] += q[nr + j];
-                a.En[k][n] += q[2 * nr + j];
-            }
+            if (L.energy) ++L.alone_syn[s];  // the row's single-row energy, deferred
         }
     }
     for (int32_t p = 0; p < nt; ++p) {  // every reached column's current goes back next step
