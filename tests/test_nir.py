@@ -378,6 +378,14 @@ def test_bad_files_and_arguments(tmp_path):
     bad.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 64)
     with pytest.raises(SnnRramError, match="broken.nir: not a NIR graph"):
         ann.load(bad)
+    # a dataset whose declared dataspace the file's bytes cannot hold (nir reads it whole)
+    import h5py
+
+    huge = tmp_path / "huge.nir"
+    with h5py.File(huge, "w") as f:
+        f.create_dataset("node/nodes/w", shape=(10**9,), dtype="f8", chunks=(1024,))
+    with pytest.raises(SnnRramError, match="huge.nir: dataset 'node/nodes/w': declares 7.451 GiB"):
+        ann.load(huge)
     with pytest.raises(SnnRramError, match="crossbars: expected a non-empty list"):
         to_nir()
     with pytest.raises(SnnRramError, match="network: expected a SpikingNetwork"):

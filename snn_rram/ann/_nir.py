@@ -276,6 +276,7 @@ def read_nir(path: str | os.PathLike):
     """
     nir = _nir()
     path = Path(path)
+    _check_dataset_sizes(path)
     try:
         graph = nir.read(path, type_check=False)
     except Exception as exc:  # nir raises anything: KeyError, AssertionError, OSError, ...
@@ -286,6 +287,54 @@ def read_nir(path: str | os.PathLike):
     if not isinstance(graph, nir.NIRGraph):
         raise SnnRramError(f"{path.name}: holds a NIR {type(graph).__name__}, not a NIRGraph")
     return graph
+
+
+def _check_dataset_sizes(path: Path) -> None:
+    """Every dataset's declared size checked before ``nir.read`` loads them all.
+
+    ``nir`` reads each dataset whole; a damaged file can declare a dataspace of 10⁹ elements
+    that HDF5 then fills. Sizes are checked as for the other weight files
+    (:mod:`snn_rram.ann._limits`, :func:`snn_rram._io.check_declared_size`).
+    """
+    import h5py
+
+    from snn_rram._io import check_declared_size, open_hdf5
+    from snn_rram.ann._limits import MAX_ARRAYS, MAX_MODEL_BYTES, MAX_TENSOR_BYTES
+
+    stored = path.stat().st_size
+    sizes: list[tuple[str, int]] = []
+
+    def visit(name, obj):
+        if isinstance(obj, h5py.Dataset):
+            sizes.append((name, int(np.prod(obj.shape or (), dtype=object)) * obj.dtype.itemsize))
+            if len(sizes) > MAX_ARRAYS:
+                raise SnnRramError(
+                    f"{path.name}: more than {MAX_ARRAYS} datasets "
+                    "(snn_rram.ann._limits.MAX_ARRAYS)"
+                )
+
+    with open_hdf5(path, f"{path.name}: not a NIR graph (HDF5)") as f:
+        try:
+            f.visititems(visit)
+        except (OSError, RuntimeError, ValueError, TypeError, KeyError) as exc:
+            raise SnnRramError(
+                f"{path.name}: damaged HDF5 ({type(exc).__name__}: {exc})"
+            ) from None
+    for name, nbytes in sizes:
+        check_declared_size(
+            nbytes,
+            stored,
+            f"{path.name}: dataset {name!r}",
+            limit=MAX_TENSOR_BYTES,
+            limit_name="snn_rram.ann._limits.MAX_TENSOR_BYTES",
+        )
+    check_declared_size(
+        sum(n for _, n in sizes),
+        stored,
+        f"{path.name}: all datasets",
+        limit=MAX_MODEL_BYTES,
+        limit_name="snn_rram.ann._limits.MAX_MODEL_BYTES",
+    )
 
 
 # -- the chain -------------------------------------------------------------------------------
