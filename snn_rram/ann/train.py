@@ -34,6 +34,7 @@ nothing of the hardware side and no data set loader (the caller passes the image
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import itertools
@@ -261,12 +262,7 @@ def train_mlp(
     n_in, n_out = x_train.shape[1], N_CLASSES
     sizes = (n_in, *hidden, n_out)
 
-    threads = torch.get_num_threads()
-    deterministic = torch.are_deterministic_algorithms_enabled()
-    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    try:
-        torch.set_num_threads(1)
-        torch.use_deterministic_algorithms(True)
+    with _reproducible(torch):
         weights, biases, final_loss = _fit(
             torch,
             x_train,
@@ -284,9 +280,6 @@ def train_mlp(
             seed=seed,
             log=log,
         )
-    finally:
-        torch.set_num_threads(threads)
-        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
 
     layers: list = []
     for i, (w, b) in enumerate(zip(weights, biases, strict=True), start=1):
@@ -330,6 +323,21 @@ def train_mlp(
         "wall_time_s": round(time.perf_counter() - start, 3),
     }
     return network, meta
+
+
+@contextlib.contextmanager
+def _reproducible(torch):
+    """One thread and deterministic algorithms inside, torch's settings restored after."""
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    try:
+        torch.set_num_threads(1)
+        torch.use_deterministic_algorithms(True)
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
 
 
 def _step(torch, optimizer, loss, weights, clip_sigma: float | None) -> None:
@@ -525,13 +533,8 @@ def train_network(
     optimizer = torch.optim.Adam(trainable, lr=lr)
     x_all, y_all = torch.from_numpy(x_train).to(torch.float32), torch.from_numpy(y_train)
     n = x_all.shape[0]
-    threads = torch.get_num_threads()
-    deterministic = torch.are_deterministic_algorithms_enabled()
-    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
     loss_mean = math.nan
-    try:
-        torch.set_num_threads(1)
-        torch.use_deterministic_algorithms(True)
+    with _reproducible(torch):
         for epoch in range(1, epochs + 1):
             order = torch.randperm(n, generator=gen)
             loss_sum = 0.0
@@ -545,9 +548,6 @@ def train_network(
             loss_mean = loss_sum / n
             if log is not None:
                 log(f"epoch {epoch}/{epochs}: loss {loss_mean:.4f}")
-    finally:
-        torch.set_num_threads(threads)
-        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
 
     network = architecture.with_weights(
         {

@@ -164,12 +164,16 @@ def _effective_activations(mappings, x):
     a = np.asarray(x, dtype=np.float64)
     yield a
     for k, m in enumerate(mappings):
-        a = np.asarray(m.effective_weight @ a.T).T
-        if m.effective_bias is not None:
-            a = a + m.effective_bias
+        a = _mapped_layer(m, a)
         if k + 1 < len(mappings):
             a = np.maximum(a, 0.0)
         yield a
+
+
+def _mapped_layer(m, a) -> np.ndarray:
+    """A mapped layer's output (before the ReLU) for inputs ``a`` in the rate model."""
+    z = np.asarray(m.effective_weight @ a.T).T
+    return z if m.effective_bias is None else z + m.effective_bias
 
 
 def mapped_scales(mappings, calibration_x, percentile: float) -> list[float]:
@@ -190,9 +194,7 @@ def mapped_scales(mappings, calibration_x, percentile: float) -> list[float]:
     a = np.asarray(calibration_x, dtype=np.float64)
     scales = []
     for k, m in enumerate(mappings):
-        z = np.asarray(m.effective_weight @ a.T).T
-        if m.effective_bias is not None:
-            z = z + m.effective_bias
+        z = _mapped_layer(m, a)
         positive = z[z > 0]
         if not positive.size:
             raise SnnRramError(

@@ -151,23 +151,24 @@ def _derived_seed(base: int, repeat: int) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
 
 
+#: Fields added after sweeps existed, with their defaults: left out of a point's key at the
+#: default, so that points keep the keys they had before the field existed.
+_LATER_FIELDS = {("simulation", "mode"): "spiking", ("conversion", "normalise_on"): "float"}
+
+
 def point_key(cfg: RunConfig) -> str:
     """Hash of a resolved configuration without its output and progress settings.
 
-    The defaults ``simulation.mode = "spiking"`` and ``conversion.normalise_on = "float"`` are
-    left out too, so that points keep the keys they had before those fields existed. The
+    Fields added later (:data:`_LATER_FIELDS`) are left out at their defaults too. The
     network file's SHA-256 is part of the key: a network retrained into the same file makes
     new points instead of finding the old network's results.
     """
     table = cfg.to_dict()
     table.pop("output", None)
-    sim = table.get("simulation", {})
-    sim.pop("progress", None)
-    if sim.get("mode") == "spiking":
-        del sim["mode"]
-    conversion = table.get("conversion", {})
-    if conversion.get("normalise_on") == "float":
-        del conversion["normalise_on"]
+    table.get("simulation", {}).pop("progress", None)
+    for (section, name), default in _LATER_FIELDS.items():
+        if table.get(section, {}).get(name) == default:
+            del table[section][name]
     weights = cfg.network_path()
     table["network"]["weights"] = str(weights.resolve()) if weights.exists() else str(weights)
     if weights.is_file():

@@ -29,7 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from snn_rram.ann._ops import conv_output_size
-from snn_rram.ann.convert import unroll_conv
+from snn_rram.ann.convert import unroll_avgpool, unroll_conv
 from snn_rram.ann.layers import AvgPool2d, Conv2d, Dense, Flatten, ReLU
 from snn_rram.ann.network import Network
 from snn_rram.errors import SnnRramError
@@ -108,23 +108,19 @@ class Geometry:
         size = int(np.prod(self.weight_shape))
         ids = np.arange(1, size + 1, dtype=np.float64).reshape(self.weight_shape)
         conv = Conv2d(ids, None, stride=self.stride, padding=self.padding)
-        m = unroll_conv(conv, self.pooled_shape).tocoo()
-        row, col, tap = m.row, m.col, np.rint(m.data).astype(np.int64) - 1
-        if self.pool is None:
-            return row, col, tap
-        c, y, x = np.unravel_index(col, self.pooled_shape)
-        _, h, w = self.in_shape
-        ph, pw = self.pool
-        dy, dx = np.divmod(np.arange(ph * pw), pw)
-        full = (c[:, None] * h + y[:, None] * ph + dy) * w + x[:, None] * pw + dx
-        k = ph * pw
-        return np.repeat(row, k), full.ravel(), np.repeat(tap, k)
+        m = unroll_conv(conv, self.pooled_shape)
+        if self.pool is not None:  # windows tile the map: each cell keeps its tap's id
+            m = m @ self._sum_pooling()
+        m = m.tocoo()
+        return m.row, m.col, np.rint(m.data).astype(np.int64) - 1
+
+    def _sum_pooling(self) -> sp.csr_matrix:
+        """The folded pooling as a sum: ``ann.unroll_avgpool`` × window area (entries 1)."""
+        return unroll_avgpool(AvgPool2d(self.pool), self.in_shape) * self.pool_area
 
     def _pooled_index(self) -> np.ndarray:
         """Pooled feature of every row of a dense layer after pooling."""
-        c, y, x = np.unravel_index(np.arange(self.n_in), self.in_shape)
-        _, hp, wp = self.pooled_shape
-        return (c * hp + y // self.pool[0]) * wp + x // self.pool[1]
+        return self._sum_pooling().tocsc().indices  # one window per row: tiling pooling
 
     def unroll(self, values: list) -> list:
         """Per-cell matrices ``(n_out, n_in)`` of weight-shaped arrays (one structure).
