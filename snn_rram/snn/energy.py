@@ -77,55 +77,73 @@ def linear_energy(xbar: Crossbar, A: sp.spmatrix, dt: float):
     n_steps = A.shape[0]
     V = c.v_read
     rows = xbar.layout.row_input
-    driven = np.flatnonzero(rows != ALWAYS_ON)
+    is_bias = rows == ALWAYS_ON
+    driven = np.flatnonzero(~is_bias)
     n_inputs = xbar.layout.n_inputs
-    P = sp.csr_matrix(
-        (np.ones(driven.size), (rows[driven], driven)), shape=(n_inputs, xbar.n_rows)
-    )
     dense = not sp.issparse(xbar.G)
     G = np.asarray(xbar.G) if dense else sp.csr_matrix(xbar.G)
-    gin = P @ G  # (n_inputs, n_cols): dense for a dense crossbar
-    bias = np.asarray(G[rows == ALWAYS_ON].sum(axis=0)).ravel()
+    bias = np.asarray(G[is_bias].sum(axis=0)).ravel()
     gt = np.asarray(G.sum(axis=0)).ravel()
     r = c.r_neuron_for(xbar.n_cols)
     q = r * V / (1.0 + r * gt)
 
     A = sp.csr_matrix(A, dtype=np.float64)
     n = np.asarray(A.sum(axis=0)).ravel()  # active steps per input
-    O = sp.csr_matrix(A.T @ A)  # overlaps, O_ii = n_i
-    s1 = np.asarray(gin.T @ n).ravel()  # Σ_j Gin_jc n_j
-    M = O @ gin  # (n_inputs, n_cols), (O Gin)
+    # only inputs that were read have overlaps: the products run over those alone
+    act = np.flatnonzero(n > 0)
+    A_act = sp.csc_matrix(A)[:, act]
+    O = (A_act.T @ A_act).toarray() if dense else sp.csr_matrix(A_act.T @ A_act)
+    if dense and np.unique(rows[driven]).size == driven.size:
+        gin_act = np.zeros((act.size, xbar.n_cols))  # one row per input: a gather
+        slot = np.full(n_inputs, -1)
+        slot[act] = np.arange(act.size)
+        have = slot[rows[driven]] >= 0
+        gin_act[slot[rows[driven]][have]] = G[driven[have]]
+    else:  # Gin = P G, P the (inputs, rows) incidence of the driven rows
+        P = sp.csr_matrix(
+            (np.ones(driven.size), (rows[driven], driven)), shape=(n_inputs, xbar.n_rows)
+        )[act]
+        gin_act = P @ G  # dense for a dense crossbar
+    s1 = np.asarray(gin_act.T @ n[act]).ravel()  # Σ_j Gin_jc n_j
+    M = O @ gin_act  # (active inputs, n_cols), (O Gin): a dense product for a dense crossbar
     if dense:
-        s2 = np.einsum("jc,jc->c", gin, M)  # Σ_j Gin_jc (O Gin)_jc
+        s2 = np.einsum("jc,jc->c", gin_act, M)  # Σ_j Gin_jc (O Gin)_jc
     else:
         M = sp.csr_matrix(M)
-        s2 = np.asarray(sp.csr_matrix(gin).multiply(M).sum(axis=0)).ravel()
+        s2 = np.asarray(sp.csr_matrix(gin_act).multiply(M).sum(axis=0)).ravel()
     sum_ga = n_steps * bias + s1
     sum_ga2 = n_steps * bias * bias + 2 * bias * s1 + s2
     sum_x2 = q * q * sum_ga2
     with np.errstate(divide="ignore", invalid="ignore"):
         neuron_energy = np.where(r > 0, sum_x2 / np.where(r > 0, r, 1.0), 0.0) * dt
     bias_term = n_steps * V * V - 2 * V * q * sum_ga  # per column, always-on rows
+    # the row of an active input i: V² n_i − 2 V q_c (b_c n_i + M_ic)
+    #                             = n_i (V² − 2 V q_c b_c) − 2 V q_c M_ic
+    pos = np.full(n_inputs, -1)
+    pos[act] = np.arange(act.size)
 
     if dense:  # every cell a device: whole-matrix arithmetic in place, rows by their input
-        # active row of input i: V² n_i − 2 V q_c (b_c n_i + M_ic)
-        #                      = n_i (V² − 2 V q_c b_c) − 2 V q_c M_ic
-        ii = np.where(rows == ALWAYS_ON, 0, rows)
-        e = M[ii]
-        e *= (-2.0 * V * dt) * q
-        e += np.multiply.outer(n[ii] * dt, V * V - 2.0 * V * q * bias)
-        e += dt * sum_x2
-        is_bias = rows == ALWAYS_ON
-        e[is_bias] = dt * (sum_x2 + bias_term)
+        M *= (-2.0 * V * dt) * q
+        M += np.multiply.outer(n[act] * dt, V * V - 2.0 * V * q * bias)
+        e = np.empty(G.shape)
+        e[:] = dt * sum_x2
+        e[is_bias] += dt * bias_term
+        row_pos = pos[rows[driven]]
+        read = row_pos >= 0
+        e[driven[read]] += M[row_pos[read]]
         e *= G
         return e, neuron_energy
 
     coo = G.tocoo()
     r_idx, c_idx, g = coo.row, coo.col, coo.data
     inp = rows[r_idx]
-    is_bias = inp == ALWAYS_ON
-    ii = np.where(is_bias, 0, inp)
-    m_ic = np.asarray(M[ii, c_idx]).ravel()
-    active = V * V * n[ii] - 2 * V * q[c_idx] * (bias[c_idx] * n[ii] + m_ic)
-    e = g * dt * (sum_x2[c_idx] + np.where(is_bias, bias_term[c_idx], active))
+    bias_syn = inp == ALWAYS_ON
+    inp_safe = np.where(bias_syn, 0, inp)
+    ii = np.where(bias_syn, -1, pos[inp_safe])  # row of M, -1: not read (or always on)
+    m_ic = np.zeros(g.size)
+    sel = ii >= 0
+    m_ic[sel] = np.asarray(M[ii[sel], c_idx[sel]]).ravel()
+    n_i = np.where(bias_syn, 0.0, n[inp_safe])
+    active = V * V * n_i - 2 * V * q[c_idx] * (bias[c_idx] * n_i + m_ic)
+    e = g * dt * (sum_x2[c_idx] + np.where(bias_syn, bias_term[c_idx], active))
     return sp.csr_matrix((e, (r_idx, c_idx)), shape=G.shape), neuron_energy

@@ -6,6 +6,7 @@ import scipy.sparse as sp
 
 from snn_rram import devices, snn
 from snn_rram.crossbar import Circuit, Crossbar, Layout
+from snn_rram.crossbar.layout import ALWAYS_ON
 from snn_rram.snn.energy import activity_windows, linear_energy
 from snn_rram.snn.plan import LayerPlan
 
@@ -151,3 +152,22 @@ def test_dense_and_sparse_energy_assembly_agree():
             assert np.array_equal(sparse.indices, Gk.indices)
             expected = plan.device_energy(Gk.toarray(), *args)
             np.testing.assert_allclose(expected, sparse.toarray(), rtol=1e-15, atol=0)
+
+
+def test_linear_moments_with_repeated_and_unread_inputs():
+    """Dense layer: an input on two rows, an input never read and a bias row (gather vs P G)."""
+    rng = np.random.default_rng(11)
+    dev = devices.load("ideal")
+    row_input = np.array([0, 1, 2, 3, 1, ALWAYS_ON])  # input 1 on two rows
+    lay = Layout(row_input, np.kron(np.eye(2), [[1.0], [-1.0]]), 4)  # two differential pairs
+    G = dev.levels.values[rng.integers(0, 64, (6, 4))]
+    xbar = Crossbar(G, dev, Circuit(0.2, 2e-4, 500.0), lay)
+    x = rng.random((2, 4))
+    x[:, 3] = 0.0  # input 3 never spikes
+    spikes = snn.PoissonEncoder(900.0, 2e-4).encode(x, 1e-4, 15e-3, 3)
+    net = snn.SpikingNetwork([xbar], snn.IFNeuron(0.05, 1e-11), spikes)
+    res = net.run()
+    ((E, En),) = brute_force_energy(net, res)
+    assert max_rel(res.layers[0].device_energy, E) < 1e-12
+    np.testing.assert_allclose(res.layers[0].neuron_energy, En, rtol=1e-12, atol=0)
+    assert not np.any(spikes.indices == 3)
