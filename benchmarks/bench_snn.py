@@ -6,18 +6,25 @@ Networks (cpp_standalone, single-threaded on both sides, MNIST images of the bun
 - ``linear``, ``linear_energy``, ``sinh_energy``: 784-500-10 with differential pairs;
 - ``sinh_energy_bias``: the same with an always-on bias row on both layers;
 - ``lenet_sinh_energy``: a LeNet-5 (conv 5x5 x6 pad 2, avg pool, conv 5x5 x16, avg pool,
-  120-84-10, biases, random He weights) converted by ``ann.convert`` (convolutions unrolled into
-  sparse layers, pooling folded into the next layer) and mapped by ``linear_pair`` (4 bits)
-  onto sinh crossbars, as a user's network is.
+  120-84-10, biases) trained on ``mnist_5k`` (``ann.train.train_network``, ``LENET_RECIPE``: 5
+  epochs, seed 0, one thread; about 0.92 float test accuracy; cached in ``build/bench/`` under a
+  hash of the recipe, so only the first run trains), converted by ``ann.convert``
+  (convolutions unrolled into sparse layers, pooling folded into the next layer) and mapped by
+  ``linear_pair`` (4 bits, per-column calibration of the read gain: without it the 600- and
+  1,600-row columns of conv2 and fc1 lose most of their weight at R_N = 100 ohm and the dense
+  layers never fire) onto sinh crossbars, as a user's network is. The script prints the float
+  accuracy and the spiking network's accuracy and spikes per layer (every layer fires).
 
 Each plain network has the same input spikes, neurons and thresholds, synapses
 ``on_pre='v_post += w'`` on the same connectivity (the layer plan's synapses) with the static
 (linear) weights, and the always-on rows as a constant input current. Build time is reported
 apart from run time (the C++ network run time Brian2 records, without process start-up; with
 energy accounting, plus the time spent computing the energies from the results, which is where
-linear layers account theirs). The machine's load varies over time, so each variant's runs
-alternate with runs of its compiled plain network and the ratio is the quotient of the two best
-times; the line also lists every run's time (``runs_s``, ``plain_s``).
+linear layers account theirs: the overlaps of the input pulses and one dense product with the
+inputs' conductances, :func:`snn_rram.snn.energy.linear_energy`). The machine's load varies
+over time, so each variant's runs alternate with runs of its compiled plain network and the
+ratio is the quotient of the two best times; the line also lists every run's time
+(``runs_s``, ``plain_s``).
 
 One machine-readable line per variant::
 
