@@ -44,7 +44,10 @@ stays within 1 pp of float.
 
 Usage: ``python studies/paper2_analog_study.py [--datasets mnist_5k] [--networks mlp lenet]
 [--devices sinh_mild sinh_strong] [--v-read 0.1 0.2 0.3 0.5 0.7 1.0 1.5 2.0] [--r-neuron 0]
-[--epochs 5]``.
+[--epochs 5] [--init-level 1] [--distill 0 --temperature 4] [--train-v-read V ...]``
+(``make study-paper2``: ``--networks mlp --init-level 0.2 --epochs 15 --distill 0.7``; the
+epochs were chosen on a validation split, the last 1,000 of the 4,000 training images, the
+distillation weight and temperature a priori from the papers-1 × 2 recipe).
 """
 
 from __future__ import annotations
