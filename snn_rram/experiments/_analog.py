@@ -4,11 +4,14 @@ The network is loaded, converted and mapped exactly as for the spiking network
 (:func:`snn_rram.experiments.pipeline.map_network`; bias rows at duty 1, see
 :func:`~snn_rram.experiments.pipeline.bias_duty`), then every test image is read through the
 crossbars with row voltages proportional to its inputs (:class:`snn_rram.analog.AnalogNetwork`,
-periphery from the ``[analog]`` table), batched and vectorised.
+periphery from the ``[analog]`` table), batched and vectorised. A network reconstructed for the
+device (``analog.sensing = "trained"``) is read on its own trained conductances and gains
+instead (:func:`trained_mapping`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -17,7 +20,15 @@ from snn_rram.analog import AnalogNetwork, default_adc_range
 from snn_rram.errors import SnnRramError
 from snn_rram.snn.plan import LayerPlan
 
-__all__ = ["BATCH", "WIRE_CELLS", "analog_network", "batch_size", "n_synapses", "read_images"]
+__all__ = [
+    "BATCH",
+    "WIRE_CELLS",
+    "analog_network",
+    "batch_size",
+    "n_synapses",
+    "read_images",
+    "trained_mapping",
+]
 
 #: Images read at once (bounded memory: every read holds (batch, rows) and (batch, columns)
 #: arrays); circuits with wires hold (batch, rows, columns) arrays and get batches of at most
@@ -29,11 +40,70 @@ WIRE_CELLS = 1 << 24
 _PERIPHERY = ("dac_bits", "adc_bits", "adc_range", "bias_voltage")
 
 
+def trained_mapping(cfg, path, device, circuit) -> tuple:
+    """The crossbars of a network reconstructed for the device, exactly as it was trained.
+
+    ``path`` is a file written by :meth:`snn_rram.training.DeviceAwareNetwork.save`; ``device``
+    and ``circuit`` are the config's. The conductance pairs (on the device's levels), the
+    unrolled convolutions and folded pooling, and the trained per-layer sense gains are those
+    of :meth:`~snn_rram.training.DeviceAwareNetwork.analog_args`; the config's read time
+    (``circuit.pulse_width``) sets the energy.
+
+    Returns
+    -------
+    converted : snn_rram.ann.ConvertedNetwork
+    mappings : list of snn_rram.mapping.Mapping
+    periphery : dict
+        ``output_scale`` (the trained gains) and ``bias_voltage`` for :class:`AnalogNetwork`.
+
+    Raises
+    ------
+    SnnRramError
+        The file is not a device-aware network, or the config's device card, ``v_read`` or
+        ``r_neuron`` (or wires) are not those it was trained for, or ``analog.bias_voltage``
+        differs from its bias rows' voltage.
+    """
+    from snn_rram.training.device_aware import load_device_aware
+
+    try:
+        net, side = load_device_aware(path)
+    except SnnRramError as exc:
+        raise SnnRramError(
+            f'analog.sensing: "trained" reads a device-aware network: {exc}'
+        ) from None
+    trained, mine = net.device.to_dict(), device.to_dict()
+    if trained != mine:
+        raise SnnRramError(
+            f"device.card: {cfg.device.card!r} is not the device the network was trained for "
+            f"({net.device.name!r} in {path.name}'s sidecar); a reconstructed network is read "
+            "on its own device"
+        )
+    for field in ("v_read", "r_neuron", "r_wire_row", "r_wire_col"):
+        want, got = getattr(net.circuit, field), getattr(circuit, field)
+        if not np.array_equal(np.asarray(want), np.asarray(got)):
+            raise SnnRramError(
+                f"circuit.{field}: {got!r}, but the network was trained for {want!r} (sidecar "
+                f"of {path.name}); a reconstructed network is read as it was trained"
+            )
+    if cfg.analog.bias_voltage is not None and cfg.analog.bias_voltage != net.v_bias:
+        raise SnnRramError(
+            f"analog.bias_voltage: {cfg.analog.bias_voltage!r}, but the network's bias rows were "
+            f"trained at {net.v_bias!r} V"
+        )
+    net = dataclasses.replace(net, circuit=net.circuit.replace(pulse_width=circuit.pulse_width))
+    args = net.analog_args()
+    for m in args["mappings"]:
+        m.report["as_trained"] = str(side.get("recipe", ""))
+    periphery = {"output_scale": args["output_scale"], "bias_voltage": args["bias_voltage"]}
+    return args["converted"], args["mappings"], periphery
+
+
 def analog_network(cfg, mapped) -> AnalogNetwork:
     """The :class:`AnalogNetwork` of a config on its mapped crossbars (``map_network``).
 
     The periphery of ``cfg.analog``; the output layer's default ADC range and a calibrated
-    sense gain (``sensing = "calibrated"``) come from the calibration images.
+    sense gain (``sensing = "calibrated"``) come from the calibration images; a network read
+    as trained (``sensing = "trained"``) brings its own gains and bias voltage.
     """
     a = cfg.analog
     periphery = {
@@ -41,6 +111,7 @@ def analog_network(cfg, mapped) -> AnalogNetwork:
         "adc_bits": a.adc_bits,
         "adc_range": a.adc_range,
         "bias_voltage": a.bias_voltage,
+        **mapped.periphery,
     }
     if a.adc_range is None:
         periphery["adc_range"] = default_adc_range(mapped.converted, mapped.calibration)

@@ -414,7 +414,7 @@ def _per_layer(what: str, ok):
 
 
 #: ``analog.sensing``: the sense gain from a layer's neuron currents to its outputs.
-SENSINGS = ("nominal", "calibrated")
+SENSINGS = ("nominal", "calibrated", "trained")
 
 Bits = Annotated[StrictInt, Field(ge=1, le=32)]
 FullScale = Annotated[float, Field(gt=0)]
@@ -436,7 +436,12 @@ class AnalogConfig(Section):
     calibration images for the output layer). ``sensing``: the sense gain from neuron current
     to output, ``"nominal"`` (``1 / (v_read · g_per_weight)``: exact for linear cells read with
     ideal virtual grounds) or ``"calibrated"`` (a gain per layer fitted on the calibration
-    images, :meth:`snn_rram.analog.AnalogNetwork.calibrate`). ``bias_voltage``: voltage of
+    images, :meth:`snn_rram.analog.AnalogNetwork.calibrate`) or ``"trained"`` (a network
+    reconstructed for the device, written by
+    :meth:`snn_rram.training.DeviceAwareNetwork.save`: its own conductance pairs and trained
+    gains, read exactly as trained; the mapping section is then unused, and the device card,
+    ``circuit.v_read`` and ``circuit.r_neuron`` must be the ones in its sidecar).
+    ``bias_voltage``: voltage of
     the always-on (bias) rows (unset: ``circuit.v_read``, like an input at full scale; the
     bias rows are mapped at duty 1 in analog mode).
     """

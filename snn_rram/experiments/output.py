@@ -17,7 +17,7 @@ def _layer_record(cfg, conv, m, **arrays) -> results.LayerRecord:
         conductances=x.G,
         row_input=x.layout.row_input,
         readout=x.layout.readout,
-        mapping=cfg.mapping.method,
+        mapping="as_trained" if "as_trained" in m.report else cfg.mapping.method,
         device=x.device.name,
         mapping_report=m.report,
         **arrays,

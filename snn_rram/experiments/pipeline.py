@@ -256,6 +256,8 @@ class Mapped:
     weights_sha256: str
     device_card: str
     warnings: list[str] = field(default_factory=list)
+    #: Keyword arguments of AnalogNetwork that the network brings (trained gains).
+    periphery: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -421,16 +423,22 @@ def map_network(cfg: RunConfig) -> Mapped:
     network, digest = load_network(cfg)
     x, y, calib = _dataset(cfg)
     ann_acc = float(np.mean(network.predict(x.reshape((len(x), *network.input_shape))) == y))
-    converted = ann.convert(network, calib, percentile=cfg.conversion.percentile)
     (device, card_text), circuit = _device(cfg), _circuit(cfg)
-    mappings, notes, _ = map_layers(cfg, converted, calib, device, circuit)
+    periphery, notes = {}, []
+    if cfg.simulation.mode == "analog" and cfg.analog.sensing == "trained":
+        from snn_rram.experiments._analog import trained_mapping
+
+        converted, mappings, periphery = trained_mapping(cfg, cfg.network_path(), device, circuit)
+    else:
+        converted = ann.convert(network, calib, percentile=cfg.conversion.percentile)
+        mappings, notes, _ = map_layers(cfg, converted, calib, device, circuit)
     q_acc = float(np.mean(np.argmax(effective_forward(mappings, x), axis=1) == y))
     metrics = {
         "ann_accuracy": ann_acc,
         "quantized_accuracy": q_acc,
         "prepare_s": time.perf_counter() - t0,
     }
-    return Mapped(converted, mappings, x, y, calib, metrics, digest, card_text, notes)
+    return Mapped(converted, mappings, x, y, calib, metrics, digest, card_text, notes, periphery)
 
 
 def prepare(cfg: RunConfig) -> Prepared:

@@ -2,7 +2,8 @@
 
 A table per series and x value, power changes against reference series, and the checks of the
 QWSM study's targets (papers 1 and 4), of QWSM's robustness over device cards (issue 18), of
-paper 5's PCSA claim, of distortion-aware training (papers 1 × 2), and the side-by-side table
+paper 5's PCSA claim, of distortion-aware training (papers 1 × 2), of networks reconstructed
+for the device in analog inference (paper 2), and the side-by-side table
 of spiking and analog runs on the same crossbars (a sweep over ``simulation.mode``).
 """
 
@@ -26,6 +27,7 @@ __all__ = [
     "mode_markdown",
     "mode_table",
     "neurosim_claims",
+    "paper2_claims",
     "pcsa_claims",
     "qwsm_claims",
     "robustness_claims",
@@ -421,6 +423,113 @@ def distortion_claims(table, *, accuracy: str = "snn_accuracy") -> list[Claim]:
     return out
 
 
+#: Series of the paper-2 study (``models/experiments/paper2_study.toml``): the conventional
+#: network read with each sensing (unlabelled points, series ``<device> · <sensing>``) and the
+#: reconstructed networks (labelled, ``reconstructed · <device>``).
+PAPER2_SERIES = {"reconstructed": "reconstructed", "conventional": ("nominal", "calibrated")}
+
+
+def _paper2_split(name: str):
+    """(role, device key) of a paper-2 series name, or None for other series."""
+    parts = name.split(" · ")
+    if parts[0] == PAPER2_SERIES["reconstructed"]:
+        return "reconstructed", " · ".join(parts[1:])
+    sensing = [p for p in parts if p in PAPER2_SERIES["conventional"]]
+    if len(sensing) == 1:
+        return "conventional", " · ".join(p for p in parts if p != sensing[0])
+    return None
+
+
+def paper2_claims(
+    table, *, accuracy: str = "analog_accuracy", loss: float = 0.05, tolerance: float = 0.01
+) -> list[Claim]:
+    """Paper 2's target (issue 14), checked on a :func:`study_table` with x = ``circuit.v_read``.
+
+    Series: the conventional network read with nominal and calibrated sense gains
+    (``<device> · nominal``, ``<device> · calibrated``) and the network reconstructed for each
+    device and read voltage (``reconstructed · <device>``; with one device the device part is
+    empty). The float accuracy at each x is the conventional series' ``ann_accuracy`` (the
+    float network on the same images). Where the better conventional series loses at least
+    ``loss`` to float, the reconstructed network must stay within ``tolerance`` of float (one
+    claim per device and x; a missing reconstructed point fails it); a device where the
+    conventional network never loses ``loss`` gets a failed claim saying the sweep must be
+    widened.
+    """
+    by = {s: t.set_index("x") for s, t in table.groupby("series")}
+    devices: dict = {}
+    for name, t in by.items():
+        role = _paper2_split(name)
+        if role is not None:
+            devices.setdefault(role[1], {"conventional": [], "reconstructed": None})
+            if role[0] == "reconstructed":
+                devices[role[1]]["reconstructed"] = t
+            else:
+                devices[role[1]]["conventional"].append(t)
+    if not any(d["conventional"] and d["reconstructed"] is not None for d in devices.values()):
+        raise SnnRramError(
+            "paper2_claims: the table needs conventional series ('<device> · nominal' or "
+            "'<device> · calibrated') and 'reconstructed · <device>' of the same device, got "
+            f"{sorted(by)}"
+        )
+    if "ann_accuracy" not in table:
+        raise SnnRramError("paper2_claims: the table has no ann_accuracy (the float accuracy)")
+    out = []
+    for device, d in devices.items():
+        if not d["conventional"]:
+            continue
+        where = f" on {device}" if device else ""
+        conv = _best_of(d["conventional"], accuracy)
+        float_acc = _best_of(d["conventional"], "ann_accuracy")
+        rec = d["reconstructed"]
+        hits = 0
+        for x in conv.index:
+            lost = float_acc[x] - conv[x]
+            if lost < loss - 1e-12:
+                continue
+            hits += 1
+            if rec is None or x not in rec.index:
+                out.append(
+                    Claim(
+                        f"at V_read = {x:g} V{where}: reconstructed within "
+                        f"{100 * tolerance:g} pp of float (paper 2)",
+                        False,
+                        f"float {float_acc[x]:.3f}, conventional {conv[x]:.3f} "
+                        f"(−{100 * lost:.1f} pp), no reconstructed network at this point",
+                    )
+                )
+                continue
+            gap = float_acc[x] - rec.loc[x, accuracy]
+            out.append(
+                Claim(
+                    f"at V_read = {x:g} V{where}: reconstructed within {100 * tolerance:g} pp "
+                    "of float (paper 2)",
+                    bool(gap <= tolerance + 1e-12),
+                    f"float {float_acc[x]:.3f}, conventional (best sensing) {conv[x]:.3f} "
+                    f"(−{100 * lost:.1f} pp), reconstructed {rec.loc[x, accuracy]:.3f} "
+                    f"({-100 * gap:+.1f} pp)",
+                )
+            )
+        if not hits:
+            worst = float((float_acc - conv).max())
+            out.append(
+                Claim(
+                    f"the conventional network loses ≥ {100 * loss:g} pp to float somewhere"
+                    f"{where} (a target point; else widen the sweep)",
+                    False,
+                    f"at most −{100 * worst:.1f} pp over V_read = "
+                    f"{', '.join(f'{x:g}' for x in conv.index)} V",
+                )
+            )
+    return out
+
+
+def _best_of(tables, column: str):
+    """Per x, the largest ``column`` over the given series (x present in any of them)."""
+    import pandas as pd
+
+    return pd.concat([t[column] for t in tables], axis=1).max(axis=1).sort_index()
+
+
 def robustness_claims(frame, *, tolerance: float = 0.005) -> list[Claim]:
     """QWSM's robustness targets (issue 18), checked on a sweep summary over device cards.
 
@@ -613,6 +722,8 @@ def write_report(frame, directory: str | os.PathLike, *, name: str = "report", *
         claims += pcsa_claims(table)
     if set(DISTORTION_SERIES.values()) <= series:
         claims += distortion_claims(table)
+    if any((_paper2_split(s) or ("",))[0] == "reconstructed" for s in series):
+        claims += paper2_claims(table)
     methods = set(frame["mapping.method"].astype(str)) if "mapping.method" in frame else set()
     if {"linear_pair", "qwsm"} <= methods and "device.card" in sweep_axes(frame):
         claims += robustness_claims(frame)

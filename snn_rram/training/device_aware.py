@@ -51,7 +51,10 @@ What is our reconstruction (every free choice a parameter of :func:`train_device
   absolute weight, so the pairs span the device's range), which then is fine-tuned on the
   device (a free choice of ours; the paper trains the reconstructed network).
 - Loss and optimiser as the bundled network's recipe (:func:`snn_rram.ann.train.train_mlp`):
-  Adam, cross-entropy with label smoothing, batch 64; no augmentation.
+  Adam, cross-entropy with label smoothing, batch 64; no augmentation. Optionally (``distill``,
+  ``temperature``; ours, not the paper's) knowledge distillation from the starting float
+  network (Hinton et al. 2015), the same loss as the papers-1 × 2 recipe
+  (:mod:`snn_rram.training._distill`).
 - The conventional baseline (not here: studies/paper2_analog_study.py) is the same
   architecture trained in float (:func:`snn_rram.ann.train.train_mlp`) and mapped with the
   existing methods (:meth:`snn_rram.analog.AnalogNetwork.from_network`, optionally with its
@@ -98,6 +101,7 @@ from snn_rram.devices import Device
 from snn_rram.devices.iv import Linear, Sinh
 from snn_rram.errors import SnnRramError
 from snn_rram.mapping.base import Mapping, differential_crossbar
+from snn_rram.training._distill import check_distill, distillation_loss, teacher_log_probs
 from snn_rram.training._geometry import Geometry, plan_mlp, plan_network
 
 __all__ = [
@@ -739,6 +743,8 @@ def train_device_aware(
     init_percentile: float = 99.9,
     init_level: float = 1.0,
     init_network: Network | None = None,
+    distill: float = 0.0,
+    temperature: float = 4.0,
     dtype: str = "float32",
     seed: int = 0,
     name: str | None = None,
@@ -787,6 +793,16 @@ def train_device_aware(
     init_network : snn_rram.ann.Network, optional
         Start from this float network (the architecture's layers and shapes; weights divided
         by each layer's largest absolute weight) instead of random weights.
+    distill : float
+        Weight α ∈ [0, 1] of knowledge distillation from ``init_network`` (the teacher, needed
+        when α > 0): the loss is
+        ``(1 − α)·CE(labels) + α·T²·KL(softmax(teacher/T) ‖ softmax(student/T))`` (Hinton et
+        al. 2015; the label term with ``label_smoothing``), as
+        :func:`snn_rram.training.train_distortion_aware` has it. The float network keeps what
+        it learned while the small fine-tuning set would let the reconstructed one overfit.
+        0 (default): labels only.
+    temperature : float
+        Softening temperature ``T`` of the distillation (used when ``distill > 0``).
     dtype : {"float32", "float64"}
         Torch precision of the forward pass (the column solve runs in float64 either way).
     seed : int
@@ -842,6 +858,11 @@ def train_device_aware(
             f"label_smoothing in [0, 1) and init_range in (0, 1] expected, got "
             f"{label_smoothing}, {init_range}"
         )
+    distill, temperature = check_distill(distill, temperature)
+    if distill > 0 and init_network is None:
+        raise SnnRramError(
+            f"distill: {distill} needs a teacher, the float network given as init_network"
+        )
     one_of(dtype, "dtype", ("float32", "float64"))
     tdt = getattr(torch, dtype)
     x_train = as_array(train_x, "train_x").reshape(len(train_x), -1)
@@ -877,6 +898,9 @@ def train_device_aware(
 
     xt = torch.as_tensor(x_train, dtype=tdt)
     yt = torch.as_tensor(y_train)
+    teacher = None
+    if distill > 0:
+        teacher = teacher_log_probs(torch, init_network, x_train, temperature, dtype=tdt)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     started = time.perf_counter()
@@ -921,8 +945,14 @@ def train_device_aware(
             loss_sum = 0.0
             for first in range(0, n, batch_size):
                 idx = order[first : first + batch_size]
-                loss = torch.nn.functional.cross_entropy(
-                    forward(xt[idx]), yt[idx], label_smoothing=label_smoothing
+                loss = distillation_loss(
+                    torch,
+                    forward(xt[idx]),
+                    yt[idx],
+                    None if teacher is None else teacher[idx],
+                    distill=distill,
+                    temperature=temperature,
+                    label_smoothing=label_smoothing,
                 )
                 optimizer.zero_grad()
                 loss.backward()
@@ -985,6 +1015,8 @@ def train_device_aware(
         "init_percentile": init_percentile,
         "init_level": init_level,
         "init_network": None if init_network is None else init_network.name,
+        "distill": distill,
+        "temperature": temperature,
         "dtype": dtype,
         "seed": seed,
         "n_train_images": int(x_train.shape[0]),

@@ -47,6 +47,7 @@ from snn_rram.crossbar import Circuit
 from snn_rram.devices import Device
 from snn_rram.errors import SnnRramError
 from snn_rram.mapping import registry
+from snn_rram.training._distill import check_distill, distillation_loss, teacher_log_probs
 
 __all__ = ["effective_network", "train_distortion_aware"]
 
@@ -210,10 +211,7 @@ def train_distortion_aware(
     refresh = as_int(refresh, "refresh", 1)
     n_calibration = as_int(n_calibration, "n_calibration", 1)
     lr = as_scalar(lr, "lr", positive=True)
-    distill = as_scalar(distill, "distill")
-    if not 0.0 <= distill <= 1.0:
-        raise SnnRramError(f"distill: expected a weight in [0, 1], got {distill}")
-    temperature = as_scalar(temperature, "temperature", positive=True)
+    distill, temperature = check_distill(distill, temperature)
     x_train = as_array(train_x, "train_x").reshape(len(train_x), -1)
     x_test = as_array(test_x, "test_x").reshape(len(test_x), -1)
     y_train, y_test = np.asarray(train_y), np.asarray(test_y)
@@ -267,8 +265,9 @@ def train_distortion_aware(
 
     before = accuracy(mapped(network))
     xt, yt = torch.from_numpy(x_train), torch.from_numpy(y_train.astype(np.int64))
+    teacher = None
     if distill > 0:
-        teacher = torch.log_softmax(torch.from_numpy(network.forward(x_train)) / temperature, 1)
+        teacher = teacher_log_probs(torch, network, x_train, temperature)
     n, step, mapping_s = xt.shape[0], 0, 0.0
     started = time.perf_counter()
     effective = None
@@ -297,15 +296,14 @@ def train_distortion_aware(
                         b = biases[k]
                         h = h + b + (torch.tensor(eff.bias) - b).detach()
                     k += 1
-                loss = torch.nn.functional.cross_entropy(h, yt[idx])
-                if distill > 0:
-                    kl = torch.nn.functional.kl_div(
-                        torch.log_softmax(h / temperature, 1),
-                        teacher[idx],
-                        reduction="batchmean",
-                        log_target=True,
-                    )
-                    loss = (1 - distill) * loss + distill * temperature**2 * kl
+                loss = distillation_loss(
+                    torch,
+                    h,
+                    yt[idx],
+                    None if teacher is None else teacher[idx],
+                    distill=distill,
+                    temperature=temperature,
+                )
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()

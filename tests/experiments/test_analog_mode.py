@@ -182,6 +182,51 @@ def test_calibrated_sensing_fits_a_gain_per_layer(tmp_path):
     np.testing.assert_array_equal(outcome.result.output, net.forward(mapped.x).output)
 
 
+def test_a_reconstructed_network_is_read_exactly_as_trained(tmp_path):
+    """``analog.sensing = "trained"``: the network's own conductances and gains, refused on
+    another device or read voltage."""
+    pytest.importorskip("torch")
+    from snn_rram import datasets, devices
+    from snn_rram.crossbar import Circuit
+    from snn_rram.training import train_device_aware
+
+    data = datasets.load("mnist_5k")
+    x, y = data.train_vectors()[:64], np.asarray(data.train_labels[:64])
+    device, circuit = devices.load("sinh_strong"), Circuit(1.5, 1e-6, 0.0)
+    net, meta = train_device_aware(
+        (784, 6, 10), x, y, x, y, device=device, circuit=circuit, epochs=1, bias=True
+    )
+    net.save(tmp_path / "rec.npz", meta)
+    extra = (
+        '[device]\ncard = "sinh_strong"\n[circuit]\nv_read = 1.5\npulse_width = 2e-6\n'
+        'r_neuron = 0.0\n[analog]\nsensing = "trained"\n'
+    )
+    cfg = load_config(
+        write_config(tmp_path, extra=extra),
+        {"network.weights": "rec.npz", "simulation.dt": 1e-6},
+    )
+    outcome = run(cfg)
+    mapped = map_network(cfg)
+    direct = AnalogNetwork(**net.analog_args()).forward(mapped.x)
+    np.testing.assert_allclose(outcome.result.output, direct.output, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(direct.output, net.torch_forward(mapped.x).numpy(), rtol=1e-9)
+    assert outcome.metrics["analog_accuracy"] == np.mean(direct.predict() == mapped.labels)
+    rec = results.load(outcome.path)
+    assert {layer.mapping for layer in rec.layers.values()} == {"as_trained"}
+    # the read time is the config's: energy scales with it
+    assert outcome.metrics["energy_per_inference"] == pytest.approx(
+        2 * direct.energy_per_inference, rel=1e-9
+    )
+    for change, match in (
+        ({"circuit.v_read": 1.0}, "circuit.v_read"),
+        ({"device.card": "sinh_mild"}, "device.card"),
+        ({"analog.bias_voltage": 0.3}, "analog.bias_voltage"),
+        ({"network.weights": str(MLP)}, "device-aware network"),
+    ):
+        with pytest.raises(SnnRramError, match=match):
+            run(cfg.replace(change), save=False)
+
+
 def test_spiking_and_analog_runs_map_the_same_crossbars(tmp_path):
     spiking = map_network(load_config(write_config(tmp_path, mode="spiking")))
     analog = map_network(load_config(write_config(tmp_path)))

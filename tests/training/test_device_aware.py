@@ -131,14 +131,23 @@ def test_a_tiny_network_learns_on_a_strongly_nonlinear_device():
     assert np.mean(untrained.predict(xt) == yt) < meta["test_accuracy"]
 
 
+def _float_mlp(seed, hidden):
+    """A random float MLP 16-hidden-3."""
+    rng = np.random.default_rng(seed)
+    return ann.Network(
+        [
+            ann.Dense(rng.normal(size=(hidden, 16))),
+            ann.ReLU(),
+            ann.Dense(rng.normal(size=(3, hidden))),
+        ],
+        (16,),
+    )
+
+
 def test_starting_from_a_float_network_keeps_its_function():
     """Ideal device, virtual ground, no training: the logits are the float ones times a gain."""
     x, y = _blobs(40, 0)
-    rng = np.random.default_rng(5)
-    float_net = ann.Network(
-        [ann.Dense(rng.normal(size=(6, 16))), ann.ReLU(), ann.Dense(rng.normal(size=(3, 6)))],
-        (16,),
-    )
+    float_net = _float_mlp(5, 6)
     device, circuit = devices.load("ideal"), Circuit(0.3, 1e-6, 0.0)
     net, _ = train_device_aware(
         (16, 6, 3),
@@ -161,6 +170,31 @@ def test_starting_from_a_float_network_keeps_its_function():
         train_device_aware(
             (16, 5, 3), x, y, x, y, device=device, circuit=circuit, init_network=float_net
         )
+
+
+def test_distillation_pulls_the_reconstructed_network_towards_its_teacher():
+    """α = 1 (labels unused): the reconstructed network agrees more with the float teacher,
+    whose random labels-free function no label could teach; recorded in the metadata."""
+    x, y = _blobs(240, 0)
+    teacher = _float_mlp(7, 8)
+    device, circuit = devices.load("sinh_strong"), Circuit(1.5, 1e-6, 0.0)
+
+    def agreement(**kw):
+        net, meta = train_device_aware(
+            (16, 8, 3), x, y, x, y, device=device, circuit=circuit, init_network=teacher,
+            lr=1e-2, seed=2, **kw,
+        )  # fmt: skip
+        return np.mean(net.predict(x) == teacher.predict(x)), meta
+
+    before, _ = agreement(epochs=0)
+    labels, _ = agreement(epochs=6)
+    after, meta = agreement(epochs=6, distill=1.0, temperature=2.0)
+    assert after > max(before, labels) + 0.05, (before, labels, after)
+    assert (meta["distill"], meta["temperature"]) == (1.0, 2.0)
+    with pytest.raises(SnnRramError, match="distill: 0.5 needs a teacher"):
+        train_device_aware((16, 3), x, y, x, y, device=device, circuit=circuit, distill=0.5)
+    with pytest.raises(SnnRramError, match="distill"):
+        agreement(epochs=0, distill=1.5)
 
 
 def test_a_saved_network_round_trips_with_its_provenance(tmp_path):
