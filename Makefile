@@ -146,6 +146,12 @@ study-paper2-lenet: setup
 	$(BIN)/python studies/paper2_analog_study.py --out results/paper2_analog_lenet \
 		--networks lenet --init-level 0.2 --bent
 
+# Paper 2 (analog): accuracy vs the conductance window for a G-dependent cubic I–V (more
+# nonlinear at low G), conventional vs reconstructed MLP 784-256-10 on mnist_5k at 2 V
+.PHONY: study-paper2-range
+study-paper2-range: setup
+	$(BIN)/python studies/paper2_range_study.py --out results/paper2_range_study
+
 clean:
 	rm -rf build .pytest_cache .hypothesis .ruff_cache
 

@@ -26,13 +26,20 @@ What is our reconstruction (every free choice a parameter of :func:`train_device
   two forward passes equal (1e-12 in float64).
 - Device law: separable read models ``I = G · f(V)`` (snn-rram's ``linear`` and ``sinh``; the
   column sums of sinh cells reduce to ``Σ G sinh(bV)`` and ``Σ G cosh(bV)`` by the addition
-  theorem, as in :func:`snn_rram.crossbar.columns.solve_driven`). Other read models are
-  refused.
+  theorem, as in :func:`snn_rram.crossbar.columns.solve_driven`) and the G-dependent,
+  non-separable ``polynomial`` model ``I = G·V + a2(G)·V² + a3(G)·V³`` (``a2``, ``a3``
+  polynomials in ``log10 G``: the nonlinearity differs from cell to cell with its
+  conductance, so no per-layer gain can undo it). At a virtual ground a polynomial column is
+  three column sums, ``Σ G V + Σ a2(G) V² + Σ a3(G) V³``, differentiable in G through
+  ``a2`` and ``a3``; with a column voltage ``x`` the cells' currents at ``V − x`` expand into
+  a cubic in ``x`` whose coefficients are nine column sums. Other read models (tabulated)
+  are refused, as are polynomial ones whose I–V is not increasing over ±``v_read`` at every
+  conductance of the range.
 - Neuron input resistance ``R_N > 0``: every column's voltage ``x`` solves KCL
-  ``R_N · Σ_i G_i f(V_i − x) = x`` inside the forward pass (safeguarded Newton in float64
+  ``R_N · Σ_i I(G_i, V_i − x) = x`` inside the forward pass (safeguarded Newton in float64
   without gradient), and the gradient is the implicit-function one
   (``dx/dθ = −(∂h/∂θ) / (∂h/∂x)`` at the root, one Newton correction whose value is zero).
-  ``R_N = 0`` is an ideal virtual ground (``I = Σ G f(V)``).
+  ``R_N = 0`` is an ideal virtual ground (``I = Σ I(G, V)``).
 - Weights: a trainable ``w`` in [−1, 1] per synapse (clipped to [−1, 1] after every Adam step)
   is the fraction of the device's conductance range ``Δg = g_max − g_min`` a pair realises:
   ``pair="one_sided"`` (as ``linear_pair``: ``G+ = g_min + Δg·max(w, 0)``,
@@ -98,7 +105,7 @@ from snn_rram.ann.network import Network
 from snn_rram.ann.train import _import_torch, _plain, weights_sha256
 from snn_rram.crossbar import Circuit
 from snn_rram.devices import Device
-from snn_rram.devices.iv import Linear, Sinh
+from snn_rram.devices.iv import Linear, Polynomial, Sinh
 from snn_rram.errors import SnnRramError
 from snn_rram.mapping.base import Mapping, differential_crossbar
 from snn_rram.training._distill import check_distill, distillation_loss, teacher_log_probs
@@ -127,11 +134,19 @@ def _check_device(device, circuit) -> None:
         raise SnnRramError(f"device: expected an snn_rram.devices.Device, got {device!r}")
     if not isinstance(circuit, Circuit):
         raise SnnRramError(f"circuit: expected an snn_rram.crossbar.Circuit, got {circuit!r}")
-    if not isinstance(device.read_model, Linear | Sinh):
+    model = device.read_model
+    if not isinstance(model, Linear | Sinh | Polynomial):
         raise SnnRramError(
-            f"device {device.name!r}: device-aware training takes separable read models "
-            f"(linear, sinh), got {device.read_model!r}"
+            f"device {device.name!r}: device.read_model: device-aware training takes the read "
+            f"models linear, sinh and polynomial, got {model!r}"
         )
+    if isinstance(model, Polynomial):
+        # the column solve needs an increasing I–V over every conductance the weights can take
+        # (between the levels too, unless snapped) and every cell voltage of a read (|V| ≤ v_read)
+        lv = device.levels
+        lo = lv.g_min if lv.g_min > 0 else float(np.min(np.asarray(lv.values)[lv.values > 0]))
+        grid = np.concatenate([np.geomspace(lo, lv.g_max, 257), np.asarray(lv.values)])
+        model.check_monotone(grid, circuit.v_read, name=f"device {device.name!r}")
     if circuit.has_wires:
         raise SnnRramError(
             "circuit: device-aware training solves the columns of an array without wire "
@@ -153,19 +168,18 @@ def pair_conductances(w, g_min: float, g_max: float, pair: str, xp=np):
 # -- the differentiable crossbar read (torch) -----------------------------------------------
 
 
-def _sinh_root(torch, S, C, b: float, r, lo, hi):
-    """Column voltage x with ``r·(cosh(bx)·S − sinh(bx)·C)/b = x``, float64, no gradient.
+def _newton_root(torch, h_and_dh, x0, lo, hi):
+    """Column voltage x with ``h(x) = 0``, float64, no gradient.
 
-    Safeguarded Newton on the bracket [lo, hi] (the function is decreasing in x), vectorised
-    over every column of every read, as :func:`snn_rram.crossbar.columns.solve_driven`.
+    Safeguarded Newton on the bracket [lo, hi] (``h`` is decreasing in x: an increasing I–V),
+    vectorised over every column of every read, as
+    :func:`snn_rram.crossbar.columns.solve_driven`; ``h_and_dh(x)`` gives ``h`` and ``h'``.
     """
     eps = 4 * np.finfo(np.float64).eps
     atol = eps * torch.maximum(-lo, hi)
-    x = torch.clamp(r * S / (b * (1.0 + r * C)), lo, hi)
+    x = torch.clamp(x0, lo, hi)
     for _ in range(MAX_ITER):
-        sh, ch = torch.sinh(b * x), torch.cosh(b * x)
-        h = r * (ch * S - sh * C) / b - x
-        dh = r * (sh * S - ch * C) - 1.0
+        h, dh = h_and_dh(x)
         lo = torch.where(h > 0, x, lo)
         hi = torch.where(h < 0, x, hi)
         step = -h / dh
@@ -178,48 +192,160 @@ def _sinh_root(torch, S, C, b: float, r, lo, hi):
     return x
 
 
-def _column_currents(torch, model, colsum, V, Vb, r):
+class _Cells:
+    """Column sums of per-row quantities over the cells of one side of a layer (torch).
+
+    ``terms`` are ``(sign, G)`` pairs of weight-shaped conductances (one side: ``((1, G),)``;
+    a virtual ground's pair: ``((1, G+), (−1, G−))``), ``bias_terms`` likewise for the bias
+    row's cells (or None). :meth:`sum` gives ``Σ_i c(G_ji) φ_i`` over every neuron j's cells
+    for a per-cell coefficient law ``c`` (default ``c(G) = G``), plus ``φ_b · c(G_b)`` of
+    its bias cell; each law's coefficients are computed once.
+    """
+
+    def __init__(self, torch, geometry, terms, bias_terms):
+        self.torch, self.geometry = torch, geometry
+        self.terms, self.bias_terms = terms, bias_terms
+        self._cache = {}
+
+    def _coefficients(self, law):
+        if law not in self._cache:
+            f = (lambda g: g) if law is None else law
+
+            def combine(terms):
+                if terms is None:
+                    return None
+                if len(terms) == 1 and terms[0][0] == 1:
+                    return f(terms[0][1])
+                return sum(sign * f(g) for sign, g in terms)
+
+            self._cache[law] = (combine(self.terms), combine(self.bias_terms))
+        return self._cache[law]
+
+    def sum(self, phi, phi_b=None, law=None):
+        """``Σ_i c(G_ji) φ_i (+ φ_b c(G_bj))``, shaped ``(n, *out_shape)``.
+
+        ``phi`` is per row (shaped as the row voltages), ``phi_b`` a float for the bias row's
+        cells (None: no bias row or not wanted).
+        """
+        g, gb = self._coefficients(law)
+        s = self.geometry.colsum(self.torch, phi, g)
+        if phi_b is None or gb is None:
+            return s
+        return s + phi_b * self.geometry.per_channel(gb)
+
+
+def _polynomial_coefficient(torch, coeffs):
+    """``c(G) = Σ_k c_k (log10 G)^k`` in torch (0 where G ≤ 0: no device), as Polynomial."""
+    values = [float(c) for c in coeffs]
+
+    def law(g):
+        pos = g > 0
+        x = torch.log10(torch.where(pos, g, torch.ones_like(g)))
+        out = torch.full_like(g, values[-1])
+        for c in values[-2::-1]:
+            out = out * x + c
+        return torch.where(pos, out, torch.zeros_like(g))
+
+    return law
+
+
+def _column_law(torch, model, cells, V, Vb, need_x: bool):
+    """The neuron current of every column as a function of its column voltage ``x``.
+
+    Returns ``(at_zero, law)``: the current with the column at 0 V (a virtual ground),
+    differentiable, and — when ``need_x`` — ``law(x, grad)`` giving ``(P(x), P'(x))``, the
+    column's cell current ``Σ_i I(G_i, V_i − x)`` and its x-derivative from column sums
+    (``grad=False``: on float64 copies of the sums without gradient, for the Newton solve).
+    Separable sinh cells reduce to ``Σ G sinh(bV)`` and ``Σ G cosh(bV)`` (addition theorem);
+    polynomial cells ``I = G·u + a2(G)·u² + a3(G)·u³`` at ``u = V − x`` expand into a cubic
+    in x whose coefficients are the nine sums ``Σ G·{1, V}``, ``Σ a2(G)·{1, V, V²}``,
+    ``Σ a3(G)·{1, V, V², V³}``.
+    """
+
+    def freeze(sums):
+        return [s.detach().to(torch.float64) for s in sums]
+
+    if isinstance(model, Sinh):
+        b = model.b
+        vb = None if Vb is None else (math.sinh(b * Vb), math.cosh(b * Vb))
+        S = cells.sum(torch.sinh(b * V), None if vb is None else vb[0])
+        if not need_x:
+            return S / b, None
+        C = cells.sum(torch.cosh(b * V), None if vb is None else vb[1])
+        frozen = freeze((S, C))
+
+        def law(x, grad=True):
+            s, c = (S, C) if grad else frozen
+            sh, ch = torch.sinh(b * x), torch.cosh(b * x)
+            return (ch * s - sh * c) / b, sh * s - ch * c
+
+        return S / b, law
+    # polynomial: powers of the row voltages, the bias row's as floats
+    a2 = _polynomial_coefficient(torch, model.a2)
+    a3 = _polynomial_coefficient(torch, model.a3)
+    V2, V3 = V * V, V * V * V
+    vb = (None,) * 4 if Vb is None else (1.0, Vb, Vb * Vb, Vb**3)
+    gv, a2v2, a3v3 = cells.sum(V, vb[1]), cells.sum(V2, vb[2], a2), cells.sum(V3, vb[3], a3)
+    at_zero = gv + a2v2 + a3v3
+    if not need_x:
+        return at_zero, None
+    ones = torch.ones_like(V)
+    c1 = -(cells.sum(ones, vb[0]) + 2 * cells.sum(V, vb[1], a2) + 3 * cells.sum(V2, vb[2], a3))
+    c2 = cells.sum(ones, vb[0], a2) + 3 * cells.sum(V, vb[1], a3)
+    c3 = -cells.sum(ones, vb[0], a3)
+    frozen = freeze((at_zero, c1, c2, c3))
+
+    def law(x, grad=True):
+        k0, k1, k2, k3 = (at_zero, c1, c2, c3) if grad else frozen
+        return k0 + x * (k1 + x * (k2 + x * k3)), k1 + x * (2 * k2 + 3 * x * k3)
+
+    return at_zero, law
+
+
+def _column_currents(torch, model, cells, V, Vb, r):
     """Neuron current of every column of one side, differentiable.
 
-    ``colsum(phi, phi_b)`` sums a per-row quantity ``phi`` (shaped as ``V``, the row voltages)
-    over every column's cells, plus ``phi_b`` (a float, or None) times the bias row's cells;
-    ``Vb`` is the bias row's voltage (float) or None, ``r`` the columns' R_N as a tensor of
-    the per-read output shape.
+    ``cells`` (:class:`_Cells`) sums per-row quantities (shaped as ``V``, the row voltages)
+    over every column's cells and its bias cell; ``Vb`` is the bias row's voltage (float) or
+    None, ``r`` the columns' R_N as a tensor of the per-read output shape. With R_N > 0 the
+    column voltage x solves KCL ``R_N · P(x) = x`` (safeguarded Newton in float64 without
+    gradient) and its gradient is the implicit-function one.
     """
     pos = r > 0
     r_safe = torch.where(pos, r, torch.ones_like(r))
     if isinstance(model, Linear):
-        drive = colsum(V, Vb)
+        drive = cells.sum(V, Vb)
         if not bool(pos.any()):
             return drive
-        load = colsum(torch.ones_like(V), None if Vb is None else 1.0)
+        load = cells.sum(torch.ones_like(V), None if Vb is None else 1.0)
         return drive / (1.0 + r * load)
-    b = model.b
-    vb = None if Vb is None else math.sinh(b * Vb)
-    S = colsum(torch.sinh(b * V), vb)
-    if not bool(pos.any()):
-        return S / b
-    C = colsum(torch.cosh(b * V), None if Vb is None else math.cosh(b * Vb))
+    at_zero, law = _column_law(torch, model, cells, V, Vb, bool(pos.any()))
+    if law is None:
+        return at_zero
     with torch.no_grad():
         V64 = V.detach().to(torch.float64).reshape(V.shape[0], -1)
         vmax, vmin = V64.max(dim=1).values, V64.min(dim=1).values
         if Vb is not None:
             vmax, vmin = torch.clamp(vmax, min=Vb), torch.clamp(vmin, max=Vb)
-        per_read = (-1,) + (1,) * (S.dim() - 1)
-        lo = torch.clamp(vmin, max=0.0).reshape(per_read).expand(S.shape)
-        hi = torch.clamp(vmax, min=0.0).reshape(per_read).expand(S.shape)
+        per_read = (-1,) + (1,) * (at_zero.dim() - 1)
+        lo = torch.clamp(vmin, max=0.0).reshape(per_read).expand(at_zero.shape)
+        hi = torch.clamp(vmax, min=0.0).reshape(per_read).expand(at_zero.shape)
         r64 = r.detach().to(torch.float64)
-        x_star = _sinh_root(
-            torch, S.detach().to(torch.float64), C.detach().to(torch.float64), b, r64, lo, hi
-        ).to(S.dtype)
-        sh, ch = torch.sinh(b * x_star), torch.cosh(b * x_star)
-        dh = (r * (sh * S - ch * C) - 1.0).detach()
+        p0, dp0 = law(torch.zeros((), dtype=torch.float64), grad=False)
+        x0 = r64 * p0 / (1.0 - r64 * dp0)  # the linearised solution
+
+        def h_and_dh(x):
+            p, dp = law(x, grad=False)
+            return r64 * p - x, r64 * dp - 1.0
+
+        x_star = _newton_root(torch, h_and_dh, x0, lo, hi).to(at_zero.dtype)
+        dh = (r * law(x_star, grad=False)[1].to(at_zero.dtype) - 1.0).detach()
     # implicit-function gradient: a Newton correction whose value is 0 but whose gradient is
     # −(∂h/∂θ) / (∂h/∂x) at the root
-    h = r * (ch * S - sh * C) / b - x_star
+    h = r * law(x_star)[0] - x_star
     correction = -h / dh
     x = x_star + (correction - correction.detach())
-    return torch.where(pos, x / r_safe, S / b)
+    return torch.where(pos, x / r_safe, at_zero)
 
 
 def _layer_current(
@@ -233,20 +359,19 @@ def _layer_current(
     r = torch.as_tensor(circuit.r_neuron_for(2 * geometry.n_out), dtype=a.dtype)
     model = device.read_model
 
-    def side(g, gb):
-        def colsum(phi, phi_b):
-            s = geometry.colsum(torch, phi, g)
-            return s if phi_b is None else s + phi_b * geometry.per_channel(gb)
+    def cells(pairs, bias_pairs):
+        return _Cells(torch, geometry, pairs, None if bias_pos is None else bias_pairs)
 
-        return colsum
-
-    if not bool((r > 0).any()):  # a virtual ground: the read is linear in G, one column sum
-        gb = None if bias_pos is None else bias_pos - bias_neg
+    if not bool((r > 0).any()):
+        # a virtual ground: every cell current is linear in its own coefficients (G, a2(G),
+        # a3(G)), so the pair's difference is one column sum per coefficient
         zero = torch.zeros(geometry.out_shape, dtype=a.dtype)
-        return _column_currents(torch, model, side(g_pos - g_neg, gb), V, Vb, zero)
+        both = cells(((1, g_pos), (-1, g_neg)), ((1, bias_pos), (-1, bias_neg)))
+        return _column_currents(torch, model, both, V, Vb, zero)
     shape = geometry.out_shape
-    i_pos = _column_currents(torch, model, side(g_pos, bias_pos), V, Vb, r[0::2].reshape(shape))
-    i_neg = _column_currents(torch, model, side(g_neg, bias_neg), V, Vb, r[1::2].reshape(shape))
+    plus, minus = cells(((1, g_pos),), ((1, bias_pos),)), cells(((1, g_neg),), ((1, bias_neg),))
+    i_pos = _column_currents(torch, model, plus, V, Vb, r[0::2].reshape(shape))
+    i_neg = _column_currents(torch, model, minus, V, Vb, r[1::2].reshape(shape))
     return i_pos - i_neg
 
 
@@ -282,9 +407,9 @@ def crossbar_current(
         Conductances of the positive and negative devices, S (4-D: a convolution's kernel,
         every tap a cell at every output position; taps in the padding have none).
     device, circuit
-        The read model (linear or sinh) and ``v_read`` and ``r_neuron`` (scalar, or one value
-        per physical column, 2·n_out, in the crossbar's column order; neuron j of a
-        convolution is output (o, y, x) in C-order).
+        The read model (linear, sinh or polynomial) and ``v_read`` and ``r_neuron`` (scalar,
+        or one value per physical column, 2·n_out, in the crossbar's column order; neuron j
+        of a convolution is output (o, y, x) in C-order).
     bias_pos, bias_neg : torch.Tensor, shape (n_out,) or (O,), optional
         Conductances of an always-on bias row, S (a convolution's per channel).
     bias_voltage : float, optional

@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 from snn_rram import ann, devices  # noqa: E402
 from snn_rram.analog import AnalogNetwork  # noqa: E402
 from snn_rram.crossbar import Circuit  # noqa: E402
-from snn_rram.devices.iv import Polynomial  # noqa: E402
+from snn_rram.devices.iv import Polynomial, Tabulated  # noqa: E402
 from snn_rram.errors import SnnRramError  # noqa: E402
 from snn_rram.training import (  # noqa: E402
     DeviceAwareLayer,
@@ -36,17 +36,36 @@ def _network(device, circuit, *, pair="one_sided", snap=True, bias=True, sizes=(
     return DeviceAwareNetwork(tuple(layers), device, circuit, pair=pair, snap=snap)
 
 
+def _polynomial_device():
+    """sinh_strong's levels (1–20 µS) with a G-dependent cubic I–V, ``a2``, ``a3`` linear in
+    log10 G: relative nonlinearity ``a3/G`` 2.0 /V² at 1 µS, 0.5 /V² at 20 µS, rectifying
+    (``a2/G`` 0.3–0.3 /V), increasing over ±1 V at every G of the range."""
+    x0, x1 = -6.0, np.log10(2e-5)
+    a3 = np.polynomial.polynomial.polyfit([x0, x1], [2.0 * 1e-6, 0.5 * 2e-5], 1)
+    a2 = np.polynomial.polynomial.polyfit([x0, x1], [0.3 * 1e-6, 0.3 * 2e-5], 1)
+    return dataclasses.replace(
+        devices.load("sinh_strong"), name="polynomial_test", read_model=Polynomial(a2, a3)
+    )
+
+
+def _device(card):
+    return _polynomial_device() if card == "polynomial" else devices.load(card)
+
+
 CASES = [
     ("sinh_strong", 0.0, "one_sided", True),
     ("sinh_strong", 5e3, "one_sided", True),
     ("sinh_mild", 5e3, "symmetric", False),
     ("ideal", 5e3, "one_sided", False),
+    ("polynomial", 0.0, "one_sided", False),
+    ("polynomial", 5e3, "symmetric", True),
 ]
 
 
-def test_crossbar_current_is_a_crossbar_read():
+@pytest.mark.parametrize("card", ["sinh_strong", "polynomial"])
+def test_crossbar_current_is_a_crossbar_read(card):
     """One layer against Crossbar.read(row_voltage=…) of the same differential pairs."""
-    device = devices.load("sinh_strong")
+    device = _device(card)
     circuit = Circuit(0.8, 1e-6, np.linspace(1e3, 8e3, 16))  # R_N per column
     net = _network(device, circuit, snap=False, sizes=(12, 8))
     mapping = net.analog_args()["mappings"][0]
@@ -89,10 +108,10 @@ def _in_micro(device, circuit, **geometry):
     return layer
 
 
-@pytest.mark.parametrize("card", ["sinh_strong", "ideal"])
+@pytest.mark.parametrize("card", ["sinh_strong", "ideal", "polynomial"])
 def test_gradients_of_a_small_layer(card):
     """gradcheck through the column solve (implicit gradient), in µS and µA."""
-    device = devices.load(card)
+    device = _device(card)
     circuit = Circuit(0.9, 1e-6, np.array([2e4, 5e4, 3e4, 0.0]))
     a, gp, gm, bp = _random_layer((3, 5), (2, 5), 0)
     layer = _in_micro(device, circuit)
@@ -228,6 +247,23 @@ def test_a_saved_network_round_trips_with_its_provenance(tmp_path):
         load_device_aware(path)
 
 
+def test_a_tiny_network_learns_on_a_g_dependent_device_and_round_trips(tmp_path):
+    """The polynomial law with R_N > 0 in training; the sidecar carries its coefficients."""
+    x, y = _blobs(240, 0)
+    xt, yt = _blobs(120, 1)
+    device, circuit = _polynomial_device(), Circuit(1.0, 1e-6, 1e3)
+    net, meta = train_device_aware(
+        (16, 12, 3), x, y, xt, yt, device=device, circuit=circuit, epochs=6, lr=1e-2, seed=3
+    )
+    assert meta["test_accuracy"] >= 0.9 and meta["final_loss"] < 1.0
+    back, side = load_device_aware(net.save(tmp_path / "poly.npz", meta))
+    assert side["device"]["read"]["model"] == "polynomial"
+    np.testing.assert_array_equal(back.device.read_model.a3, device.read_model.a3)
+    np.testing.assert_allclose(
+        back.torch_forward(xt).numpy(), net.torch_forward(xt).numpy(), rtol=1e-12, atol=1e-12
+    )
+
+
 def test_bad_inputs_are_named():
     x, y = _blobs(8, 0)
     device, circuit = devices.load("sinh_mild"), Circuit(0.5, 1e-6, 0.0)
@@ -243,9 +279,16 @@ def test_bad_inputs_are_named():
         train_device_aware(
             (16, 3), x, y, x, y, device=device, circuit=circuit.replace(r_wire_col=1.0)
         )
-    polynomial = dataclasses.replace(device, read_model=Polynomial(a2=[1e-7], a3=[3e-6]))
-    with pytest.raises(SnnRramError, match="separable"):
-        train_device_aware((16, 3), x, y, x, y, device=polynomial, circuit=circuit)
+    curves = [[0.0, 5e-7, 1.2e-6], [0.0, 1e-5, 2.4e-5]]
+    tabulated = dataclasses.replace(
+        device, read_model=Tabulated([1e-6, 2e-5], [0.0, 0.5, 1.0], curves)
+    )
+    with pytest.raises(SnnRramError, match="read_model.*polynomial"):
+        train_device_aware((16, 3), x, y, x, y, device=tabulated, circuit=circuit)
+    # a polynomial I–V that bends back (dI/dV < 0 at 1 µS and 0.5 V) cannot be solved
+    folding = dataclasses.replace(device, read_model=Polynomial(a2=[0.0], a3=[-3e-6]))
+    with pytest.raises(SnnRramError, match="not increasing"):
+        train_device_aware((16, 3), x, y, x, y, device=folding, circuit=circuit)
 
 
 # -- convolutional layers ---------------------------------------------------------------------
@@ -279,7 +322,7 @@ def _conv_network(device, circuit, *, pair="one_sided", snap=True, bias=True):
 @pytest.mark.parametrize(("card", "r_neuron", "pair", "snap"), CASES)
 def test_torch_forward_is_the_numpy_analog_forward(kind, card, r_neuron, pair, snap):
     """Dense layers, unrolled convolutions and folded pooling: AnalogNetwork's reads."""
-    device = devices.load(card)
+    device = _device(card)
     circuit = Circuit(0.7, 1e-6, r_neuron)
     build, n_in = (_network, 12) if kind == "mlp" else (_conv_network, 64)
     net = build(device, circuit, pair=pair, snap=snap)
@@ -315,9 +358,10 @@ def test_the_nominal_conv_network_is_the_ideal_read():
     np.testing.assert_allclose(net.torch_forward(x).numpy(), nominal.forward(x), rtol=1e-10)
 
 
-def test_gradients_of_a_small_conv_layer():
+@pytest.mark.parametrize("card", ["sinh_strong", "polynomial"])
+def test_gradients_of_a_small_conv_layer(card):
     """gradcheck of a convolution with padding, folded pooling and R_N per column."""
-    device = devices.load("sinh_strong")
+    device = _device(card)
     gen = torch.Generator().manual_seed(0)
     r = torch.rand(2 * 2 * 2 * 2, generator=gen, dtype=torch.float64).numpy() * 5e4
     r[3] = 0.0  # one column at a virtual ground
