@@ -113,6 +113,7 @@ def on_array_runs(directory: str | os.PathLike):
             )
         r = load_on_array(path)
         cfg = r.config
+        is_device = cfg.synapse != "float" and bool(r.programming)
         row = {
             "file": path.name,
             "dataset": info["dataset"],
@@ -122,7 +123,8 @@ def on_array_runs(directory: str | os.PathLike):
             if cfg.synapse == "float"
             else f"{cfg.pair_update}/{cfg.pulse_rule}/{cfg.rounding}",
             "seed": r.seed,
-            "states": float(r.programming["n"]) if r.programming else np.nan,
+            # a float run may carry the device it was run beside: it has no states
+            "states": float(r.programming["n"]) if is_device else np.nan,
             "network": "-".join(str(s) for s in r.sizes),
             "epochs": int(cfg.epochs),
             "test_accuracy": float(r.test_accuracy[-1]),

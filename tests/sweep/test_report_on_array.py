@@ -50,7 +50,8 @@ def data():
 
 def _train(data, name, lr, seed):
     cfg = OnArrayConfig(epochs=2, learning_rate=lr, gamma=5.0, **CONFIGS[name])
-    return train_on_array(SIZES, None if name == "float" else DEVICE, *data, cfg, seed=seed)
+    # float with the device too, as the study runs it (it keeps it as provenance, unused)
+    return train_on_array(SIZES, DEVICE, *data, cfg, seed=seed)
 
 
 @pytest.fixture(scope="module")
