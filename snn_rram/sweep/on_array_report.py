@@ -9,7 +9,8 @@ the pulses, refreshes and array reads of a run and its wall time per epoch;
 :func:`on_array_claims` checks paper 3's target — the best ``hybrid`` (over selection logics and
 update schemes) within 0.5 pp of ``float`` at 50 states on every data set present — and
 :func:`on_array_notes` states, as information, what ``single`` loses and what ``hybrid_carry``
-costs in pulses against that best hybrid.
+costs in pulses against that best hybrid. :func:`write_on_array_report` writes all of it, with a
+figure of the mean test accuracy against epoch.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 from snn_rram._io import atomic_write
 from snn_rram.errors import SnnRramError
 from snn_rram.mapping.trained import TRAINING_KIND
+from snn_rram.plot.figures import save_figure
 from snn_rram.sweep.report import Claim, claims_markdown
 from snn_rram.training import load_on_array, read_provenance
 from snn_rram.training.on_array import SYNAPSES
@@ -36,6 +38,7 @@ __all__ = [
     "on_array_notes",
     "on_array_runs",
     "on_array_table",
+    "plot_on_array_curves",
     "write_on_array_report",
 ]
 
@@ -155,7 +158,8 @@ def on_array_table(runs):
         the same data set, network and epochs also ran of the difference to it; NaN without
         such a seed), ``n_vs_float`` (those seeds), ``within`` (how many of them are within
         :data:`TARGET_PP` of their float), the means over seeds of ``pulses``,
-        ``pulses_<role>``, ``refreshes``, ``reads`` and ``epoch_s``; plus ``synapse``.
+        ``pulses_<role>``, ``refreshes``, ``reads`` and ``epoch_s``, ``curve`` (the mean test
+        accuracy per epoch, before training first); plus ``synapse``.
         Per data set (in the order the files sort) float, single, hybrid and hybrid_carry
         rows, each by configuration and scheme.
     """
@@ -192,6 +196,7 @@ def on_array_table(runs):
             n_vs_float=len(common),
             within=int((diff >= -TARGET_PP - 1e-12).sum()),
             **{m: float(group[m].mean()) for m in means},
+            curve=np.mean(np.stack(group["test_curve"].to_list()), axis=0),
         )
         rows.append(row)
     table = pd.DataFrame(rows)
@@ -351,8 +356,37 @@ def on_array_markdown(table) -> str:
     return "\n".join(lines)
 
 
+def plot_on_array_curves(table):
+    """Mean test accuracy against epoch, one panel per data set, one line per table row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    datasets = list(dict.fromkeys(table["dataset"]))
+    fig, axes = plt.subplots(
+        1, len(datasets), figsize=(6.0 * len(datasets), 4.2), squeeze=False, layout="constrained"
+    )
+    for ax, dataset in zip(axes[0], datasets, strict=True):
+        for _, row in table[table["dataset"] == dataset].iterrows():
+            label = f"{_name(row)} (n = {row['n']})"
+            style = "--" if row["synapse"] == "float" else "-"
+            ax.plot(np.arange(len(row["curve"])), row["curve"], style, marker=".", label=label)
+        ax.set_title(dataset)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("test accuracy (mean over seeds)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    return fig
+
+
 def write_on_array_report(directory: str | os.PathLike, *, name: str = "report") -> Path:
-    """Write ``<directory>/<name>.md`` (table, targets, notes) and ``<name>.csv`` (the table).
+    """Write the report of a folder of on-array training results into that folder.
+
+    ``<name>.md`` (table, targets, notes), ``<name>.csv`` (the table without the curves) and
+    ``<name>.png`` (:func:`plot_on_array_curves`).
 
     Returns
     -------
@@ -375,7 +409,8 @@ def write_on_array_report(directory: str | os.PathLike, *, name: str = "report")
     if notes:
         text += ["## What single loses and what carry costs", "", *(f"- {n}" for n in notes), ""]
     with atomic_write(directory / f"{name}.csv", "w") as fh:
-        table.to_csv(fh, index=False)
+        table.drop(columns=["curve"]).to_csv(fh, index=False)
+    save_figure(plot_on_array_curves(table), directory / f"{name}.png")
     path = directory / f"{name}.md"
     with atomic_write(path, "w") as fh:
         fh.write("\n".join(text))

@@ -106,6 +106,8 @@ def test_the_table_reads_what_the_files_carry(tmp_path, runs):
         ]
         assert row["pulses"] == pytest.approx(np.mean(pulses))
         assert row["network"] == "784-8-10" and row["epochs"] == 2 and r.seed == 0
+        curves = [runs[(row["configuration"], LEARNS, s)].test_accuracy for s in (0, 1)]
+        np.testing.assert_allclose(row["curve"], np.mean(curves, axis=0))
 
 
 def test_the_target_holds_when_the_best_hybrid_reaches_float(tmp_path, runs):
@@ -177,6 +179,7 @@ def test_the_cli_writes_the_report(tmp_path, runs, capsys):
     row = "| mnist_5k | 784-8-10, 2 | hybrid_carry | ltp_ltd/state_aware/stochastic | 50 |"
     assert row in text
     assert (folder / "report.csv").exists()
+    assert (folder / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_files_without_names_or_with_a_seed_twice_are_refused(tmp_path, runs):
