@@ -164,8 +164,13 @@ def test_notes_state_what_single_loses_and_what_carry_costs(tmp_path, runs):
     assert f"{100 * (s['mean'] - f['mean']):+.2f} pp vs float" in single_line
     c, b = table.loc["hybrid_carry"], table.loc[best]
     assert f"vs the best hybrid ({best}," in carry_line
-    assert f"{(c['pulses'] - b['pulses']) / 1e6:.2f} M extra" in carry_line
-    assert f"({c['pulses'] / b['pulses']:.2f}×)" in carry_line
+    more = c["pulses"] - b["pulses"]
+    word = f"{abs(more) / 1e6:.2f} M {'extra' if more >= 0 else 'fewer'}"
+    assert f"{word} ({c['pulses'] / b['pulses']:.2f}×)" in carry_line
+    frugal = table.loc[["hybrid_phase", "hybrid_magnitude"], "pulses"].idxmin()
+    assert (f"against the hybrid with the fewest pulses ({frugal}," in carry_line) == (
+        frugal != best
+    )
 
 
 def test_the_cli_writes_the_report(tmp_path, runs, capsys):
