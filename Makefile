@@ -141,7 +141,7 @@ study-on-array: setup
 # Paper 3: final test accuracy of training on the array, five seeds per configuration (float,
 # single, hybrid by phase and by magnitude, hybrid_carry; state-aware stochastic counts),
 # 784-100-10 on mnist_5k, 5 epochs, 50 states; then the report checks the target (best hybrid
-# within 0.5 pp of float) and states what single loses and carry costs (~40 min on two shared
+# within 0.5 pp of float) and states what single loses and carry costs (~25 min on two shared
 # cores; --resume keeps the runs already on disk)
 .PHONY: study-on-array-accuracy
 study-on-array-accuracy: setup
