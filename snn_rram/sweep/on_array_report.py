@@ -376,13 +376,14 @@ def on_array_markdown(table) -> str:
 
 
 def plot_on_array_curves(table):
-    """Mean test accuracy against epoch, one panel per data set, one line per table row.
+    """Mean test accuracy after each epoch, one panel per data set, one line per table row.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     datasets = list(dict.fromkeys(table["dataset"]))
     fig, axes = plt.subplots(
@@ -392,9 +393,11 @@ def plot_on_array_curves(table):
         for _, row in table[table["dataset"] == dataset].iterrows():
             label = f"{_name(row)} (n = {row['n']})"
             style = "--" if row["synapse"] == "float" else "-"
-            ax.plot(np.arange(len(row["curve"])), row["curve"], style, marker=".", label=label)
+            curve = row["curve"][1:]  # after each epoch (before training: chance, off scale)
+            ax.plot(np.arange(1, len(curve) + 1), curve, style, marker=".", label=label)
         ax.set_title(dataset)
-        ax.set_xlabel("epoch")
+        ax.set_xlabel("epochs trained")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("test accuracy (mean over seeds)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
