@@ -161,3 +161,15 @@ clean:
 .PHONY: study-on-array
 study-on-array: setup
 	$(BIN)/python studies/on_array_sweeps.py --out results/on_array_sweeps
+
+# Paper 3: final test accuracy of training on the array, five seeds per configuration (float,
+# single, hybrid by phase and by magnitude, hybrid_carry; state-aware stochastic counts),
+# 784-100-10 on mnist_5k, 5 epochs, 50 states; then the report checks the target (best hybrid
+# within 0.5 pp of float) and states what single loses and carry costs (~25 min on two shared
+# cores; --resume keeps the runs already on disk)
+.PHONY: study-on-array-accuracy
+study-on-array-accuracy: setup
+	$(BIN)/python studies/on_array_accuracy.py --dataset mnist_5k --seeds 0 1 2 3 4 \
+		--only float single hybrid_phase hybrid_magnitude hybrid_carry \
+		--schemes potentiate/state_aware/stochastic --out results/on_array_accuracy --resume
+	$(BIN)/snn-rram report results/on_array_accuracy

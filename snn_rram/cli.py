@@ -224,9 +224,15 @@ def _report(args) -> int:
 
     from snn_rram.plot import standard_figures
     from snn_rram.sweep import load
+    from snn_rram.sweep.on_array_report import is_on_array_folder, write_on_array_report
     from snn_rram.sweep.report import default_axes, write_report
 
     folder = Path(args.summary)
+    if is_on_array_folder(folder):  # on-array training results (paper 3), not a sweep
+        path = write_on_array_report(folder)
+        print(path.read_text())
+        print(f"report: {path}")
+        return 0
     folder = folder if folder.is_dir() else folder.parent
     try:
         frame = load(args.summary)
@@ -431,9 +437,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_plot)
 
     p = sub.add_parser(
-        "report", help="study table, changes against references and figures of a sweep"
+        "report",
+        help="study table, changes against references and figures of a sweep; or the "
+        "table and paper-3 targets of a folder of on-array training results",
     )
-    p.add_argument("summary", help="sweep folder or its summary.h5 / summary.csv")
+    p.add_argument(
+        "summary",
+        help="sweep folder or its summary.h5 / summary.csv, or a folder of on-array training "
+        "result files (studies/on_array_accuracy.py --out)",
+    )
     p.add_argument(
         "--series",
         nargs="+",

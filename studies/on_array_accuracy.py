@@ -8,8 +8,12 @@ named with ``--only``), and prints one line per configuration and seed: the test
 epoch, the pulses per array and the wall time. ``--set key=value`` overrides an
 :class:`~snn_rram.training.OnArrayConfig` field in every configuration (values parsed as
 Python literals), ``--sigma`` sets the cycle-to-cycle σ, ``--out`` saves each run's HDF5 file
-there. ``--schemes`` runs every configuration with each update scheme named
-``pair_update/pulse_rule[/rounding]`` (issue 16: ``potentiate`` / ``ltp_ltd`` pairs,
+there (``<dataset>_<configuration>[_<scheme>]_s<seed>.h5``, with the data set and configuration
+names that ``snn-rram report DIR`` groups by; ``--resume`` skips runs whose file is there).
+``--dataset`` names the data set (:func:`snn_rram.datasets.load`: ``mnist_5k``, the default,
+or ``fashion_mnist``, 60,000 / 10,000 images); ``--n-train`` / ``--n-test`` keep the first
+images of each split (default: all). ``--schemes`` runs every configuration with each update
+scheme named ``pair_update/pulse_rule[/rounding]`` (issue 16: ``potentiate`` / ``ltp_ltd`` pairs,
 ``mean_step`` / ``state_aware`` counts, ``nearest`` / ``stochastic`` rounding; default
 ``potentiate/mean_step``; ``float`` runs once, it has no pairs); the last lines are a table of
 the final test accuracy per configuration and scheme: per seed, mean ± sample standard
@@ -69,8 +73,11 @@ def main(argv=None) -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--only", nargs="+", default=[c for c in CONFIGS if not c.endswith("_array")])
     p.add_argument("--set", nargs="*", default=[])
-    p.add_argument("--n-train", type=int, default=4000)
+    p.add_argument("--dataset", default="mnist_5k", choices=datasets.KNOWN_DATASETS)
+    p.add_argument("--n-train", type=int, default=None)
+    p.add_argument("--n-test", type=int, default=None)
     p.add_argument("--out", default=None)
+    p.add_argument("--resume", action="store_true", help="skip runs whose --out file exists")
     p.add_argument("--sigma", type=float, default=None, help="c2c σ (fraction of the range)")
     p.add_argument("--schemes", nargs="+", default=["potentiate/mean_step"])
     args = p.parse_args(argv)
@@ -81,7 +88,8 @@ def main(argv=None) -> None:
             extra[key] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
             extra[key] = value
-    ds = datasets.load("mnist_5k").subset(n_train=args.n_train)
+    ds = datasets.load(args.dataset).subset(n_train=args.n_train, n_test=args.n_test)
+    provenance = f"{args.dataset}, {ds.n_train} train / {ds.n_test} test images"
     data = ds.train_vectors(), ds.train_labels, ds.test_vectors(), ds.test_labels
     sizes = (784, args.hidden, 10)
     device = DEVICE if args.sigma is None else dataclasses.replace(DEVICE, sigma_c2c=args.sigma)
@@ -90,6 +98,12 @@ def main(argv=None) -> None:
     final = {}  # (configuration, scheme) -> {seed: final test accuracy}
     for name in args.only:
         for scheme, seed in itertools.product([{}] if name == "float" else schemes, args.seeds):
+            tag = "/".join(scheme.values()) or "-"
+            stem = f"{args.dataset}_{name}" + (f"_{tag.replace('/', '_')}" if scheme else "")
+            path = Path(args.out) / f"{stem}_s{seed}.h5" if args.out else None
+            if args.resume and path is not None and path.exists():
+                print(f"{name} {tag} seed={seed}: {path} exists, skipped", flush=True)
+                continue
             fields = {"epochs": args.epochs, **STUDY, **CONFIGS[name], **scheme, **extra}
             cfg = OnArrayConfig(**fields)
             t0 = time.perf_counter()
@@ -99,7 +113,6 @@ def main(argv=None) -> None:
             pulses = " ".join(f"{k}={int(v.sum())}" for k, v in r.pulses.items())
             refr = " ".join(f"{k}={int(v.sum())}" for k, v in r.refreshes.items())
             reads = " ".join(f"{k}={int(v.sum())}" for k, v in r.reads.items())
-            tag = "/".join(scheme.values()) or "-"
             print(
                 f"{name} {tag} seed={seed} test=[{acc}] train={r.train_accuracy[-1]:.3f} "
                 f"pulses: {pulses} refreshes: {refr} reads: {reads} "
@@ -108,12 +121,11 @@ def main(argv=None) -> None:
                 flush=True,
             )
             final.setdefault((name, tag), {})[seed] = float(r.test_accuracy[-1])
-            if args.out:
-                stem = f"{name}_{tag.replace('/', '_')}" if scheme else name
-                save_on_array(
-                    r, Path(args.out) / f"{stem}_s{seed}.h5", data=f"mnist_5k {args.n_train}"
-                )
-    _table(final)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                save_on_array(r, path, data=provenance, dataset=args.dataset, configuration=name)
+    if final:
+        _table(final)
 
 
 def _table(final: dict) -> None:

@@ -23,7 +23,7 @@ from snn_rram.training.device_aware import (
 )
 from snn_rram.training.distortion import effective_network, train_distortion_aware
 from snn_rram.training.on_array import OnArrayConfig, OnArrayResult, train_on_array
-from snn_rram.training.on_array_file import load_on_array, save_on_array
+from snn_rram.training.on_array_file import load_on_array, read_provenance, save_on_array
 from snn_rram.training.pair_array import PairArray, pulse_counts
 from snn_rram.training.ternary import (
     PCSAInference,
@@ -49,6 +49,7 @@ __all__ = [
     "load_on_array",
     "pcsa_inference",
     "pulse_counts",
+    "read_provenance",
     "save_on_array",
     "split_alphabet",
     "train_device_aware",

@@ -4,7 +4,10 @@ Layout (``kind = "on_array_training"``, ``schema_version = 1``)::
 
     /                 attrs: kind, schema_version, created, snn_rram/numpy/h5py versions,
                       config (JSON of OnArrayConfig), programming (JSON of the device's
-                      [programming] table, "" for float), seed, sizes, data (free text)
+                      [programming] table, "" for float), seed, sizes, data (free text);
+                      dataset (a snn_rram.datasets name) and configuration (the study's
+                      name of the run's configuration), "" when not given (both absent in
+                      files written before they existed: read_provenance gives None)
     /train_accuracy, /test_accuracy   per epoch, index 0 before training
     /energy (J), /seconds (s)         per epoch
     /pulses/<role>, /resets/<role>, /refreshes/<role>   per epoch (roles: main, big, small)
@@ -39,12 +42,19 @@ from snn_rram.mapping.trained import (
 )
 from snn_rram.training.on_array import OnArrayConfig, OnArrayResult
 
-__all__ = ["load_on_array", "save_on_array"]
+__all__ = ["load_on_array", "read_provenance", "save_on_array"]
 
 _COUNTS = ("pulses", "resets", "refreshes", "reads")
 
 
-def save_on_array(result: OnArrayResult, path: str | os.PathLike, *, data: str = "") -> Path:
+def save_on_array(
+    result: OnArrayResult,
+    path: str | os.PathLike,
+    *,
+    data: str = "",
+    dataset: str = "",
+    configuration: str = "",
+) -> Path:
     """Write ``result`` to the HDF5 file ``path`` (replaced atomically).
 
     Parameters
@@ -54,6 +64,12 @@ def save_on_array(result: OnArrayResult, path: str | os.PathLike, *, data: str =
         Target file; its folder must exist.
     data : str
         What it was trained on (provenance), e.g. ``"mnist_5k, 500 train / 1000 test"``.
+    dataset : str
+        The data set's name (:func:`snn_rram.datasets.load`), e.g. ``"fashion_mnist"``: what
+        ``snn-rram report`` groups the runs of a study by.
+    configuration : str
+        The run's name in its study, e.g. ``"hybrid_magnitude"`` (a study may run one
+        synapse configuration in several readings).
 
     Returns
     -------
@@ -63,8 +79,9 @@ def save_on_array(result: OnArrayResult, path: str | os.PathLike, *, data: str =
 
     if not isinstance(result, OnArrayResult):
         raise SnnRramError(f"result: expected an OnArrayResult, got {type(result).__name__}")
-    if not isinstance(data, str):
-        raise SnnRramError(f"data: expected a string, got {data!r}")
+    for name, value in (("data", data), ("dataset", dataset), ("configuration", configuration)):
+        if not isinstance(value, str):
+            raise SnnRramError(f"{name}: expected a string, got {value!r}")
     path = Path(path)
     config = dataclasses.asdict(result.config)
     with atomic_write(path) as fh, h5py.File(fh, "w") as f:
@@ -80,6 +97,8 @@ def save_on_array(result: OnArrayResult, path: str | os.PathLike, *, data: str =
         a["seed"] = np.int64(result.seed)
         a["sizes"] = np.asarray(result.sizes, dtype=np.int64)
         a["data"] = data
+        a["dataset"] = dataset
+        a["configuration"] = configuration
         for name in ("train_accuracy", "test_accuracy", "energy", "seconds", "read_energy"):
             f.create_dataset(name, data=np.asarray(getattr(result, name), dtype=np.float64))
         for what in _COUNTS:
@@ -139,3 +158,31 @@ def load_on_array(path: str | os.PathLike) -> OnArrayResult:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise SnnRramError(f"path: {str(path)!r} is damaged: {exc}") from None
+
+
+#: The provenance attributes :func:`read_provenance` returns.
+PROVENANCE = ("data", "dataset", "configuration", "created")
+
+
+def read_provenance(path: str | os.PathLike) -> dict[str, str | None]:
+    """The provenance strings of a file written by :func:`save_on_array`.
+
+    Returns
+    -------
+    dict
+        ``data``, ``dataset``, ``configuration`` and ``created``; ``None`` for an attribute the
+        file does not have (``dataset`` and ``configuration`` in files written before they
+        existed), ``""`` for one saved empty.
+
+    Raises
+    ------
+    SnnRramError
+        As :func:`load_on_array` for a file that is not an on-array training file.
+    """
+    path = Path(path)
+    with open_training_file(path, "path") as f:
+        out = {}
+        for name in PROVENANCE:
+            value = f.attrs.get(name)
+            out[name] = None if value is None else str(value)
+        return out

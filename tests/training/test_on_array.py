@@ -8,6 +8,7 @@ from snn_rram.training import (
     PairArray,
     load_on_array,
     pulse_counts,
+    read_provenance,
     save_on_array,
     train_on_array,
 )
@@ -190,7 +191,15 @@ def test_arrays_and_file_reproduce_the_weights(mnist, tmp_path, synapse):
             (2 if synapse == "single" else 4) * r.sizes[i + 1],
         )
         np.testing.assert_allclose(r.effective_weights(i), r.weights[i], rtol=1e-12, atol=1e-15)
-    path = save_on_array(r, tmp_path / "t.h5", data="mnist_5k, 50 images")
+    path = save_on_array(
+        r, tmp_path / "t.h5", data="mnist_5k, 50 images", dataset="mnist_5k", configuration="x"
+    )
+    info = read_provenance(path)
+    assert (info["data"], info["dataset"], info["configuration"]) == (
+        "mnist_5k, 50 images",
+        "mnist_5k",
+        "x",
+    )
     back = load_on_array(path)
     assert back.config == r.config and back.sizes == r.sizes and back.seed == 2
     assert back.programming == FEW.to_dict()
