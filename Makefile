@@ -136,7 +136,7 @@ study-paper2: setup
 	$(BIN)/snn-rram report results/paper2_study
 
 # The same on Fashion-MNIST (full), reconstructed networks for sinh_strong at 1, 1.5 and 2 V
-# (5 epochs on 60,000 images; ~1 h on two shared cores)
+# (5 epochs on 60,000 images; ~45 min on two shared cores)
 study-paper2-fashion: setup
 	$(BIN)/python studies/paper2_analog_study.py --out results/paper2_analog_fashion \
 		--datasets fashion_mnist --networks mlp --init-level 0.2 --epochs 5 --distill 0.7 \
