@@ -425,7 +425,8 @@ def distortion_claims(table, *, accuracy: str = "snn_accuracy") -> list[Claim]:
 
 #: Series of the paper-2 study (``models/experiments/paper2_study.toml``): the conventional
 #: network read with each sensing (unlabelled points, series ``<device> · <sensing>``) and the
-#: reconstructed networks (labelled, ``reconstructed · <device>``).
+#: reconstructed networks (labelled ``reconstructed · <device>`` in the sweep file, so that the
+#: device is in the name even when only one device has them).
 PAPER2_SERIES = {"reconstructed": "reconstructed", "conventional": ("nominal", "calibrated")}
 
 

@@ -65,6 +65,14 @@ def test_a_target_point_without_a_reconstructed_network_fails():
     assert not claim.holds and "no reconstructed network" in claim.detail
 
 
+def test_reconstructed_networks_of_one_device_named_in_their_label():
+    rows = [r for r in ROWS if r[1] == "sinh_strong"]
+    rows = [(f"{r[0]} · {r[1]}" if r[0] else r[0], *r[1:]) for r in rows]
+    table = study_table(summary(rows), series=SERIES, x="circuit.v_read")
+    assert "reconstructed · sinh_strong" in set(table["series"])
+    assert [c.holds for c in paper2_claims(table)] == [True, False]
+
+
 def test_the_report_checks_it_and_refuses_a_table_without_the_series(tmp_path):
     frame = summary(ROWS)
     assert default_axes(frame) == (SERIES, "circuit.v_read")  # what snn-rram report picks
