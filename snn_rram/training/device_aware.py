@@ -890,8 +890,8 @@ def train_device_aware(
     train_x, train_y, test_x, test_y : array_like
         Inputs in [0, 1] (``(n, n_in)`` or ``(n, *input_shape)``) and integer labels.
     device, circuit
-        The cells (linear, sinh or polynomial read model; levels give ``g_min``, ``g_max``) and the read
-        (``v_read``, ``r_neuron``; no wires: analog reads drive every row).
+        The cells (linear, sinh or polynomial read model; levels give ``g_min``, ``g_max``) and
+        the read (``v_read``, ``r_neuron``; no wires: analog reads drive every row).
     pair : {"one_sided", "symmetric"}
         How a weight in [−1, 1] becomes a conductance pair.
     snap : bool
