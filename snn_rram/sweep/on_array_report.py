@@ -389,12 +389,16 @@ def plot_on_array_curves(table):
     fig, axes = plt.subplots(
         1, len(datasets), figsize=(6.0 * len(datasets), 4.2), squeeze=False, layout="constrained"
     )
+    # one colour per configuration and scheme, the same in every panel
+    names = dict.fromkeys(_name(row) for _, row in table.iterrows())
+    colour = {n: f"C{i % 10}" for i, n in enumerate(names)}
     for ax, dataset in zip(axes[0], datasets, strict=True):
         for _, row in table[table["dataset"] == dataset].iterrows():
             label = f"{_name(row)} (n = {row['n']})"
             style = "--" if row["synapse"] == "float" else "-"
             curve = row["curve"][1:]  # after each epoch (before training: chance, off scale)
-            ax.plot(np.arange(1, len(curve) + 1), curve, style, marker=".", label=label)
+            x = np.arange(1, len(curve) + 1)
+            ax.plot(x, curve, style, marker=".", label=label, color=colour[_name(row)])
         ax.set_title(dataset)
         ax.set_xlabel("epochs trained")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
