@@ -76,6 +76,7 @@ from paper2_analog_study import READ_TIME, _Subset, _train_float
 
 import snn_rram
 from snn_rram import datasets
+from snn_rram._io import atomic_write
 from snn_rram.analog import AnalogNetwork
 from snn_rram.crossbar import Circuit
 from snn_rram.devices import Device, Polynomial, UniformLevels
@@ -267,9 +268,9 @@ def _versions() -> dict:
 def _write(out: Path, rows: list, args, model: Polynomial, fit_error: float) -> None:
     """CSV, HDF5 and the markdown report of the rows so far (rewritten after every window)."""
     table = pd.DataFrame(rows, columns=list(COLUMNS))
-    table.to_csv(out / "results.csv", index=False)
-    tmp = out / "results.h5.tmp"
-    with h5py.File(tmp, "w") as f:
+    with atomic_write(out / "results.csv", "w") as fh:
+        table.to_csv(fh, index=False)
+    with atomic_write(out / "results.h5") as fh, h5py.File(fh, "w") as f:
         f.attrs.update(
             kind="paper2_range_study",
             arguments=json.dumps(vars(args)),
@@ -281,7 +282,6 @@ def _write(out: Path, rows: list, args, model: Polynomial, fit_error: float) -> 
         for col, values in table.items():
             text = pd.api.types.is_string_dtype(values)
             f[col] = values.to_numpy(dtype=h5py.string_dtype() if text else np.float64)
-    tmp.replace(out / "results.h5")
 
     v = args.v_read
     lines = [

@@ -91,14 +91,14 @@ def linear_energy(xbar: Crossbar, A: sp.spmatrix, dt: float):
     n = np.asarray(A.sum(axis=0)).ravel()  # active steps per input
     # only inputs that were read have overlaps: the products run over those alone
     act = np.flatnonzero(n > 0)
+    pos = np.full(n_inputs, -1)  # input → its row among the read inputs (−1: never read)
+    pos[act] = np.arange(act.size)
     A_act = sp.csc_matrix(A)[:, act]
     O = (A_act.T @ A_act).toarray() if dense else sp.csr_matrix(A_act.T @ A_act)
     if dense and np.unique(rows[driven]).size == driven.size:
         gin_act = np.zeros((act.size, xbar.n_cols))  # one row per input: a gather
-        slot = np.full(n_inputs, -1)
-        slot[act] = np.arange(act.size)
-        have = slot[rows[driven]] >= 0
-        gin_act[slot[rows[driven]][have]] = G[driven[have]]
+        have = pos[rows[driven]] >= 0
+        gin_act[pos[rows[driven]][have]] = G[driven[have]]
     else:  # Gin = P G, P the (inputs, rows) incidence of the driven rows
         P = sp.csr_matrix(
             (np.ones(driven.size), (rows[driven], driven)), shape=(n_inputs, xbar.n_rows)
@@ -119,8 +119,6 @@ def linear_energy(xbar: Crossbar, A: sp.spmatrix, dt: float):
     bias_term = n_steps * V * V - 2 * V * q * sum_ga  # per column, always-on rows
     # the row of an active input i: V² n_i − 2 V q_c (b_c n_i + M_ic)
     #                             = n_i (V² − 2 V q_c b_c) − 2 V q_c M_ic
-    pos = np.full(n_inputs, -1)
-    pos[act] = np.arange(act.size)
 
     if dense:  # every cell a device: whole-matrix arithmetic in place, rows by their input
         M *= (-2.0 * V * dt) * q

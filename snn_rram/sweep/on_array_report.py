@@ -209,17 +209,22 @@ def on_array_table(runs):
     return table.drop(columns=["_d", "_s"]).reset_index(drop=True)
 
 
+def _at_target(table, dataset: str, synapse: str):
+    """The rows of ``synapse`` on ``dataset`` at the target states."""
+    return table[
+        (table["dataset"] == dataset)
+        & (table["synapse"] == synapse)
+        & (table["states"] == TARGET_STATES)
+    ]
+
+
 def _best(table, dataset: str, synapse: str):
     """The best row of ``synapse`` on ``dataset`` at the target states.
 
     Highest mean difference to float on the same seeds (``vs_float``); the highest mean where
     no row has a seed in common with float.
     """
-    rows = table[
-        (table["dataset"] == dataset)
-        & (table["synapse"] == synapse)
-        & (table["states"] == TARGET_STATES)
-    ]
+    rows = _at_target(table, dataset, synapse)
     if rows.empty:
         return None
     # against float on the same seeds where there is one (runs on other seeds compare fairly)
@@ -313,11 +318,7 @@ def on_array_notes(table) -> list[str]:
                 f"({_name(best)}); pulses per run {_pulses_against(carry, best)}; "
                 f"refreshes {carry['refreshes']:.0f} vs {best['refreshes']:.0f}"
             )
-            hybrids = table[
-                (table["dataset"] == dataset)
-                & (table["synapse"] == "hybrid")
-                & (table["states"] == TARGET_STATES)
-            ]
+            hybrids = _at_target(table, dataset, "hybrid")
             frugal = hybrids.loc[hybrids["pulses"].idxmin()]
             if frugal["pulses"] < best["pulses"]:
                 text += (

@@ -212,11 +212,7 @@ class _Cells:
             f = (lambda g: g) if law is None else law
 
             def combine(terms):
-                if terms is None:
-                    return None
-                if len(terms) == 1 and terms[0][0] == 1:
-                    return f(terms[0][1])
-                return sum(sign * f(g) for sign, g in terms)
+                return None if terms is None else sum(sign * f(g) for sign, g in terms)
 
             self._cache[law] = (combine(self.terms), combine(self.bias_terms))
         return self._cache[law]

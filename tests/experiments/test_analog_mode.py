@@ -185,6 +185,7 @@ def test_calibrated_sensing_fits_a_gain_per_layer(tmp_path):
 def test_a_reconstructed_network_is_read_exactly_as_trained(tmp_path):
     """``analog.sensing = "trained"``: the network's own conductances and gains, refused on
     another device or read voltage."""
+    # training needs the torch extra, which `make setup` installs (CI runs this test)
     pytest.importorskip("torch")
     from snn_rram import datasets, devices
     from snn_rram.crossbar import Circuit
